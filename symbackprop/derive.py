@@ -1,0 +1,211 @@
+"""Reverse-mode chain rule over the network graph, producing the δ-recursion as data.
+
+Pure: same network in, same :class:`Derivation` out, in a fixed order; no I/O, no printing.
+
+The rule, for a node ``n`` and the nodes ``c`` that use it::
+
+    ∂E/∂n = Σ_c ∂E/∂c · ∂c/∂n
+
+Every node except the loss and *pass-through* nodes carries a δ symbol, ``δ_n = ∂E/∂n``. A
+pass-through node is an activation ``out = f(net)`` (or an identity ``out = net``): its
+adjoint is written into the δ of its argument instead of getting a name, which is exactly the
+lecture notes' ``δ_h1 = (δ_o1 w5 + δ_o2 w7) · out_h1(1 − out_h1)``. Local derivatives
+``∂c/∂n`` come from, in order: the node's own textbook forms (loss rules), the activation
+registry (written in terms of the output), or ``sympy.diff`` of the node's small local
+expression. Each node's expression is differentiated once per argument, so the cost is linear
+in the size of the graph, never in the size of the expanded loss.
+
+A parameter's gradient is ``Σ_c δ_c · ∂c/∂p`` (δ × input; a shared bias sums the δ's of the
+units it feeds), and its update ``p⁺ = p − η ∂E/∂p`` (``+`` when maximising a likelihood).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sympy as sp
+
+from .equations import (
+    Delta,
+    DeltaTerm,
+    Derivation,
+    Forward,
+    Gradient,
+    GradientTerm,
+    Partial,
+    Update,
+    gradient_symbol,
+)
+from .errors import InvalidInput
+from .network import Network, Node
+from .rules import _mul, activation_of
+
+Symbol = sp.Symbol
+
+
+def _sum(terms: list[sp.Expr]) -> sp.Expr:
+    if not terms:
+        return sp.Integer(0)
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+class _Deriver:
+    """Holds the graph indexes and memo tables of one derivation."""
+
+    def __init__(self, network: Network):
+        self.net = network
+        self.nodes = {n.symbol: n for n in network.nodes}
+        self.rank = {n.symbol: i for i, n in enumerate(network.nodes)}
+        self.consumers: dict[Symbol, list[Node]] = defaultdict(list)
+        for node in network.nodes:
+            for sym in sorted(node.expr.free_symbols, key=lambda s: s.name):
+                self.consumers[sym].append(node)
+        for users in self.consumers.values():
+            users.sort(key=lambda n: self.rank[n.symbol])
+        self.passthrough = {
+            n.symbol for n in network.nodes if n.symbol != network.loss and self._is_passthrough(n)
+        }
+        self.delta_of: dict[Symbol, Symbol] = {}
+        taken = {s.name for s in (*network.inputs, *network.targets, *network.params)}
+        taken |= {s.name for s in self.nodes}
+        for node in network.nodes:
+            if node.symbol == network.loss or node.symbol in self.passthrough:
+                continue
+            name = network.notation.delta(node.unit or node.symbol.name)
+            if name in taken:
+                raise InvalidInput(
+                    f"the δ of node '{node.symbol.name}' would be named '{name}', "
+                    "which is already a name in the network",
+                    hint="rename that node or parameter",
+                )
+            taken.add(name)
+            self.delta_of[node.symbol] = sp.Symbol(name)
+        self._terms: dict[Symbol, tuple[DeltaTerm, ...]] = {}
+
+    def _is_passthrough(self, node: Node) -> bool:
+        expr = node.expr
+        if expr in self.nodes:
+            return True
+        return activation_of(expr) is not None and expr.args[0] in self.nodes
+
+    def local(self, consumer: Node, sym: Symbol) -> sp.Expr:
+        """``∂consumer/∂sym`` in textbook form."""
+        for arg, expr in consumer.local:
+            if arg == sym:
+                return expr
+        rule = activation_of(consumer.expr)
+        if rule is not None and consumer.expr.args[0] == sym:
+            return rule.derivative(sym, consumer.symbol)
+        if consumer.expr == sym:
+            return sp.Integer(1)
+        return sp.diff(consumer.expr, sym)
+
+    def chain_to(self, carrier: Symbol) -> tuple[Partial, ...]:
+        """The local factors from the loss down to a δ-carrying node."""
+        loss = self.net.loss
+        users = self.consumers[carrier]
+        if len(users) == 1 and users[0].symbol in self.passthrough:
+            out = users[0].symbol
+            upstream = _sum([_mul(t.upstream, t.local) for t in self.terms(out)])
+            return (Partial(loss, out, upstream), Partial(out, carrier, self.local(users[0], carrier)))
+        return (Partial(loss, carrier, self.delta_of[carrier]),)
+
+    def terms(self, sym: Symbol) -> tuple[DeltaTerm, ...]:
+        """The paths out of ``sym``: one per node that uses it."""
+        if sym in self._terms:
+            return self._terms[sym]
+        loss = self.net.loss
+        out = []
+        for user in self.consumers[sym]:
+            local = self.local(user, sym)
+            if user.symbol == loss:
+                out.append(DeltaTerm(local, sp.Integer(1), (Partial(loss, sym, local),)))
+            elif user.symbol in self.passthrough:
+                upstream = _sum([_mul(t.upstream, t.local) for t in self.terms(user.symbol)])
+                chain = (Partial(loss, user.symbol, upstream), Partial(user.symbol, sym, local))
+                out.append(DeltaTerm(upstream, local, chain))
+            else:
+                chain = (*self.chain_to(user.symbol), Partial(user.symbol, sym, local))
+                out.append(DeltaTerm(self.delta_of[user.symbol], local, chain))
+        self._terms[sym] = tuple(out)
+        return self._terms[sym]
+
+    def delta(self, node: Node, label: str) -> Delta:
+        users = self.consumers[node.symbol]
+        if len(users) == 1 and users[0].symbol in self.passthrough:
+            through = users[0].symbol
+            factor = self.local(users[0], node.symbol)
+            terms = self.terms(through)
+        else:
+            through, factor, terms = None, sp.Integer(1), self.terms(node.symbol)
+        total = _sum([_mul(t.upstream, t.local) for t in terms])
+        expr = _mul(total, factor)
+        return Delta(label, self.delta_of[node.symbol], node.symbol, expr, terms, through, factor)
+
+    def gradient(self, param: Symbol, label: str) -> Gradient:
+        loss = self.net.loss
+        terms = []
+        for user in self.consumers[param]:
+            local = Partial(user.symbol, param, self.local(user, param))
+            if user.symbol == loss:
+                terms.append(GradientTerm(sp.Integer(1), local, ()))
+            else:
+                delta = self.delta_of[user.symbol]
+                terms.append(GradientTerm(delta, local, self.chain_to(user.symbol)))
+        expr = _sum([_mul(t.delta, t.local.expr) for t in terms])
+        return Gradient(label, param, expr, tuple(terms))
+
+    def forward_kind(self, node: Node) -> str:
+        if node.symbol == self.net.loss:
+            return "loss"
+        if node.symbol in self.passthrough:
+            return "act"
+        return "pre" if node.unit else "node"
+
+
+def derive(network: Network) -> Derivation:
+    """Derive the δ-recursion, gradients and updates of ``network``.
+
+    Returns:
+        A :class:`Derivation`: forward assignments in evaluation order, δ's from the output
+        backwards (each δ uses only δ's defined before it), gradients from the output layer
+        backwards, and one update per gradient.
+    """
+    d = _Deriver(network)
+    forward = tuple(
+        Forward(f"F{i}", n.symbol, n.expr, d.forward_kind(n))
+        for i, n in enumerate(network.nodes, start=1)
+    )
+    height = _heights(network, d)
+    carriers = sorted(
+        (n for n in network.nodes if n.symbol in d.delta_of),
+        key=lambda n: (height[n.symbol], d.rank[n.symbol]),
+    )
+    deltas = tuple(d.delta(n, f"D{i}") for i, n in enumerate(carriers, start=1))
+
+    def backward_rank(p: Symbol) -> int:
+        return min((height[u.symbol] for u in d.consumers[p]), default=len(height) + 1)
+
+    params = sorted(network.params, key=backward_rank)  # stable: declaration order within a layer
+    gradients = tuple(d.gradient(p, f"G{i}") for i, p in enumerate(params, start=1))
+    rate = network.learning_rate
+    updates = []
+    for i, g in enumerate(gradients, start=1):
+        gsym = gradient_symbol(network.loss, g.param)
+        step = _mul(rate, gsym)
+        expr = sp.Add(g.param, step if network.maximize else _mul(-1, step), evaluate=False)
+        updates.append(Update(f"U{i}", g.param, expr, gsym))
+    return Derivation(network, forward, deltas, gradients, tuple(updates))
+
+
+def _heights(network: Network, d: _Deriver) -> dict[Symbol, int]:
+    """Distance of each node from the loss along its longest path (loss = 0).
+
+    Sorting by height gives the order the notes use: output layer first, and within a layer the
+    units in their declared order; every δ comes after the δ's it uses.
+    """
+    height: dict[Symbol, int] = {}
+    for node in reversed(network.nodes):
+        users = d.consumers[node.symbol]
+        height[node.symbol] = 1 + max((height[u.symbol] for u in users), default=-1)
+    return height
