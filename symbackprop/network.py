@@ -14,6 +14,7 @@ deterministic.
 from __future__ import annotations
 
 import graphlib
+import heapq
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -111,20 +112,29 @@ def _order(defs: dict[Symbol, sp.Expr], declared: set[Symbol]) -> list[Symbol]:
                     hint=f"declared: {', '.join(names)}",
                 )
         graph[sym] = deps
-    sorter = graphlib.TopologicalSorter(graph)
     try:
-        sorter.prepare()
+        graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:
         cycle = exc.args[1]
         raise InvalidInput("cycle: " + " -> ".join(s.name for s in cycle)) from None
-    # Static order keeping the user's order among nodes that are ready together.
+    # Kahn's algorithm, always taking the ready node the user listed first, so a unit's
+    # activation follows its net input (net_h1, out_h1, net_h2 …) as in the notes.
     rank = {sym: i for i, sym in enumerate(defs)}
+    waiting = {sym: len(deps) for sym, deps in graph.items()}
+    users: dict[Symbol, list[Symbol]] = {sym: [] for sym in graph}
+    for sym, deps in graph.items():
+        for dep in deps:
+            users[dep].append(sym)
+    ready = [(rank[sym], sym) for sym, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
     order: list[Symbol] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=rank.__getitem__)
-        for sym in ready:
-            order.append(sym)
-            sorter.done(sym)
+    while ready:
+        _, sym = heapq.heappop(ready)
+        order.append(sym)
+        for user in users[sym]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (rank[user], user))
     return order
 
 
