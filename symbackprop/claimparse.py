@@ -193,7 +193,7 @@ _SUP_RE = re.compile(r"[+*]|[A-Za-z]{1,3}(?:[+-]\d+)?|\d+")
 _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
 _SUM_RE = re.compile(r"([A-Za-z])(?:\\in([A-Za-z0-9]+)|=([A-Za-z0-9]+))?")
 _CALL_RE = re.compile(r"\s*'?\s*(?:\\(?:left|bigl?|Bigl?)\s*)?\(")
-_LABEL_RE = re.compile(r"\s*\[([A-Za-z0-9][\w.:-]*)\]\s*")
+_LABEL_RE = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]\s*")
 
 
 def _number(text: str, col: int) -> Num:
@@ -250,9 +250,7 @@ def _tokens(line: str, start: int, latex: bool) -> list[Token]:
             mark = line[p : p + 1]
             if mark == "_" and sub is None:
                 sub, pos = _script(line, p + 1)
-                if sub is None:
-                    raise _Error(p + 1, "expected a subscript after '_'")
-                _check_script(sub, p + 1)
+                _check_script(line[p + 1 : p + 40] if sub is None else sub, p + 2)
             elif mark == "^" and sup is None:
                 arg, end = _script(line, p + 1)
                 if arg in (None, "T", "\\top") or (base == "e" and sub is None):
@@ -310,14 +308,12 @@ def _tokens(line: str, start: int, latex: bool) -> list[Token]:
             if arg in ("T", "\\top"):
                 emit("TRANSPOSE", line[col - 1 : end], col)
                 pos = end
-            elif latex and arg and len(arg) == 1 and not line.startswith("{", pos):
+            elif latex and arg and len(arg) == 1 and arg.isalnum() and line[pos] != "{":
                 # TeX takes one character as exponent: e^x, x^2 (x^23 is x^{2}3)
-                p = line.index(arg, pos)
-                emit("NUMBER" if arg.isdigit() else "NAME", arg, p + 1, _number(arg, p + 1)
+                emit("POW", text, col)
+                emit("NUMBER" if arg.isdigit() else "NAME", arg, end, _number(arg, end)
                      if arg.isdigit() else Name(arg))  # fmt: skip
-                emit("POW", "^", col)
-                out[-1], out[-2] = out[-2], out[-1]
-                pos = p + 1
+                pos = end
             else:
                 emit("POW", text, col)
         elif kind == "op":

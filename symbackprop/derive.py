@@ -37,6 +37,7 @@ from .equations import (
     gradient_symbol,
 )
 from .errors import InvalidInput
+from .names import validate_name
 from .network import Network, Node
 from .rules import _mul, activation_of
 
@@ -71,7 +72,7 @@ class _Deriver:
         for node in network.nodes:
             if node.symbol == network.loss or node.symbol in self.passthrough:
                 continue
-            name = network.notation.delta(node.unit or node.symbol.name)
+            name = validate_name(network.notation.delta(node.unit or node.symbol.name), what="δ")
             if name in taken:
                 raise InvalidInput(
                     f"the δ of node '{node.symbol.name}' would be named '{name}', "

@@ -146,6 +146,9 @@ def compile_pdf(tex: str, *, timeout: float = 120.0, runs: int = 2) -> bytes:
         # Environment variables override texmf.cnf, whatever the system default is.
         env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f")
         env["TEXMFOUTPUT"] = name
+        # A fixed date makes the PDF's bytes depend on the .tex only (no creation timestamp).
+        env["SOURCE_DATE_EPOCH"] = "0"
+        env["FORCE_SOURCE_DATE"] = "1"
         (workdir / f"{_JOB}.tex").write_text(tex, encoding="utf-8")
         deadline = time.monotonic() + seconds
         for _ in range(max(1, runs)):

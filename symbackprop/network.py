@@ -14,6 +14,7 @@ deterministic.
 from __future__ import annotations
 
 import graphlib
+import re
 import heapq
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -25,6 +26,7 @@ from .names import check_unique, validate_name
 from .notation import Notation, preset
 
 Symbol = sp.Symbol
+_UNIT_LABEL = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,17 @@ class Network:
 def _as_symbol(value: str | Symbol, what: str) -> Symbol:
     name = value.name if isinstance(value, sp.Symbol) else value
     return sp.Symbol(validate_name(name, what=what))
+
+
+def _as_node(item: tuple[str | Symbol, sp.Expr] | Node, what: str) -> Node:
+    if isinstance(item, Node):
+        _as_symbol(item.symbol, what)
+        if item.unit is not None and not _UNIT_LABEL.fullmatch(item.unit):
+            raise InvalidInput(
+                f"invalid unit label {item.unit!r}: ASCII letters, digits and '_' (at most 32)"
+            )
+        return item
+    return Node(_as_symbol(item[0], what), item[1])
 
 
 def _order(defs: dict[Symbol, sp.Expr], declared: set[Symbol]) -> list[Symbol]:
@@ -174,8 +187,8 @@ def build_network(
         "parameter": [_as_symbol(s, "parameter") for s in params],
     }
     rate = _as_symbol(learning_rate, "learning rate")
-    all_nodes = [n if isinstance(n, Node) else Node(_as_symbol(n[0], "node"), n[1]) for n in nodes]
-    loss_node = loss if isinstance(loss, Node) else Node(_as_symbol(loss[0], "loss"), loss[1])
+    all_nodes = [_as_node(n, "node") for n in nodes]
+    loss_node = _as_node(loss, "loss")
     all_nodes.append(loss_node)
 
     entries = [(s.name, f"{kind} '{s.name}'") for kind, syms in leaves.items() for s in syms]

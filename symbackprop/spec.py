@@ -1,0 +1,234 @@
+"""Specs: a TOML file (or a built-in example's name) → a validated :class:`Network`.
+
+Two forms, documented with full examples in README.md and ``symbackprop/examples/*.toml``:
+
+- **layered** — a ``[network]`` table: ``inputs``, ``layers`` (``units``, ``activation``,
+  ``bias``), ``loss``, ``reduction``; names come from the ``notation`` preset;
+- **graph** — a ``[graph]`` table: ``inputs``, ``targets``, ``params`` (name lists), ``loss`` (the
+  loss node's name), ``nodes`` (name = expression, read by :mod:`exprparse`, never by eval),
+  optional ``units`` (node → unit label) and ``maximize``.
+
+Both take ``name``, ``title``, ``notation`` at the top, ``[training] learning_rate`` and
+``[values]`` (numbers for a worked example). Every key is checked: unknown keys suggest the
+closest known one, wrong types say what was expected, numbers must be finite.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from . import rules
+from .errors import InvalidInput
+from .exprparse import parse_expression
+from .layered import LayerSpec, build_layered
+from .network import Network, Node, build_network
+from .notation import preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MAX_SPEC_BYTES = 1_000_000
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+_TOP = {"name", "title", "notation", "network", "graph", "training", "values"}
+_NETWORK = {"inputs", "layers", "loss", "reduction"}
+_LAYER = {"units", "activation", "bias"}
+_GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize"}
+_TRAINING = {"learning_rate", "rate_symbol"}
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
+               dict: "table"}
+
+
+def _type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _check_keys(table: dict, allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(allowed))}"
+            raise InvalidInput(f"unknown key '{key}' in {where}", hint=hint)
+
+
+def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise InvalidInput(f"missing key '{key}' in {where}")
+        return default
+    value = table[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    bad_bool = isinstance(value, bool) and bool not in kinds
+    if bad_bool or not isinstance(value, kinds):
+        want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+        raise InvalidInput(f"{key} must be {'an' if want[0] in 'aeiou' else 'a'} {want}, "
+                           f"got {_type_name(value)} {value!r}"[:200], where=where)
+    return value
+
+
+def _number(value: Any, what: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"{what} must be a number, got {_type_name(value)} {value!r}"[:200],
+                           where=where)
+    if not math.isfinite(value):
+        raise InvalidInput(f"{what} must be finite, got {value!r}", where=where)
+    return value
+
+
+def load_spec_text(text: str, *, source: str, name: str) -> Network:
+    """Parse and validate a spec given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"spec must be TOML: {exc}", where=source) from None
+    except RecursionError:
+        raise InvalidInput("spec is nested too deeply", where=source) from None
+    try:
+        return _build(data, source=source, default_name=name)
+    except InvalidInput as exc:
+        if exc.where is None:
+            exc.where = source
+            exc.args = (exc.format(),)
+        raise
+
+
+def load_spec(spec: str) -> Network:
+    """A built-in example's name, or the path of a TOML spec file."""
+    path = EXAMPLES_DIR / f"{spec}.toml"
+    if "/" not in spec and "\\" not in spec and not spec.endswith(".toml") and path.is_file():
+        return load_spec_text(path.read_text(encoding="utf-8"), source=spec, name=spec)
+    path = Path(spec)
+    if not path.is_file():
+        known = ", ".join(example_names())
+        raise InvalidInput(f"spec file '{spec}' not found", hint=f"built-in examples: {known}")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise InvalidInput(f"spec is larger than {MAX_SPEC_BYTES} bytes", where=spec)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"spec must be TOML in UTF-8: byte {exc.start} is not UTF-8",
+                           where=spec) from None
+    return load_spec_text(text, source=spec, name=path.stem)
+
+
+def example_names() -> list[str]:
+    """Names of the built-in examples."""
+    return sorted(p.stem for p in EXAMPLES_DIR.glob("*.toml"))
+
+
+def _build(data: dict, *, source: str, default_name: str) -> Network:
+    _check_keys(data, _TOP, "the spec")
+    name = _get(data, "name", str, "spec", default_name)
+    title = _get(data, "title", str, "spec", "")
+    notation = preset(_get(data, "notation", str, "spec", "plain"))
+    training = _get(data, "training", dict, "spec", {})
+    _check_keys(training, _TRAINING, "[training]")
+    rate = _number(training.get("learning_rate", 0.1), "learning_rate", "[training]")
+    if rate <= 0:
+        raise InvalidInput(f"learning_rate must be finite and > 0, got {rate!r}", where="[training]")
+    values = _get(data, "values", dict, "spec", {})
+    numbers: dict[str, object] = {}
+    for key, value in values.items():
+        numbers[key] = str(_number(value, f"value of '{key}'", "[values]"))
+    if ("network" in data) == ("graph" in data):
+        raise InvalidInput("a spec needs exactly one of [network] (layered) or [graph]")
+    if "network" in data:
+        network = _get(data, "network", dict, "spec")
+        rate_name = notation.rate_name
+        numbers.setdefault(rate_name, str(rate))
+        return _layered(network, name, title, notation, numbers)
+    graph = _get(data, "graph", dict, "spec")
+    rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
+    numbers.setdefault(rate_name, str(rate))
+    return _graph(graph, name, title, notation, numbers, rate_name)
+
+
+def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Network:
+    _check_keys(table, _NETWORK, "[network]")
+    inputs = _get(table, "inputs", int, "[network]")
+    layers = []
+    for i, layer in enumerate(_get(table, "layers", list, "[network]"), start=1):
+        where = f"[network] layer {i}"
+        if not isinstance(layer, dict):
+            raise InvalidInput(f"each layer must be a table, got {_type_name(layer)}", where=where)
+        _check_keys(layer, _LAYER, where)
+        layers.append(
+            LayerSpec(
+                units=_get(layer, "units", int, where),
+                activation=_get(layer, "activation", str, where, "sigmoid"),
+                bias=_get(layer, "bias", str, where, "unit"),
+            )
+        )
+    return build_layered(
+        name=name,
+        inputs=inputs,
+        layers=layers,
+        loss=_get(table, "loss", str, "[network]", "half_sse"),
+        notation=notation,
+        values=numbers,
+        title=title,
+        reduction=_reduction(table),
+    )
+
+
+def _reduction(table: dict) -> str:
+    reduction = _get(table, "reduction", str, "spec", "sum")
+    if reduction not in ("sum", "mean"):
+        raise InvalidInput(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    return reduction
+
+
+def _names(table: dict, key: str) -> list[str]:
+    items = _get(table, key, list, "[graph]", [])
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInput(f"{key} must list names, got {_type_name(item)} {item!r}",
+                               where="[graph]")
+    return items
+
+
+def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: str) -> Network:
+    _check_keys(table, _GRAPH, "[graph]")
+    inputs, targets, params = (_names(table, k) for k in ("inputs", "targets", "params"))
+    node_defs = _get(table, "nodes", dict, "[graph]")
+    loss_name = _get(table, "loss", str, "[graph]")
+    units = _get(table, "units", dict, "[graph]", {})
+    if loss_name not in node_defs:
+        raise InvalidInput(f"loss '{loss_name}' is not one of the nodes",
+                           hint=f"nodes: {', '.join(node_defs)}")
+    symbols = {n: sp.Symbol(n) for n in (*inputs, *targets, *params, *node_defs)}
+    functions = {n: rule.function for n, rule in rules.ACTIVATIONS.items()}
+    functions.update(exp=sp.exp, log=sp.log)
+    nodes = []
+    for node_name, text in node_defs.items():
+        where = f"[graph.nodes] {node_name}"
+        if not isinstance(text, str):
+            raise InvalidInput(f"a node is defined by an expression string, got {_type_name(text)}",
+                               where=where)
+        expr = parse_expression(text, symbols, functions, where=where)
+        unit = _get(units, node_name, str, "[graph.units]", None)
+        nodes.append(Node(sp.Symbol(node_name), expr, unit=unit))
+    loss = next(n for n in nodes if n.symbol.name == loss_name)
+    nodes.remove(loss)
+    return build_network(
+        name=name,
+        inputs=inputs,
+        targets=targets,
+        params=params,
+        nodes=nodes,
+        loss=loss,
+        learning_rate=rate,
+        maximize=_get(table, "maximize", bool, "[graph]", False),
+        values=numbers,
+        notation=notation,
+        title=title,
+    )
