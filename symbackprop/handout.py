@@ -187,7 +187,7 @@ class _Writer:
             rhs = "= " + self.s(u.expr)
             if self.worked is not None:
                 rhs += " = " + self.n(u.expr) + " = " + format_number(self.worked.updated[u.param], self.digits)
-            lines.append((f"{p}^{{+}}", rhs))
+            lines.append((f"{{{p}}}^{{+}}", rhs))
         return lines
 
     def backward_sections(self) -> list[Section]:

@@ -51,12 +51,24 @@ def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+_ELSEWHERE = {"[network]": _NETWORK, "[graph]": _GRAPH, "[training]": _TRAINING,
+              "a layer": _LAYER}
+
+
 def _check_keys(table: dict, allowed: set[str], where: str) -> None:
     for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(allowed))}"
-            raise InvalidInput(f"unknown key '{key}' in {where}", hint=hint)
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else None
+        if hint is None:  # a typo of a key that belongs in another table
+            for table_name, keys in _ELSEWHERE.items():
+                near = difflib.get_close_matches(key, sorted(keys), n=1)
+                if near:
+                    hint = f"did you mean '{near[0]}' (in {table_name})?"
+                    break
+        raise InvalidInput(f"unknown key '{key}' in {where}",
+                           hint=hint or f"known: {', '.join(sorted(allowed))}")
 
 
 def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = ...) -> Any:

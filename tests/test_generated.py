@@ -1,0 +1,60 @@
+"""generated/ holds the committed outputs for the seed networks; regenerating changes no byte.
+
+Refresh deliberately with ``python -m pytest tests/test_generated.py --update-generated``.
+The outputs must not depend on PYTHONHASHSEED, the working directory or the time zone, which
+the subprocess test checks by generating under different ones.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symbackprop.codegen import generate_module
+from symbackprop.derive import derive
+from symbackprop.handout import generate_handout
+from symbackprop.spec import load_spec
+from symbackprop.writer import stamp
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa"]
+
+
+def outputs(name: str) -> dict[str, str]:
+    derivation = derive(load_spec(name))
+    return {
+        f"{name}.py": stamp(generate_module(derivation, source=name), comment="#", source=name),
+        f"{name}.tex": stamp(generate_handout(derivation, source=name), comment="%", source=name),
+    }
+
+
+@pytest.mark.parametrize("name", UNIT_EXAMPLES)
+def test_generated_files_are_up_to_date(name, request):
+    for filename, text in outputs(name).items():
+        path = GENERATED / filename
+        if request.config.getoption("--update-generated"):
+            path.write_text(text, encoding="utf-8")
+            continue
+        assert path.is_file(), f"{path} missing: run with --update-generated"
+        assert path.read_text(encoding="utf-8") == text, f"{filename} differs from generated/"
+
+
+@pytest.mark.parametrize("command", ["codegen", "handout"])
+def test_outputs_do_not_depend_on_hash_seed_cwd_or_time_zone(tmp_path, command):
+    texts = []
+    for seed, tz in (("0", "UTC"), ("1", "Asia/Kolkata")):
+        cwd = tmp_path / f"run{seed}"
+        cwd.mkdir()
+        env = dict(os.environ, PYTHONHASHSEED=seed, TZ=tz)
+        suffix = ".py" if command == "codegen" else ".tex"
+        args = [sys.executable, "-m", "symbackprop", command, "mazur", "-o", f"out{suffix}"]
+        if command == "handout":
+            args.append("--no-pdf")
+        subprocess.run(args, cwd=cwd, env=env, check=True, capture_output=True)
+        texts.append((cwd / f"out{suffix}").read_bytes())
+    assert texts[0] == texts[1]

@@ -1,0 +1,93 @@
+"""Handouts: what they say (numbers derived independently), that they compile, escaping."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+
+import pytest
+
+from symbackprop.derive import derive
+from symbackprop.handout import escape_text, generate_handout
+from symbackprop.latexrun import compile_pdf
+from symbackprop.spec import load_spec
+
+
+def mazur_by_hand() -> dict[str, float]:
+    """The Mazur example computed directly in float64, without symbackprop."""
+    s = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    i1, i2, t1, t2 = 0.05, 0.10, 0.01, 0.99
+    w1, w2, w3, w4, w5, w6, w7, w8, b1, b2 = 0.15, 0.2, 0.25, 0.3, 0.4, 0.45, 0.5, 0.55, 0.35, 0.6
+    h1, h2 = s(w1 * i1 + w2 * i2 + b1), s(w3 * i1 + w4 * i2 + b1)
+    o1, o2 = s(w5 * h1 + w6 * h2 + b2), s(w7 * h1 + w8 * h2 + b2)
+    d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+    dh1 = (d1 * w5 + d2 * w7) * h1 * (1 - h1)
+    dh2 = (d1 * w6 + d2 * w8) * h2 * (1 - h2)
+    return {
+        "E": 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2,
+        "d_o1": d1, "d_o2": d2, "d_h1": dh1, "d_h2": dh2,
+        "g_w5": d1 * h1, "g_w1": dh1 * i1, "g_w8": d2 * h2,
+        "w5+": w5 - 0.5 * d1 * h1, "w8+": w8 - 0.5 * d2 * h2, "w2+": w2 - 0.5 * dh1 * i2,
+    }
+
+
+def nine(value: float) -> str:
+    """Nine significant digits, trailing zeros kept, as the handout prints."""
+    text = f"{value:.9g}"
+    digits = len(text.lstrip("-0.").replace(".", ""))
+    if "." in text and digits < 9:
+        text += "0" * (9 - digits)
+    return text
+
+
+def test_mazur_handout_states_the_derived_numbers():
+    tex = generate_handout(derive(load_spec("mazur")), source="mazur")
+    hand = mazur_by_hand()
+    for key in ("E", "d_o1", "d_o2", "d_h1", "d_h2", "g_w5", "g_w1", "g_w8", "w5+", "w8+", "w2+"):
+        assert nine(hand[key]) in tex, (key, nine(hand[key]))
+    # the values the issue names, to the digits printed
+    for text in ("0.298371109", "0.0821670406", "0.358916480", "0.000438567734"):
+        assert text in tex
+    # the seed's slips are not reproduced
+    assert "0.03898231" not in tex and "0.561370119" not in tex
+
+
+def test_mazur_handout_writes_the_chain_rule_and_the_deltas():
+    tex = generate_handout(derive(load_spec("mazur")), source="mazur")
+    chain = (
+        r"\frac{\partial E_{total}}{\partial out_{o1}} \times "
+        r"\frac{\partial out_{o1}}{\partial net_{o1}} \times \frac{\partial net_{o1}}{\partial w_{5}}"
+    )
+    assert chain in tex
+    assert r"\left(\delta_{o1} w_{5} + \delta_{o2} w_{7}\right) out_{h1} \left(1 - out_{h1}\right)" in tex
+    assert r"- (target_{o1} - out_{o1}) out_{o1} \left(1 - out_{o1}\right)" in tex
+    assert r"\begin{tikzpicture}" in tex and "Exercise" in tex
+
+
+def test_solutions_can_be_hidden():
+    tex = generate_handout(derive(load_spec("mazur")), source="mazur", show_solutions=False)
+    assert r"\solutionsfalse" in tex
+
+
+@pytest.mark.parametrize("name", ["mazur", "hmkcode", "jacobs", "essa"])
+def test_handout_compiles(name, require_pdflatex):
+    tex = generate_handout(derive(load_spec(name)), source=name)
+    pdf = compile_pdf(tex)
+    assert pdf.startswith(b"%PDF")
+    if name == "mazur" and shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True).stdout.decode()
+        for value in ("0.298371109", "0.0821670406", "0.000438567734", "0.358916480"):
+            assert value in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r"\input{/etc/passwd}", "^^5cinput{/etc/hostname}", r"\write18{ls}", r"}\end{document}",
+     "50% & $5 #1 ~x_y^z"],
+)
+def test_free_text_is_escaped_to_literal_text(text):
+    escaped = escape_text(text)
+    assert "\\input" not in escaped and "\\write" not in escaped and "^^" not in escaped
+    assert "\\end{" not in escaped
