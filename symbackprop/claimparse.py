@@ -13,24 +13,35 @@ plain ``delta_o1`` the same; ``w5`` stays ``w5``), ``Partial``, ``Call(func, arg
 n-ary ``Add``/``Mul``/``Hadamard``, ``Neg``, ``Div``, ``Pow``, ``Sum(index, body, over, lower,
 upper)``, ``Transpose``.
 
-Rules that do not depend on the network:
-- Calls are only ``\\sigma \\exp \\log \\ln \\tanh`` and the words ``sigmoid sigma exp log ln tanh
-  relu f g`` (``'`` = derivative) directly followed by ``(``; ``y_j(1-y_j)`` is a product.
-- Letter runs are one name (``out_{h1}``, ``net``): write ``a b`` for a product.
-- ``^T``, ``^{T}``, ``^\\top`` is a transpose. On a name, ``^`` of ``+ *``, 1-3 letters (+-n) or
-  digits is a superscript (``w^{l+1}_{kj}``, ``w_5^+``); other exponents are powers.
-- ``\\sum`` takes the rest of its product as body; ``\\odot`` splits a product into operands.
-- ``dX/dY`` is grouped tightly (value-preserving); ``\\partial`` only in ``\\frac{\\partial A}
-  {\\partial B}``; plain ``name+`` (updated weight) only starts a claim.
-Rules decided when converting (``to_sympy``): ``e^{x}`` is ``exp`` unless ``e`` is a declared
-name; ``dE/dw5`` is a partial derivative unless ``dE`` or ``dw5`` is declared (declared wins);
-a digit superscript the resolver does not know (``out^2``) is a power. Subscript words of <= 3
-lowercase letters that are all index letters (``resolver.is_index`` or bound) are indices
-(``W_{jk}``); anything else (``o1``, ``total``, ``5``) is literal.
+Parsing rules (resolver-independent, so a claim parses the same for every network):
+- Calls are only ``\\sigma \\exp \\log \\ln \\tanh`` and the words ``sigmoid sigma exp log ln
+  tanh relu f g`` (``'`` = derivative) followed by ``(``; so ``y_j(1-y_j)`` is a product.
+- A letter run is one name (``out_{h1}``, ``net``; write ``a b`` for a product). In LaTeX an
+  unbraced ``_`` takes one character (``w_5``, ``y_jy_k``); plain ``delta_o1`` splits at ``_``.
+- ``^T``, ``^{T}``, ``^\\top`` is a transpose. On a name, ``^`` of ``+``, ``*``, 1-3 letters
+  (optionally ``+-n``), digits or ``(n)`` is a superscript (``w^{l+1}_{kj}``, ``w_5^+``, ``a^2_1``);
+  any other exponent is a power. An unbraced exponent is one token: ``x^23`` is ``x^{23}``.
+- ``\\sum`` takes the rest of its product as body (``\\sum_k w_{jk}\\delta_k + b`` ends at ``+``);
+  ``\\odot`` splits a product into operands; ``a/b c`` is ``(a/b) c``.
+- ``dX/dY`` is grouped tightly (same value either way); ``\\partial`` only inside
+  ``\\frac{\\partial A}{\\partial B}``; plain ``name+`` (updated weight) only starts a claim;
+  ``%`` starts a TeX comment in a LaTeX line.
+Conversion rules (``to_sympy``, they ask the resolver): ``e^{x}`` is ``exp`` only when ``e`` is not
+a declared name; ``dE/dw5`` is a partial derivative unless ``dE`` or ``dw5`` is declared (the
+declared name wins); a digit superscript no symbol carries (``out_{h1}^2``) is a power. In scripts,
+a word of <= 3 characters whose letters are all lowercase index letters (``resolver.is_index`` or
+bound by a ``\\sum``) is indices: ``W_{jk}``, ``w_{k1}``; ``o1``, ``total``, ``5`` are literal.
+``free_indices(claim, resolver)`` lists the unbound ones; the caller binds them per unit.
+
+Limits (``InvalidInput``, exit 2, each failing in milliseconds): 1 MB of text, 10,000 characters
+a line, bracket depth 100 (scanned before parsing), node depth 200, 30 digits a number, numeric
+exponents |e| <= 64, exponents nested at most 2 deep (``9^{9^{9^9}}``), exact powers <= 20,000
+bits. ``to_sympy`` raises ``ResourceLimit`` beyond 50,000 node conversions (nested sums).
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -43,15 +54,16 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer
 
-from symbackprop.errors import InvalidInput
+from symbackprop.errors import InvalidInput, ResourceLimit
 
 MAX_TEXT = 1_000_000  # characters of claims text
 MAX_LINE = 10_000
 MAX_NESTING = 100  # bracket depth, checked by a linear scan before anything else
-MAX_NODE_DEPTH = 300  # node depth (a/b/c/... chains nest without brackets)
+MAX_NODE_DEPTH = 200  # node depth (a/b/c/... chains nest without brackets)
 MAX_DIGITS = 30
 MAX_EXPONENT = 64
 MAX_POWER_BITS = 20_000  # an exact numeric power larger than this is refused before computing
+MAX_EXPANDED = 50_000  # node conversions per to_sympy call: bounds nested \sum expansion
 MAX_TOWER = 2  # exponent inside exponent: e^{x^2} passes, 9^{9^{9^9}} does not
 
 
@@ -141,7 +153,18 @@ class Claim:
 
 
 class Resolver(Protocol):
-    """What a network tells the converter; unknown things raise ``InvalidInput``."""
+    """What a network tells ``to_sympy``; anything unknown raises ``InvalidInput``.
+
+    ``symbol``: a written name with bound index letters substituted (``W_{jk}``, j=3, k=5 ->
+    ``("W", "35", None)``; ``w_5^+`` -> ``("w", "5", "+")``; plain ``w5`` -> ``("w5", None,
+    None)``).
+    ``partial``: the network's derivative of ``of`` with respect to ``wrt``.
+    ``function``: ``sigma exp log tanh relu f g`` (``f``/``g``: the activation); ``prime`` asks
+    for the derivative. ``is_index``: is this lowercase letter an index variable (j, k; not o)?
+    ``index_range``: the values (script text) a summation index takes in ``where``, whose
+    ``over``/``lower``/``upper`` hold ``\\sum_{k \\in K}`` / ``\\sum_{k=1}^{K}``; ``bindings``
+    are the enclosing ones (e.g. the layer ``l``).
+    """
 
     def symbol(self, base: str, sub: str | None, sup: str | None) -> sympy.Expr: ...
 
@@ -151,9 +174,7 @@ class Resolver(Protocol):
 
     def is_index(self, letter: str) -> bool: ...
 
-    def index_range(self, index: str, where: Sum, bindings: Mapping[str, str]) -> Sequence[str]:
-        """Values ``index`` runs over in ``where`` (its over/lower/upper), given outer bindings."""
-        ...
+    def index_range(self, index: str, where: Sum, bindings: Mapping[str, str]) -> Sequence[str]: ...
 
 
 # ---------------------------------------------------------------------------------- tokenizer
@@ -164,7 +185,7 @@ class _Error(Exception):
 
 
 class _Tok(Token):
-    __slots__ = ("payload",)
+    __slots__ = ("payload",)  # the Num, Name, (func, prime) or \sum limits behind the token
 
 
 _GREEK = frozenset(
@@ -172,24 +193,27 @@ _GREEK = frozenset(
     "xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma "
     "Phi Psi Omega".split()
 )
-_CMD_FUNCS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh"}
-_WORD_FUNCS = {"sigmoid": "sigma", "sigma": "sigma", "relu": "relu", "f": "f", "g": "g"}
-_WORD_FUNCS.update(_CMD_FUNCS)
-_FONTS = frozenset("text mathrm operatorname mathbf mathit mathsf mathcal boldsymbol bm mbox".split())
-_IGNORED = frozenset("left right big Big bigg Bigg bigl bigr Bigl Bigr limits quad qquad".split())
-_SIMPLE = {"frac": "_FRAC", "dfrac": "_FRAC", "tfrac": "_FRAC", "partial": "_PARTIAL"}
-_SIMPLE.update(times="TIMES", cdot="TIMES", ast="TIMES", odot="ODOT")
+_MUST_CALL = {"\\exp": "exp", "\\log": "log", "\\ln": "log", "\\tanh": "tanh"}
+_FUNCS = {"sigmoid": "sigma", "sigma": "sigma", "relu": "relu", "f": "f", "g": "g", **_MUST_CALL}
+_FUNCS.update({k[1:]: v for k, v in _MUST_CALL.items()}, **{"\\sigma": "sigma"})
+_FONTS = frozenset("text mathrm operatorname mathbf mathit mathsf mathcal boldsymbol bm".split())
+_CMDS = dict.fromkeys(["\\frac", "\\dfrac", "\\tfrac"], "_FRAC")
+_CMDS.update({"\\partial": "_PARTIAL", "\\odot": "ODOT", "\\sum": "SUM"})
+_CMDS.update(dict.fromkeys(["\\times", "\\cdot", "\\ast"], "TIMES"))
+_CMDS.update(
+    dict.fromkeys("\\left \\right \\big \\Big \\bigl \\bigr \\Bigl \\Bigr \\limits".split(), "")
+)
+_OPS = {"+": "PLUS", "-": "MINUS", "*": "TIMES", "/": "DIV", "=": "_EQ", "^": "POW", "**": "POW"}
 _PAIRS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}"}
 _LATEX_RE = re.compile(
-    r"(?P<ws>[\s&$]+|\\[,;:! ])|(?P<cmd>\\[A-Za-z]+)|(?P<br>\\[{}]|[()\[\]{}])"
+    r"(?P<ws>[\s&$]+|\\[,;:! ]|\\q?quad\b)|(?P<cmd>\\[A-Za-z]+)|(?P<br>\\[{}]|[()\[\]{}])"
     r"|(?P<num>\d+\.?\d*|\.\d+)|(?P<word>[A-Za-z][A-Za-z0-9]*)|(?P<op>[-+*/=^'])"
 )
 _PLAIN_RE = re.compile(
     r"(?P<ws>[\s$]+)|(?P<br>[()\[\]])|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/=^'])"
 )
-_OPS = {"+": "PLUS", "-": "MINUS", "*": "TIMES", "/": "DIV", "=": "_EQ", "^": "POW", "**": "POW"}
-_SUP_RE = re.compile(r"[+*]|[A-Za-z]{1,3}(?:[+-]\d+)?|\d+")
+_SUP_RE = re.compile(r"[+*]|[A-Za-z]{1,3}(?:[+-]\d+)?|\d+|\(\d+\)")  # w^+ y^* w^{l+1} x^{(1)}
 _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
 _SUM_RE = re.compile(r"([A-Za-z])(?:\\in([A-Za-z0-9]+)|=([A-Za-z0-9]+))?")
 _CALL_RE = re.compile(r"\s*'?\s*(?:\\(?:left|bigl?|Bigl?)\s*)?\(")
@@ -199,147 +223,102 @@ _LABEL_RE = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]\s*")
 def _number(text: str, col: int) -> Num:
     mant, _, exp10 = text.lower().partition("e")
     whole, _, frac = mant.partition(".")
-    digits = (whole + frac).lstrip("0")
     if len(whole + frac) > MAX_DIGITS:
         raise _Error(col, f"number '{text}' has more than {MAX_DIGITS} digits")
     shift = int(exp10 or 0)
     if abs(shift) > MAX_EXPONENT:
         raise _Error(col, f"exponent of '{text}' exceeds {MAX_EXPONENT}")
     value = sympy.Rational(int(whole + frac or "0"), 10 ** len(frac)) * sympy.Rational(10) ** shift
-    return Num(value, max(len(digits), 1), max(len(frac) - shift, 0))
+    return Num(value, max(len((whole + frac).lstrip("0")), 1), max(len(frac) - shift, 0))
 
 
 def _script(line: str, pos: int) -> tuple[str | None, int]:
     """Argument of ``_``/``^`` at ``pos``: braced text (spaces dropped) or one char/command."""
-    while pos < len(line) and line[pos] == " ":
-        pos += 1
-    if line.startswith("{", pos):
-        end = line.find("}", pos)
-        inner = line[pos + 1 : end] if end > 0 else "{"
-        if "{" in inner:  # nested groups are never a plain script; let the grammar try
-            return None, pos
-        return re.sub(r"\s+", "", inner), end + 1
-    m = re.compile(r"\\[A-Za-z]+|[A-Za-z0-9+*]").match(line, pos)
-    return (m.group(), m.end()) if m else (None, pos)
+    m = re.compile(r" *(?:\{([^{}]*)\}|(\\[A-Za-z]+|[A-Za-z0-9+*]))").match(line, pos)
+    if m is None:  # nested braces are never a plain script: the grammar parses them
+        return None, pos
+    return re.sub(r"\s+", "", m.group(1) if m.group(2) is None else m.group(2)), m.end()
 
 
-def _check_script(text: str, col: int) -> None:
-    bad = re.search(r"\\([A-Za-z]+)", text)
-    if bad and bad.group(1) in _FONTS:
-        raise _Error(col, f"unknown symbol '{bad.group(1)}'", "write the name without a font")
-    if not _SUB_RE.fullmatch(text):
-        raise _Error(col, f"unsupported subscript '{text}'", "use letters, digits, + - * ,")
-
-
-def _tokens(line: str, start: int, latex: bool) -> list[Token]:
+def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
+    """Tokens of one claim from ``pos`` (after a label); brackets must pair up by kind."""
     out: list[Token] = []
     stack: list[tuple[str, int]] = []
-    pat, pos, n = (_LATEX_RE if latex else _PLAIN_RE), start, len(line)
 
     def emit(kind: str, text: str, col: int, payload: object = None) -> None:
-        tok = _Tok(kind, text, start_pos=col - 1, line=1, column=col)
-        tok.payload = payload
-        out.append(tok)
+        out.append(_Tok(kind, text, start_pos=col - 1, line=1, column=col))
+        out[-1].payload = payload
 
-    def name(base: str, pos: int, col: int) -> int:  # LaTeX name with scripts, in any order
+    def name(base: str, pos: int, col: int) -> int:  # LaTeX name, scripts in either order
         sub = sup = None
-        while True:
-            p = pos
-            while p < n and line[p] == " ":
-                p += 1
-            mark = line[p : p + 1]
-            if mark == "_" and sub is None:
-                sub, pos = _script(line, p + 1)
-                _check_script(line[p + 1 : p + 40] if sub is None else sub, p + 2)
-            elif mark == "^" and sup is None:
-                arg, end = _script(line, p + 1)
-                if arg in (None, "T", "\\top") or (base == "e" and sub is None):
-                    break  # transpose, e^{...} or a general power: the main loop decides
-                if not _SUP_RE.fullmatch(arg):
-                    break
+        while m := re.compile(r" *([_^])").match(line, pos):
+            arg, end = _script(line, m.end())
+            if m.group(1) == "_" and sub is None:
+                font = re.match(r" *\{?\\([A-Za-z]+)", line[m.end() :])
+                if font and font.group(1) in _FONTS:
+                    raise _Error(m.end() + 1, f"unknown symbol '{font.group(1)}'")
+                if arg is None or not _SUB_RE.fullmatch(arg):
+                    raise _Error(m.end() + 1, "unsupported subscript", "letters, digits, + - * ,")
+                sub, pos = arg, end
+            elif m.group(1) == "^" and sup is None and arg and _SUP_RE.fullmatch(arg):
+                if arg == "T" or (base == "e" and sub is None):
+                    break  # transpose or Euler's e: the main loop emits the operator
                 sup, pos = arg, end
             else:
                 break
         emit("NAME", line[col - 1 : pos], col, Name(base, sub, sup))
         return pos
 
-    if not latex:  # plain `w5+ = ...`: the updated weight, only at the start of a claim
-        m = re.compile(r"([A-Za-z]\w*)\+(?=\s*=)").match(line, pos)
-        if m:
-            base, _, sub = m.group(1).partition("_")
-            emit("NAME", m.group(), pos + 1, Name(base, sub or None, "+"))
-            pos = m.end()
-    while pos < n:
-        m = pat.match(line, pos)
+    m = None if latex else re.compile(r"([A-Za-z]\w*)\+(?=\s*=)").match(line, pos)
+    if m:  # plain `w5+ = ...`: the updated weight, only at the start of a claim
+        base, _, sub = m.group(1).partition("_")
+        emit("NAME", m.group(), pos + 1, Name(base, sub or None, "+"))
+        pos = m.end()
+    while pos < len(line):
+        m = (_LATEX_RE if latex else _PLAIN_RE).match(line, pos)
         col = pos + 1
         if m is None:
             raise _Error(col, f"unexpected '{line[pos]}'")
         kind, text, pos = m.lastgroup, m.group(), m.end()
-        if kind == "ws":
+        if kind == "ws" or _CMDS.get(text) == "":
             continue
-        if kind == "num":
+        if text in _FUNCS and _CALL_RE.match(line, pos):  # only these names can be called
+            prime = line[pos:].lstrip().startswith("'")
+            pos = line.index("'", pos) + 1 if prime else pos
+            emit("FUNC", text, col, (_FUNCS[text], prime))
+        elif text in _MUST_CALL:
+            raise _Error(col, f"{text} needs a parenthesised argument: {text}(x)")
+        elif kind == "num":
             emit("NUMBER", text, col, _number(text, col))
+        elif kind == "br" and text in _PAIRS:
+            stack.append((text, col))
+            emit("_LBRACE" if text == "{" else "_LPAR", text, col)
         elif kind == "br":
-            if text in _PAIRS:
-                stack.append((text, col))
-                emit("_LBRACE" if text == "{" else "_LPAR", text, col)
-            elif not stack or _PAIRS[stack[-1][0]] != text:
+            if not stack or _PAIRS[stack.pop()[0]] != text:
                 raise _Error(col, f"unmatched '{text}'")
-            else:
-                stack.pop()
-                emit("_RBRACE" if text == "}" else "_RPAR", text, col)
-        elif kind == "word":
-            func = _WORD_FUNCS.get(text)
-            if func and _CALL_RE.match(line, pos):
-                prime = line[pos:].lstrip().startswith("'")
-                pos = line.index("'", pos) + 1 if prime else pos
-                emit("FUNC", text, col, (func, prime))
-            elif latex:
-                pos = name(text, pos, col)
-            elif not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*", text):
+            emit("_RBRACE" if text == "}" else "_RPAR", text, col)
+        elif text == "\\sum":
+            pos = _sum(line, pos, col, emit)
+        elif text in _CMDS:
+            emit(_CMDS[text], text, col)
+        elif kind == "word" and not latex:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*", text):
                 raise _Error(col, f"unknown symbol '{text}'", "names are letters, digits and _")
-            else:
-                base, _, sub = text.partition("_")
-                emit("NAME", text, col, Name(base, sub or None))
-        elif kind == "op" and text == "^":
-            arg, end = _script(line, pos) if latex else (None, pos)
-            if not latex and re.match(r"\s*T\b", line[pos:]):
-                arg, end = "T", line.index("T", pos) + 1
-            if arg in ("T", "\\top"):
-                emit("TRANSPOSE", line[col - 1 : end], col)
-                pos = end
-            elif latex and arg and len(arg) == 1 and arg.isalnum() and line[pos] != "{":
-                # TeX takes one character as exponent: e^x, x^2 (x^23 is x^{2}3)
-                emit("POW", text, col)
-                emit("NUMBER" if arg.isdigit() else "NAME", arg, end, _number(arg, end)
-                     if arg.isdigit() else Name(arg))  # fmt: skip
-                pos = end
-            else:
-                emit("POW", text, col)
-        elif kind == "op":
-            if text == "'":
-                raise _Error(col, "unexpected \"'\"", "a prime only follows \\sigma, f or g")
+            base, _, sub = text.partition("_")
+            emit("NAME", text, col, Name(base, sub or None))
+        elif kind == "word" or text[1:] in _GREEK:
+            pos = name(text.lstrip("\\"), pos, col)
+        elif kind == "cmd" and text[1:] in _FONTS:
+            raise _Error(col, f"unknown symbol '{text[1:]}'", "\\text-like commands unsupported")
+        elif kind == "cmd":
+            raise _Error(col, f"unknown command '{text}'")
+        elif text == "'":
+            raise _Error(col, 'unexpected "\'"', "a prime only follows \\sigma, f or g")
+        elif text == "^" and _script(line, pos)[0] in ("T", "\\top"):
+            pos = _script(line, pos)[1]
+            emit("TRANSPOSE", line[col - 1 : pos], col)
+        else:
             emit(_OPS[text], text, col)
-        else:  # a LaTeX command
-            cmd = text[1:]
-            if cmd in _IGNORED:
-                continue
-            if cmd in _SIMPLE:
-                emit(_SIMPLE[cmd], text, col)
-            elif cmd == "sum":
-                pos = _sum(line, pos, col, emit)
-            elif cmd in _CMD_FUNCS or (cmd == "sigma" and _CALL_RE.match(line, pos)):
-                if not _CALL_RE.match(line, pos):
-                    raise _Error(col, f"{text} needs a parenthesised argument: {text}(x)")
-                prime = line[pos:].lstrip().startswith("'")
-                pos = line.index("'", pos) + 1 if prime else pos
-                emit("FUNC", text, col, (_WORD_FUNCS[cmd], prime))
-            elif cmd in _GREEK:
-                pos = name(cmd, pos, col)
-            elif cmd in _FONTS:
-                raise _Error(col, f"unknown symbol '{cmd}'", "\\text-like commands are unsupported")
-            else:
-                raise _Error(col, f"unknown command '{text}'")
     if stack:
         raise _Error(stack[-1][1], f"unclosed '{stack[-1][0]}'")
     return out
@@ -347,15 +326,14 @@ def _tokens(line: str, start: int, latex: bool) -> list[Token]:
 
 def _sum(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:
     sub = upper = None
-    while line[pos : pos + 1] in ("_", "^"):
-        arg, end = _script(line, pos + 1)
+    while m := re.compile(r" *([_^])").match(line, pos):
+        arg, pos = _script(line, m.end())
         if arg is None or not re.fullmatch(r"[\\A-Za-z0-9=]+", arg):
-            raise _Error(pos + 1, "unsupported \\sum limits", "write \\sum_k or \\sum_{k=1}^{K}")
-        sub, upper = (arg, upper) if line[pos] == "_" else (sub, arg)
-        pos = end
+            raise _Error(m.end(), "unsupported \\sum limits", "write \\sum_k or \\sum_{k=1}^{K}")
+        sub, upper = (arg, upper) if m.group(1) == "_" else (sub, arg)
     m = _SUM_RE.fullmatch(sub or "")
     if m is None:
-        raise _Error(col, "\\sum needs an index", "write \\sum_k, \\sum_{k \\in K}, \\sum_{k=1}^{K}")
+        raise _Error(col, "\\sum needs an index", "\\sum_k, \\sum_{k \\in K} or \\sum_{k=1}^{K}")
     emit("SUM", line[col - 1 : pos], col, (m.group(1), m.group(2), m.group(3), upper))
     return pos
 
@@ -373,84 +351,67 @@ def _mk(node: Node, *kids: _V) -> _V:
     return _V(node, depth)
 
 
-def _neg(v: _V) -> _V:  # --x is x: keeps '-'*9999 + '4' shallow
+def _neg(v: _V) -> _V:  # --x is x, so '-' * 9999 + '4' stays shallow
     return _V(v.node.arg, v.depth - 1) if isinstance(v.node, Neg) else _mk(Neg(v.node), v)
-
-
-def _is_d(node: Node) -> bool:
-    return isinstance(node, Name) and node.base[0] == "d" and len(node.base) > 1 and not node.sup
 
 
 def _group(vs: list[_V], cls: type) -> _V:
     return vs[0] if len(vs) == 1 else _mk(cls(tuple(v.node for v in vs)), *vs)
 
 
+def _is_d(node: Node) -> bool:
+    return isinstance(node, Name) and node.base[0] == "d" and len(node.base) > 1 and not node.sup
+
+
 class _Build(Transformer):
-    """Callbacks run by the LALR parser at each reduction (no tree, no recursion)."""
+    """Callbacks the LALR parser runs at each reduction: no tree is built, nothing recurses."""
 
-    def num(self, c: list) -> _V:
-        return _V(c[0].payload, 1)
+    num = name = staticmethod(lambda c: _V(c[0].payload, 1))
+    neg, pos = staticmethod(lambda c: _neg(c[1])), staticmethod(lambda c: c[1])
+    frac = staticmethod(lambda c: _mk(Div(c[0].node, c[1].node), *c))
+    partial = staticmethod(lambda c: _mk(Partial(c[0].node, c[1].node), *c))
+    pow = staticmethod(lambda c: _mk(Pow(c[0].node, c[2].node), c[0], c[2]))
+    transpose = staticmethod(lambda c: _mk(Transpose(c[0].node), c[0]))
+    call = staticmethod(lambda c: _mk(Call(*c[0].payload[:1], c[1].node, c[0].payload[1]), c[1]))
+    start = staticmethod(lambda c: tuple(v.node for v in c))
 
-    def name(self, c: list) -> _V:
-        return _V(c[0].payload, 1)
-
-    def call(self, c: list) -> _V:
-        return _mk(Call(c[0].payload[0], c[1].node, c[0].payload[1]), c[1])
-
-    def frac(self, c: list) -> _V:
-        return _mk(Div(c[0].node, c[1].node), *c)
-
-    def partial(self, c: list) -> _V:
-        return _mk(Partial(c[0].node, c[1].node), *c)
-
-    def pow(self, c: list) -> _V:
-        return _mk(Pow(c[0].node, c[2].node), c[0], c[2])
-
-    def transpose(self, c: list) -> _V:
-        return _mk(Transpose(c[0].node), c[0])
-
-    def neg(self, c: list) -> _V:
-        return _neg(c[1])
-
-    def pos(self, c: list) -> _V:
-        return c[1]
-
-    def factors(self, c: list) -> list:  # accumulator of (operator, value), appended in place
+    @staticmethod
+    def factors(c: list) -> list:  # one accumulator of (operator, value), appended in place
         if len(c) == 1:
             return [(None, c[0])]
         c[0].append((c[1].type if len(c) == 3 else None, c[-1]))
         return c[0]
 
-    def chain(self, c: list) -> _V:
+    @staticmethod
+    def chain(c: list) -> _V:
         items = c[0] if isinstance(c[0], list) else []
-        if isinstance(c[-1], _V) and isinstance(c[-2], Token) and c[-2].type == "SUM":
+        if len(c) > 1 and isinstance(c[-2], Token) and c[-2].type == "SUM":
             index, over, lower, upper = c[-2].payload
-            items = items + [(None, _mk(Sum(index, c[-1].node, over, lower, upper), c[-1]))]
+            op = c[-3].type if len(c) == 4 else None  # \times, / or \odot before the \sum
+            items = items + [(op, _mk(Sum(index, c[-1].node, over, lower, upper), c[-1]))]
         operands: list[_V] = []
         run: list[_V] = []
-        for op, v in items:
-            if op == "DIV":
-                if _is_d(run[-1].node) and _is_d(v.node):  # dE/dw5 stays one unit
-                    run[-1] = _mk(Div(run[-1].node, v.node), run[-1], v)
-                else:
-                    run = [_mk(Div(_group(run, Mul).node, v.node), _group(run, Mul), v)]
+        for op, v in items:  # left to right: a/b c is (a/b) c; \odot splits the operands
+            if op == "DIV" and _is_d(run[-1].node) and _is_d(v.node):  # dE/dw5 stays one unit
+                run[-1] = _mk(Div(run[-1].node, v.node), run[-1], v)
+            elif op == "DIV":
+                left = _group(run, Mul)
+                run = [_mk(Div(left.node, v.node), left, v)]
             elif op == "ODOT":
-                operands.append(_group(run, Mul))
-                run = [v]
+                operands, run = operands + [_group(run, Mul)], [v]
             else:
                 run.append(v)
         return _group(operands + [_group(run, Mul)], Hadamard)
 
-    def add(self, c: list) -> _V:
-        terms = [c[0]] + [_neg(v) if op.type == "MINUS" else v for op, v in zip(c[1::2], c[2::2])]
-        return _group(terms, Add)
-
-    def start(self, c: list) -> tuple[Node, ...]:
-        return tuple(v.node for v in c)
+    @staticmethod
+    def add(c: list) -> _V:
+        signs = [op.type for op in c[1::2]]
+        terms = [_neg(v) if s == "MINUS" else v for s, v in zip(signs, c[2::2], strict=True)]
+        return _group([c[0], *terms], Add)
 
 
 class _ListLexer(Lexer):
-    __future_interface__ = 2  # lark hands over our token list untouched
+    __future_interface__ = 2  # lark hands our token list to lex() untouched
 
     def __init__(self, conf: object) -> None:
         pass
@@ -471,7 +432,6 @@ _PRETTY.update(NUMBER="a number", _LPAR="'('", MINUS="'-'", _PARTIAL="'\\partial
 
 def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") -> Claim:
     """Parse one claim line; errors are ``InvalidInput`` naming source, line and column."""
-    where = f"{source}:{lineno}"
     try:
         if len(line) > MAX_LINE:
             raise _Error(None, f"claim longer than {MAX_LINE} characters")
@@ -480,167 +440,175 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
             depth += (ch in "([{") - (ch in ")]}")
             if depth > MAX_NESTING:
                 raise _Error(i + 1, f"brackets nested deeper than {MAX_NESTING}")
-        m = _LABEL_RE.match(line)
-        start = m.end() if m else 0
+        label = _LABEL_RE.match(line)
         latex = "\\" in line or "{" in line
-        toks = _tokens(line, start, latex)
+        line = re.sub(r"(?<!\\)%.*", "", line) if latex else line  # a TeX comment ends the line
         try:
-            sides = _parser().parse(toks)
+            sides = _parser().parse(_tokens(line, label.end() if label else 0, latex))
         except UnexpectedInput as exc:
-            tok = getattr(exc, "token", None)
+            tok, expected = getattr(exc, "token", None), getattr(exc, "expected", ())
             if tok is None or tok.type == "$END":
-                if "_EQ" in getattr(exc, "expected", ()):
-                    raise _Error(len(line) + 1, "a claim needs two sides: A = B") from None
-                raise _Error(len(line) + 1, "unexpected end of claim") from None
-            exp = sorted(_PRETTY.get(t, t.lower()) for t in getattr(exc, "expected", ()))
-            hint = "expected " + ", ".join(exp) if exp else None
+                two = "_EQ" in expected
+                what = "a claim needs two sides: A = B" if two else "unexpected end of claim"
+                raise _Error(len(line) + 1, what) from None
+            hint = "expected " + ", ".join(sorted(_PRETTY.get(t, t.lower()) for t in expected))
             if "\\partial" in line:
                 hint = "\\partial is only supported as \\frac{\\partial A}{\\partial B}"
             raise _Error(tok.column, f"unexpected '{tok}'", hint) from None
     except _Error as err:
         msg = f"col {err.col}: {err.message}" if err.col else err.message
-        raise InvalidInput(msg, where=where, hint=err.hint) from None
-    label = m.group(1) if m else None
-    return Claim(lineno, label, line.strip(), "latex" if latex else "plain", sides)
+        raise InvalidInput(msg, where=f"{source}:{lineno}", hint=err.hint) from None
+    syntax = "latex" if latex else "plain"
+    return Claim(lineno, label.group(1) if label else None, line.strip(), syntax, sides)
 
 
 def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:
     """Parse a claims text: one claim per line, ``#``/``%`` comments and blank lines skipped."""
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"claims text larger than {MAX_TEXT} characters", where=source)
-    claims = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.strip() and line.lstrip()[0] not in "#%":
-            claims.append(parse_claim_line(line, lineno=lineno, source=source))
-    return claims
+    lines = enumerate(text.splitlines(), start=1)
+    return [
+        parse_claim_line(line, lineno=lineno, source=source)
+        for lineno, line in lines
+        if line.strip() and line.lstrip()[0] not in "#%"
+    ]
 
 
 # ------------------------------------------------------------------------------- conversion
 def _index_word(word: str, is_idx: Callable[[str], bool]) -> bool:
-    return word.isalpha() and word.islower() and len(word) <= 3 and all(map(is_idx, word))
+    # "kj", "k1" (seed 004's w_{k1}); "o1" only when o is an index letter; "total" never
+    letters = [c for c in word if not c.isdigit()]
+    return bool(letters) and len(word) <= 3 and all(c.islower() and is_idx(c) for c in letters)
 
 
-def _subst(text: str | None, bindings: Mapping[str, object], resolver: Resolver) -> str | None:
-    if text is None:
-        return None
-
+def _subst(text: str | None, bound: Mapping[str, object], resolver: Resolver) -> str | None:
     def repl(m: re.Match) -> str:
         w = m.group()
-        if _index_word(w, lambda c: c in bindings or resolver.is_index(c)):
-            return "".join(str(bindings.get(c, c)) for c in w)
+        if _index_word(w, lambda c: c in bound or resolver.is_index(c)):
+            return "".join(str(bound.get(c, c)) for c in w)
         return w
 
-    out = re.sub(r"[A-Za-z0-9]+", repl, text)
-    if re.fullmatch(r"\d+(?:[+-]\d+)+", out):  # l+1 with l bound to 2 -> "3"
+    out = None if text is None else re.sub(r"[A-Za-z0-9]+", repl, text)
+    if out and re.fullmatch(r"\d+(?:[+-]\d+)+", out):  # l+1 with l bound to 2 -> "3"
         out = str(sum(int(t) for t in re.findall(r"[+-]?\d+", out)))
     return out
 
 
-def _known(name: Name, resolver: Resolver, bindings: Mapping[str, object]) -> bool:
+def _symbol(name: Name, resolver: Resolver, bound: Mapping[str, object]) -> sympy.Expr:
+    sub, sup = _subst(name.sub, bound, resolver), _subst(name.sup, bound, resolver)
     try:
-        _symbol(name, resolver, bindings)
+        return resolver.symbol(name.base, sub, sup)
+    except InvalidInput:
+        if not (sup and sup.isdigit() and _known(Name(name.base, name.sub), resolver, bound)):
+            raise
+    # out_{h1}^2: a square, since no symbol carries the superscript 2
+    return _power(resolver.symbol(name.base, sub, None), sympy.Integer(sup))
+
+
+def _known(name: Node, resolver: Resolver, bound: Mapping[str, object]) -> bool:
+    try:
+        _symbol(name, resolver, bound)
     except InvalidInput:
         return False
     return True
 
 
-def _symbol(name: Name, resolver: Resolver, bindings: Mapping[str, object]) -> sympy.Expr:
-    sub, sup = _subst(name.sub, bindings, resolver), _subst(name.sup, bindings, resolver)
-    try:
-        return resolver.symbol(name.base, sub, sup)
-    except InvalidInput:
-        if not (sup and sup.isdigit()):
-            raise
-        try:  # out_{h1}^2: a square, once no symbol carries the superscript 2
-            base = resolver.symbol(name.base, sub, None)
-        except InvalidInput:
-            pass
-        else:
-            return _power(base, sympy.Integer(sup))
-        raise
-
-
 def _power(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
     if exp.is_Number and abs(exp) > MAX_EXPONENT:
         raise InvalidInput(f"exponent {exp} exceeds {MAX_EXPONENT}")
-    if base.is_Rational and exp.is_Integer:
-        if abs(int(exp)) * (base.p.bit_length() + base.q.bit_length()) > MAX_POWER_BITS:
-            raise InvalidInput("number too large: a power exceeds the size limit")
+    bits = base.p.bit_length() + base.q.bit_length() if base.is_Rational else 0
+    if exp.is_Integer and abs(int(exp)) * bits > MAX_POWER_BITS:
+        raise InvalidInput("number too large: a power exceeds the size limit")
     return base**exp
 
 
-def _combine(args: list, op: Callable, cls: type) -> sympy.Expr:
+def _fold(args: list, cls: type) -> sympy.Expr:  # matrices need operators, scalars the n-ary op
     if any(getattr(a, "is_Matrix", False) for a in args):
-        return reduce(op, args)
+        return reduce(operator.add if cls is sympy.Add else operator.mul, args)
     return cls(*args)
 
 
 def to_sympy(
-    node: Node, resolver: Resolver, *, bindings: Mapping[str, object] = {}  # noqa: B006
+    node: Node,
+    resolver: Resolver,
+    *,
+    bindings: Mapping[str, object] = {},  # noqa: B006 - never mutated
+    where: str | None = None,
 ) -> sympy.Expr:
-    """Convert a parsed side to SymPy through ``resolver``; ``bindings`` map index letters to
-    values (``str(value)`` is substituted into scripts). Free indices must be bound."""
+    """Convert a parsed side through ``resolver``. ``bindings`` map index letters to values
+    (``str(value)`` goes into scripts); ``where`` (``"claims.txt:3"``) is put on errors."""
+
+    work = [0]
 
     def conv(n: Node, bound: Mapping[str, object], tower: int) -> sympy.Expr:
+        def c(m: Node) -> sympy.Expr:
+            return conv(m, bound, tower)
+
+        work[0] += 1  # nested sums multiply: \sum_i \sum_j \sum_k ... must not run for hours
+        if work[0] > MAX_EXPANDED:
+            raise ResourceLimit(f"claim expands beyond {MAX_EXPANDED} nodes", where=where)
+
         if isinstance(n, Num):
             return n.value
         if isinstance(n, Name):
             return _symbol(n, resolver, bound)
         if isinstance(n, Partial):
-            return resolver.partial(conv(n.of, bound, tower), conv(n.wrt, bound, tower))
+            return resolver.partial(c(n.of), c(n.wrt))
         if isinstance(n, Call):
-            return resolver.function(n.func, conv(n.arg, bound, tower), n.prime)
+            return resolver.function(n.func, c(n.arg), n.prime)
         if isinstance(n, Add):
-            return _combine([conv(t, bound, tower) for t in n.terms], lambda a, b: a + b, sympy.Add)
+            return _fold([c(t) for t in n.terms], sympy.Add)
         if isinstance(n, (Mul, Hadamard)):
-            args = [conv(f, bound, tower) for f in n.factors]
+            args = [c(f) for f in n.factors]
             if isinstance(n, Hadamard) and all(getattr(a, "is_Matrix", False) for a in args):
                 return sympy.hadamard_product(*args)
-            return _combine(args, lambda a, b: a * b, sympy.Mul)
+            return _fold(args, sympy.Mul)  # a Hadamard product of scalars is their product
         if isinstance(n, Neg):
-            return -conv(n.arg, bound, tower)
+            return -c(n.arg)
         if isinstance(n, Transpose):
-            arg = conv(n.arg, bound, tower)
+            arg = c(n.arg)
             return arg.T if getattr(arg, "is_Matrix", False) else arg  # a scalar is its own ᵀ
+        if isinstance(n, Div) and _is_d(n.num) and _is_d(n.den):
+            if not (_known(n.num, resolver, bound) or _known(n.den, resolver, bound)):
+                of, wrt = Name(n.num.base[1:], n.num.sub), Name(n.den.base[1:], n.den.sub)
+                return resolver.partial(c(of), c(wrt))  # dE/dw5 is ∂E/∂w5
         if isinstance(n, Div):
-            a, b = n.num, n.den
-            if _is_d(a) and _is_d(b) and not (_known(a, resolver, bound) or _known(b, resolver, bound)):
-                of, wrt = Name(a.base[1:], a.sub), Name(b.base[1:], b.sub)  # dE/dw5: ∂E/∂w5
-                return resolver.partial(conv(of, bound, tower), conv(wrt, bound, tower))
-            return conv(a, bound, tower) / conv(b, bound, tower)
+            return c(n.num) / c(n.den)
         if isinstance(n, Pow):
             if tower >= MAX_TOWER:
                 raise InvalidInput(f"power tower higher than {MAX_TOWER} refused")
             exp = conv(n.exp, bound, tower + 1)
             if n.base == Name("e") and not _known(n.base, resolver, bound):
-                return resolver.function("exp", exp, False)  # Euler's e: undeclared e with ^
-            return _power(conv(n.base, bound, tower), exp)
+                return resolver.function("exp", exp, False)  # Euler's e: e^ with e undeclared
+            return _power(c(n.base), exp)
         if isinstance(n, Sum):
             values = resolver.index_range(n.index, n, {k: str(v) for k, v in bound.items()})
             terms = [conv(n.body, {**bound, n.index: v}, tower) for v in values]
-            return _combine(terms, lambda a, b: a + b, sympy.Add) if terms else sympy.Integer(0)
+            return _fold(terms, sympy.Add) if terms else sympy.Integer(0)
         raise TypeError(f"not a claim node: {n!r}")
 
-    return conv(node, bindings, 0)
+    try:
+        return conv(node, bindings, 0)
+    except InvalidInput as err:
+        if where is None or err.where is not None:
+            raise
+        raise InvalidInput(err.message, where=where, hint=err.hint) from None
 
 
 def free_indices(claim: Claim | Node, resolver: Resolver) -> set[str]:
     """Index letters used in scripts (per ``resolver.is_index``) and not bound by a ``\\sum``:
-    the caller instantiates the claim once per value of each (``bindings``)."""
+    the caller instantiates the claim once per value of each, through ``bindings``."""
     found: set[str] = set()
     todo = [(s, frozenset()) for s in (claim.sides if isinstance(claim, Claim) else (claim,))]
-    while todo:  # iterative walk: no recursion on user-shaped trees
+    while todo:  # iterative walk
         n, bound = todo.pop()
-        if isinstance(n, Name):
-            for text in (n.sub, n.sup):
-                for w in re.findall(r"[A-Za-z0-9]+", text or ""):
-                    if _index_word(w, lambda c: c in bound or resolver.is_index(c)):
-                        found.update(c for c in w if c not in bound)
-            continue
+        for text in (n.sub, n.sup) if isinstance(n, Name) else ():
+            for w in re.findall(r"[A-Za-z0-9]+", text or ""):
+                if _index_word(w, lambda c, b=bound: c in b or resolver.is_index(c)):
+                    found.update(c for c in w if c.isalpha() and c not in bound)
         inner = bound | {n.index} if isinstance(n, Sum) else bound
         for f in fields(n):
-            val = getattr(n, f.name)
-            for kid in val if isinstance(val, tuple) else (val,):
-                if not isinstance(kid, (str, bool, sympy.Basic, int)) and kid is not None:
+            for kid in getattr(n, f.name) if f.type.startswith("tuple") else [getattr(n, f.name)]:
+                if f.type in ("Node", "tuple[Node, ...]"):
                     todo.append((kid, inner))
     return found

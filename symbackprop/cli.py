@@ -33,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     parser.add_argument(
-        "--max-seconds", type=float, default=300.0, metavar="S",
+        "--max-seconds",
+        type=float,
+        default=300.0,
+        metavar="S",
         help="stop with exit 5 when a command takes longer (default 300)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -47,12 +50,19 @@ def _parser() -> argparse.ArgumentParser:
 
     def outputs(p: argparse.ArgumentParser, suffix: str) -> None:
         p.add_argument("spec", metavar="SPEC")
-        p.add_argument("-o", "--output", metavar="FILE", help=f"output file (default: <name>{suffix})")
+        p.add_argument(
+            "-o", "--output", metavar="FILE", help=f"output file (default: <name>{suffix})"
+        )
         p.add_argument("--out", metavar="DIR", help="directory the output must stay inside")
-        p.add_argument("--force", action="store_true",
-                       help="overwrite files edited by hand (the old one is kept as .bak)")
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite files edited by hand (the old one is kept as .bak)",
+        )
 
-    p = sub.add_parser("handout", help="write the LaTeX handout, and its PDF when pdflatex is found")
+    p = sub.add_parser(
+        "handout", help="write the LaTeX handout, and its PDF when pdflatex is found"
+    )
     outputs(p, ".tex")
     p.add_argument("--digits", type=int, default=9, help="significant digits (default 9)")
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
@@ -164,7 +174,9 @@ def cmd_handout(args) -> int:
         _warn(warning)
     target = _target(args, network.name, ".tex")
     body = generate_handout(
-        derive(network), source=args.spec, digits=args.digits,
+        derive(network),
+        source=args.spec,
+        digits=args.digits,
         show_solutions=not args.no_solutions,
     )
     text = stamp(body, comment="%", source=args.spec)
@@ -236,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit 1
         if args.debug:
             traceback.print_exc()
-        print(f"symbackprop: internal error: {type(error).__name__}: {error} "
-              "(rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"symbackprop: internal error: {type(error).__name__}: {error} "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     sys.stdout.flush()
     return code
-
-

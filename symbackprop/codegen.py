@@ -52,7 +52,9 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     values = net.value_map
     loss_eq = derivation.forward[-1]
     forward = [
-        Statement(f.symbol.name, numpy_code(f.expr), f"{f.label}: {f.symbol.name} = {_plain(f.expr)}")
+        Statement(
+            f.symbol.name, numpy_code(f.expr), f"{f.label}: {f.symbol.name} = {_plain(f.expr)}"
+        )
         for f in derivation.forward[:-1]
     ]
     deltas = [
@@ -64,7 +66,11 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         for d in derivation.deltas
     ]
     gradients = [
-        Statement(g.param.name, numpy_code(g.expr), f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}")
+        Statement(
+            g.param.name,
+            numpy_code(g.expr),
+            f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}",
+        )
         for g in derivation.gradients
     ]
     sign = "+" if net.maximize else "-"

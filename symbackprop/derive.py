@@ -108,7 +108,10 @@ class _Deriver:
         if len(users) == 1 and users[0].symbol in self.passthrough:
             out = users[0].symbol
             upstream = _sum([_mul(t.upstream, t.local) for t in self.terms(out)])
-            return (Partial(loss, out, upstream), Partial(out, carrier, self.local(users[0], carrier)))
+            return (
+                Partial(loss, out, upstream),
+                Partial(out, carrier, self.local(users[0], carrier)),
+            )
         return (Partial(loss, carrier, self.delta_of[carrier]),)
 
     def terms(self, sym: Symbol) -> tuple[DeltaTerm, ...]:

@@ -64,7 +64,13 @@ def build_figure(network: Network) -> Figure | None:
             y = -(row + offset) * 1.6
             kind = "input" if col == 0 else "unit"
             nodes.append(
-                FigureNode(ident[label], f"{col * 4.0:.2f}", f"{y:.2f}", _unit_latex(network, label, printer), kind)
+                FigureNode(
+                    ident[label],
+                    f"{col * 4.0:.2f}",
+                    f"{y:.2f}",
+                    _unit_latex(network, label, printer),
+                    kind,
+                )
             )
     labelled = len(layout.edges) <= MAX_LABELLED_EDGES
     edges = []

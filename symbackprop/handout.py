@@ -147,9 +147,11 @@ class _Writer:
             first += r" \times " + partial_latex(delta.through, delta.of, self.sym)
         lines = [(lhs, first)]
         if any(t.upstream.is_Symbol for t in delta.terms):
+            # Σ over the units it feeds: ∂E/∂(consumer) × ∂(consumer)/∂(this unit)
             paths = " + ".join(
-                rf"{partial_latex(t.chain[-2].num if len(t.chain) > 1 else loss, t.chain[-1].num, self.sym)}"
-                rf" {partial_latex(t.chain[-1].num, t.chain[-1].den, self.sym)}"
+                partial_latex(loss, t.chain[-1].num, self.sym)
+                + " "
+                + partial_latex(t.chain[-1].num, t.chain[-1].den, self.sym)
                 for t in delta.terms
             )
             tail = ""
@@ -186,7 +188,12 @@ class _Writer:
                 lines.append((rf"\Delta {p}", rhs))
             rhs = "= " + self.s(u.expr)
             if self.worked is not None:
-                rhs += " = " + self.n(u.expr) + " = " + format_number(self.worked.updated[u.param], self.digits)
+                rhs += (
+                    " = "
+                    + self.n(u.expr)
+                    + " = "
+                    + format_number(self.worked.updated[u.param], self.digits)
+                )
             lines.append((f"{{{p}}}^{{+}}", rhs))
         return lines
 
@@ -197,7 +204,7 @@ class _Writer:
             groups.setdefault(self.layer_of(self.net.node(delta.of).unit), []).append(delta)
         placed: set[sp.Symbol] = set()
         sections = []
-        for index, (key, deltas) in enumerate(groups.items()):
+        for index, deltas in enumerate(groups.values()):
             steps: list[Step] = []
             names = {d.symbol for d in deltas}
             for k, delta in enumerate(deltas):
@@ -221,8 +228,9 @@ class _Writer:
         return sections
 
 
-def handout_context(derivation: Derivation, *, source: str, digits: int = 9,
-                    show_solutions: bool = True) -> dict:
+def handout_context(
+    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+) -> dict:
     """Everything the handout template needs, already printed."""
     w = _Writer(derivation, digits)
     net = derivation.network
@@ -251,8 +259,11 @@ def handout_context(derivation: Derivation, *, source: str, digits: int = 9,
     )
 
 
-def generate_handout(derivation: Derivation, *, source: str, digits: int = 9,
-                     show_solutions: bool = True) -> str:
+def generate_handout(
+    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+) -> str:
     """The handout's LaTeX source (without the do-not-edit header)."""
-    context = handout_context(derivation, source=source, digits=digits, show_solutions=show_solutions)
+    context = handout_context(
+        derivation, source=source, digits=digits, show_solutions=show_solutions
+    )
     return render("latex", "handout.tex.jinja", **context)

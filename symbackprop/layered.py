@@ -38,7 +38,9 @@ class LayerSpec:
 def _check_layers(n_inputs: int, layers: Sequence[LayerSpec]) -> None:
     if not layers:
         raise InvalidInput("a network needs at least one layer after the inputs")
-    widths = [("inputs", n_inputs)] + [(f"layer {i + 1} units", s.units) for i, s in enumerate(layers)]
+    widths = [("inputs", n_inputs)] + [
+        (f"layer {i + 1} units", s.units) for i, s in enumerate(layers)
+    ]
     for what, width in widths:
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise InvalidInput(f"{what} must be an integer >= 1, got {width!r}")

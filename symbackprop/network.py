@@ -14,8 +14,8 @@ deterministic.
 from __future__ import annotations
 
 import graphlib
-import re
 import heapq
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 

@@ -4,7 +4,8 @@ They only read equations; they never derive. Conventions:
 
 - the symbol name is the rendering (``net_h1`` → ``net_{h1}``), except names listed in the
   notation's ``latex`` table (``logL`` → ``\\log L``; a base such as ``ystar`` → ``y^{*}``);
-- a gradient symbol (:func:`equations.gradient_symbol`) prints as ``\\frac{\\partial E}{\\partial w}``;
+- a gradient symbol (:func:`equations.gradient_symbol`) prints as
+  ``\\frac{\\partial E}{\\partial w}``;
 - registry activations print with their LaTeX name (``\\sigma``), ReLU' as an Iverson bracket;
 - products and sums keep the order the derivation wrote them (``order="none"``);
 - with ``values``, every symbol found there prints as its number instead (a negative number in
@@ -56,7 +57,9 @@ class NotationLatexPrinter(LatexPrinter):
         grad = split_gradient_symbol(expr)
         if grad is not None:
             loss, param = grad
-            return rf"\frac{{\partial {self.name_latex(loss)}}}{{\partial {self.name_latex(param)}}}"
+            return (
+                rf"\frac{{\partial {self.name_latex(loss)}}}{{\partial {self.name_latex(param)}}}"
+            )
         if expr.name in self.notation.latex or expr.name.partition("_")[0] in self.notation.latex:
             return self.name_latex(expr.name)
         return super()._print_Symbol(expr, style)
@@ -72,7 +75,8 @@ class NotationLatexPrinter(LatexPrinter):
 
 def partial_latex(num: sp.Symbol, den: sp.Symbol, printer: NotationLatexPrinter) -> str:
     """``\\frac{\\partial num}{\\partial den}`` in the printer's notation."""
-    return rf"\frac{{\partial {printer.name_latex(num.name)}}}{{\partial {printer.name_latex(den.name)}}}"
+    top, bottom = printer.name_latex(num.name), printer.name_latex(den.name)
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
 def latex(expr: sp.Expr, notation: Notation | None = None, values=None) -> str:
@@ -90,7 +94,9 @@ def derivation_latex(derivation) -> str:
         lines.append(
             f"{printer._print(derivation.gradient_symbol(g.param))} &= {printer.doprint(g.expr)}"
         )
-    lines += [f"{printer._print(u.param)}^{{+}} &= {printer.doprint(u.expr)}" for u in derivation.updates]
+    lines += [
+        f"{printer._print(u.param)}^{{+}} &= {printer.doprint(u.expr)}" for u in derivation.updates
+    ]
     return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
 
 

@@ -33,7 +33,9 @@ _COMMON = dict(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
-    autoescape=False,  # noqa: S701 - output is LaTeX or Python built from validated names
+    # No HTML autoescaping: the output is LaTeX or Python; names reaching it are validated
+    # identifiers and free text is escaped for LaTeX before rendering (handout.escape_text).
+    autoescape=False,
 )
 
 
@@ -42,7 +44,7 @@ def environment(kind: str) -> jinja2.Environment:
     """The environment for ``kind`` = ``"numpy"`` or ``"latex"`` templates."""
     loader = jinja2.FileSystemLoader(str(TEMPLATES_DIR / kind))
     if kind == "latex":
-        return jinja2.Environment(
+        return jinja2.Environment(  # noqa: S701 - see _COMMON
             loader=loader,
             block_start_string=r"\BLOCK{",
             block_end_string="}",
@@ -53,7 +55,7 @@ def environment(kind: str) -> jinja2.Environment:
             line_statement_prefix=None,
             **_COMMON,
         )
-    return jinja2.Environment(loader=loader, **_COMMON)
+    return jinja2.Environment(loader=loader, **_COMMON)  # noqa: S701 - see _COMMON
 
 
 def render(kind: str, template: str, **context) -> str:

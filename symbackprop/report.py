@@ -26,14 +26,20 @@ def derivation_text(derivation: Derivation, *, digits: int = 9) -> str:
         return "  = " + format_number(worked.all[symbol], digits).replace(r" \times 10^", "e")
 
     loss = net.loss.name
-    lines = [f"network '{net.name}': {len(net.params)} parameters, loss {loss}"
-             + (" (maximised)" if net.maximize else "")]
+    lines = [
+        f"network '{net.name}': {len(net.params)} parameters, loss {loss}"
+        + (" (maximised)" if net.maximize else "")
+    ]
     lines.append("\nforward")
-    lines += [f"  {f.label:4s} {f.symbol.name} = {_text(f.expr)}{value(f.symbol)}"
-              for f in derivation.forward]
+    lines += [
+        f"  {f.label:4s} {f.symbol.name} = {_text(f.expr)}{value(f.symbol)}"
+        for f in derivation.forward
+    ]
     lines.append(f"\ndeltas (delta_n = d{loss}/dn)")
-    lines += [f"  {d.label:4s} {d.symbol.name} = {_text(d.expr)}{value(d.symbol)}"
-              for d in derivation.deltas]
+    lines += [
+        f"  {d.label:4s} {d.symbol.name} = {_text(d.expr)}{value(d.symbol)}"
+        for d in derivation.deltas
+    ]
     lines.append("\ngradients")
     for g in derivation.gradients:
         gsym = derivation.gradient_symbol(g.param)

@@ -96,6 +96,9 @@ class Activation:
         return _FUNCTIONS[self.name]
 
 
+LEAKY_SLOPE = sp.Rational(1, 100)  # PyTorch's default negative_slope
+
+
 def _relu_definition(z: Expr) -> Expr:
     return sp.Max(0, z)
 
@@ -129,6 +132,18 @@ _ACTIVATIONS: tuple[Activation, ...] = (
         definition=lambda z: sp.log(1 + sp.exp(z)),
         derivative=lambda z, a: _sub(sp.Integer(1), sp.exp(_neg(a))),
         numpy_helper="_softplus",
+    ),
+    Activation(
+        name="leaky_relu",
+        latex=r"\operatorname{LReLU}",
+        definition=lambda z: sp.Max(z, LEAKY_SLOPE * z),
+        derivative=lambda z, a: sp.Add(
+            sp.Heaviside(z, 0),
+            _mul(LEAKY_SLOPE, _sub(sp.Integer(1), sp.Heaviside(z, 0))),
+            evaluate=False,
+        ),
+        numpy_helper="_leaky_relu",
+        kink="LReLU'(0) = 0.01, the negative slope (as PyTorch)",
     ),
 )
 
@@ -206,6 +221,45 @@ LOSSES: dict[str, Loss] = {
             dterm=_gaussian_dterm,
             maximize=True,
             description="Gaussian log-likelihood with unit variance, log L = Σ −½(y* − y)²",
+        ),
+        # The classification losses below are written per output unit as well; their
+        # layer-level pairing with a sigmoid or softmax output (δ^L = a^L − y) lives in
+        # layer_losses.py.
+        Loss(
+            name="bce",
+            term=lambda y, t: _neg(
+                sp.Add(
+                    _mul(t, sp.log(y)),
+                    _mul(_sub(sp.Integer(1), t), sp.log(_sub(sp.Integer(1), y))),
+                    evaluate=False,
+                )
+            ),
+            dterm=lambda y, t, form: _mul(_sub(y, t), sp.Pow(_mul(y, _sub(1, y)), -1)),
+            description="binary cross-entropy, C = −Σ [y ln a + (1 − y) ln(1 − a)]",
+        ),
+        Loss(
+            name="bernoulli_loglik",
+            term=lambda y, t: sp.Add(
+                _mul(t, sp.log(y)),
+                _mul(_sub(sp.Integer(1), t), sp.log(_sub(sp.Integer(1), y))),
+                evaluate=False,
+            ),
+            dterm=lambda y, t, form: _mul(_sub(t, y), sp.Pow(_mul(y, _sub(1, y)), -1)),
+            maximize=True,
+            description="Bernoulli log-likelihood, log L = Σ [y* log y + (1 − y*) log(1 − y)]",
+        ),
+        Loss(
+            name="cross_entropy",
+            term=lambda y, t: _neg(_mul(t, sp.log(y))),
+            dterm=lambda y, t, form: _neg(_mul(t, sp.Pow(y, -1))),
+            description="categorical cross-entropy, C = −Σ_k y_k ln a_k",
+        ),
+        Loss(
+            name="multinomial_loglik",
+            term=lambda y, t: _mul(t, sp.log(y)),
+            dterm=lambda y, t, form: _mul(t, sp.Pow(y, -1)),
+            maximize=True,
+            description="multinomial log-likelihood, log L = Σ_k y*_k log y_k",
         ),
     )
 }

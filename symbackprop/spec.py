@@ -43,16 +43,21 @@ _NETWORK = {"inputs", "layers", "loss", "reduction"}
 _LAYER = {"units", "activation", "bias"}
 _GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize"}
 _TRAINING = {"learning_rate", "rate_symbol"}
-_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
-               dict: "table"}
+_TYPE_NAMES = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "table",
+}
 
 
 def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-_ELSEWHERE = {"[network]": _NETWORK, "[graph]": _GRAPH, "[training]": _TRAINING,
-              "a layer": _LAYER}
+_ELSEWHERE = {"[network]": _NETWORK, "[graph]": _GRAPH, "[training]": _TRAINING, "a layer": _LAYER}
 
 
 def _check_keys(table: dict, allowed: set[str], where: str) -> None:
@@ -67,8 +72,9 @@ def _check_keys(table: dict, allowed: set[str], where: str) -> None:
                 if near:
                     hint = f"did you mean '{near[0]}' (in {table_name})?"
                     break
-        raise InvalidInput(f"unknown key '{key}' in {where}",
-                           hint=hint or f"known: {', '.join(sorted(allowed))}")
+        raise InvalidInput(
+            f"unknown key '{key}' in {where}", hint=hint or f"known: {', '.join(sorted(allowed))}"
+        )
 
 
 def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = ...) -> Any:
@@ -81,15 +87,19 @@ def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = .
     bad_bool = isinstance(value, bool) and bool not in kinds
     if bad_bool or not isinstance(value, kinds):
         want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-        raise InvalidInput(f"{key} must be {'an' if want[0] in 'aeiou' else 'a'} {want}, "
-                           f"got {_type_name(value)} {value!r}"[:200], where=where)
+        raise InvalidInput(
+            f"{key} must be {'an' if want[0] in 'aeiou' else 'a'} {want}, "
+            f"got {_type_name(value)} {value!r}"[:200],
+            where=where,
+        )
     return value
 
 
 def _number(value: Any, what: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidInput(f"{what} must be a number, got {_type_name(value)} {value!r}"[:200],
-                           where=where)
+        raise InvalidInput(
+            f"{what} must be a number, got {_type_name(value)} {value!r}"[:200], where=where
+        )
     if not math.isfinite(value):
         raise InvalidInput(f"{what} must be finite, got {value!r}", where=where)
     return value
@@ -127,8 +137,9 @@ def load_spec(spec: str) -> Network:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"spec must be TOML in UTF-8: byte {exc.start} is not UTF-8",
-                           where=spec) from None
+        raise InvalidInput(
+            f"spec must be TOML in UTF-8: byte {exc.start} is not UTF-8", where=spec
+        ) from None
     return load_spec_text(text, source=spec, name=path.stem)
 
 
@@ -146,7 +157,9 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
     _check_keys(training, _TRAINING, "[training]")
     rate = _number(training.get("learning_rate", 0.1), "learning_rate", "[training]")
     if rate <= 0:
-        raise InvalidInput(f"learning_rate must be finite and > 0, got {rate!r}", where="[training]")
+        raise InvalidInput(
+            f"learning_rate must be finite and > 0, got {rate!r}", where="[training]"
+        )
     values = _get(data, "values", dict, "spec", {})
     numbers: dict[str, object] = {}
     for key, value in values.items():
@@ -203,8 +216,9 @@ def _names(table: dict, key: str) -> list[str]:
     items = _get(table, key, list, "[graph]", [])
     for item in items:
         if not isinstance(item, str):
-            raise InvalidInput(f"{key} must list names, got {_type_name(item)} {item!r}",
-                               where="[graph]")
+            raise InvalidInput(
+                f"{key} must list names, got {_type_name(item)} {item!r}", where="[graph]"
+            )
     return items
 
 
@@ -215,8 +229,9 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
     loss_name = _get(table, "loss", str, "[graph]")
     units = _get(table, "units", dict, "[graph]", {})
     if loss_name not in node_defs:
-        raise InvalidInput(f"loss '{loss_name}' is not one of the nodes",
-                           hint=f"nodes: {', '.join(node_defs)}")
+        raise InvalidInput(
+            f"loss '{loss_name}' is not one of the nodes", hint=f"nodes: {', '.join(node_defs)}"
+        )
     symbols = {n: sp.Symbol(n) for n in (*inputs, *targets, *params, *node_defs)}
     functions = {n: rule.function for n, rule in rules.ACTIVATIONS.items()}
     functions.update(exp=sp.exp, log=sp.log)
@@ -224,8 +239,9 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
     for node_name, text in node_defs.items():
         where = f"[graph.nodes] {node_name}"
         if not isinstance(text, str):
-            raise InvalidInput(f"a node is defined by an expression string, got {_type_name(text)}",
-                               where=where)
+            raise InvalidInput(
+                f"a node is defined by an expression string, got {_type_name(text)}", where=where
+            )
         expr = parse_expression(text, symbols, functions, where=where)
         unit = _get(units, node_name, str, "[graph.units]", None)
         nodes.append(Node(sp.Symbol(node_name), expr, unit=unit))

@@ -20,8 +20,9 @@ def expanded_loss(network: Network) -> sp.Expr:
     definitions = {n.symbol: to_elementary(n.expr.doit()) for n in network.nodes}
     for node in reversed(network.nodes[:-1]):
         expr = expr.xreplace({node.symbol: definitions[node.symbol]})
-        definitions = {k: v.xreplace({node.symbol: definitions[node.symbol]})
-                       for k, v in definitions.items()}
+        definitions = {
+            k: v.xreplace({node.symbol: definitions[node.symbol]}) for k, v in definitions.items()
+        }
     return to_elementary(expr.doit())
 
 
@@ -46,7 +47,8 @@ def random_point(network: Network, seed: int) -> dict[sp.Symbol, sp.Rational]:
     return point
 
 
-def small_net(sizes: tuple[int, ...], activation: str, notation: str = "mazur",
-              bias: str = "unit") -> Network:
+def small_net(
+    sizes: tuple[int, ...], activation: str, notation: str = "mazur", bias: str = "unit"
+) -> Network:
     layers = [LayerSpec(n, activation, bias) for n in sizes[1:]]
     return build_layered(name="t", inputs=sizes[0], layers=layers, notation=notation)

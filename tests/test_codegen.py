@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from oracle import expanded_gradients, random_point, small_net
+
 from symbackprop.check import check_network
 from symbackprop.codegen import generate_module
 from symbackprop.derive import derive

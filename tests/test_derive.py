@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-
 from oracle import expanded_gradients, random_point, small_net
+
 from symbackprop.derive import derive
 from symbackprop.evaluate import evaluate
 from symbackprop.spec import example_names, load_spec
@@ -62,7 +62,9 @@ def test_mazur_delta_recursion_reads_like_the_notes():
     assert grads["w5"].expr == sp.Mul(s("delta_o1"), s("out_h1"), evaluate=False)
     # the shared bias sums the δ's of the units it feeds
     assert grads["b2"].expr.doit() == s("delta_o1") + s("delta_o2")
-    chain = [(p.num.name, p.den.name) for p in (*grads["w5"].terms[0].via, grads["w5"].terms[0].local)]
+    chain = [
+        (p.num.name, p.den.name) for p in (*grads["w5"].terms[0].via, grads["w5"].terms[0].local)
+    ]
     assert chain == [("E_total", "out_o1"), ("out_o1", "net_o1"), ("net_o1", "w5")]
     # output layer first, as in the notes
     assert [g.param.name for g in d.gradients[:4]] == ["w5", "w6", "w7", "w8"]

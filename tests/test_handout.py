@@ -26,9 +26,16 @@ def mazur_by_hand() -> dict[str, float]:
     dh2 = (d1 * w6 + d2 * w8) * h2 * (1 - h2)
     return {
         "E": 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2,
-        "d_o1": d1, "d_o2": d2, "d_h1": dh1, "d_h2": dh2,
-        "g_w5": d1 * h1, "g_w1": dh1 * i1, "g_w8": d2 * h2,
-        "w5+": w5 - 0.5 * d1 * h1, "w8+": w8 - 0.5 * d2 * h2, "w2+": w2 - 0.5 * dh1 * i2,
+        "d_o1": d1,
+        "d_o2": d2,
+        "d_h1": dh1,
+        "d_h2": dh2,
+        "g_w5": d1 * h1,
+        "g_w1": dh1 * i1,
+        "g_w8": d2 * h2,
+        "w5+": w5 - 0.5 * d1 * h1,
+        "w8+": w8 - 0.5 * d2 * h2,
+        "w2+": w2 - 0.5 * dh1 * i2,
     }
 
 
@@ -57,10 +64,14 @@ def test_mazur_handout_writes_the_chain_rule_and_the_deltas():
     tex = generate_handout(derive(load_spec("mazur")), source="mazur")
     chain = (
         r"\frac{\partial E_{total}}{\partial out_{o1}} \times "
-        r"\frac{\partial out_{o1}}{\partial net_{o1}} \times \frac{\partial net_{o1}}{\partial w_{5}}"
+        r"\frac{\partial out_{o1}}{\partial net_{o1}} \times "
+        r"\frac{\partial net_{o1}}{\partial w_{5}}"
     )
     assert chain in tex
-    assert r"\left(\delta_{o1} w_{5} + \delta_{o2} w_{7}\right) out_{h1} \left(1 - out_{h1}\right)" in tex
+    assert (
+        r"\left(\delta_{o1} w_{5} + \delta_{o2} w_{7}\right) out_{h1} \left(1 - out_{h1}\right)"
+        in tex
+    )
     assert r"- (target_{o1} - out_{o1}) out_{o1} \left(1 - out_{o1}\right)" in tex
     assert r"\begin{tikzpicture}" in tex and "Exercise" in tex
 
@@ -76,16 +87,22 @@ def test_handout_compiles(name, require_pdflatex):
     pdf = compile_pdf(tex)
     assert pdf.startswith(b"%PDF")
     if name == "mazur" and shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
         for value in ("0.298371109", "0.0821670406", "0.000438567734", "0.358916480"):
             assert value in text
 
 
 @pytest.mark.parametrize(
     "text",
-    [r"\input{/etc/passwd}", "^^5cinput{/etc/hostname}", r"\write18{ls}", r"}\end{document}",
-     "50% & $5 #1 ~x_y^z"],
+    [
+        r"\input{/etc/passwd}",
+        "^^5cinput{/etc/hostname}",
+        r"\write18{ls}",
+        r"}\end{document}",
+        "50% & $5 #1 ~x_y^z",
+    ],
 )
 def test_free_text_is_escaped_to_literal_text(text):
     escaped = escape_text(text)
