@@ -174,27 +174,30 @@ class _Writer:
         return Step(f"${self.s(gsym)}$", tuple(lines), exercise)
 
     def update_lines(self) -> list[tuple[str, str]]:
+        """``p⁺ = p ∓ η ∂E/∂p`` per parameter; in the Δ style (Fausett) ``Δp`` first, then
+        ``p⁺ = p + Δp``."""
         lines = []
         delta_style = self.net.notation.update_style == "delta"
         for u in self.d.updates:
             p = self.s(u.param)
-            if delta_style:
-                step = u.expr.args[1]  # the ∓η ∂E/∂p term of p + (∓η ∂E/∂p)
-                rhs = "= " + self.s(step)
-                if self.worked is not None:
-                    rhs += " = " + self.n(step)
-                    change = self.worked.updated[u.param] - self.net.value_map[u.param]
-                    rhs += " = " + format_number(change, self.digits)
-                lines.append((rf"\Delta {p}", rhs))
-            rhs = "= " + self.s(u.expr)
+            after = ""
             if self.worked is not None:
-                rhs += (
-                    " = "
-                    + self.n(u.expr)
-                    + " = "
-                    + format_number(self.worked.updated[u.param], self.digits)
-                )
-            lines.append((f"{{{p}}}^{{+}}", rhs))
+                after = " = " + format_number(self.worked.updated[u.param], self.digits)
+            if not delta_style:
+                numbers = " = " + self.n(u.expr) if self.worked is not None else ""
+                lines.append((f"{{{p}}}^{{+}}", "= " + self.s(u.expr) + numbers + after))
+                continue
+            step = u.expr.args[1]  # the ∓η ∂E/∂p term of p + (∓η ∂E/∂p)
+            rhs, plus = "= " + self.s(step), ""
+            if self.worked is not None:
+                change = self.worked.updated[u.param] - self.net.value_map[u.param]
+                change_text = format_number(change, self.digits)
+                rhs += " = " + self.n(step) + " = " + change_text
+                value = self.values.get(u.param) or format_number(self.net.value_map[u.param])
+                sign = "" if change_text.startswith("-") else "+ "
+                plus = f" = {value} {sign}{change_text}".replace("+ -", "- ")
+            lines.append((rf"\Delta {p}", rhs))
+            lines.append((f"{{{p}}}^{{+}}", rf"= {p} + \Delta {p}" + plus + after))
         return lines
 
     def backward_sections(self) -> list[Section]:

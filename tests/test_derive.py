@@ -101,3 +101,10 @@ def test_cost_is_linear_in_the_number_of_units():
     cost(4)  # warm up caches
     small, large = cost(6), cost(12)  # 4x the weights
     assert large < 10 * small, (small, large)
+
+
+def test_derivation_displays_itself_as_latex_in_a_notebook():
+    text = derive(load_spec("mazur"))._repr_latex_()
+    assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
+    assert r"\delta_{h1} &= \left(\delta_{o1} w_{5} + \delta_{o2} w_{7}\right)" in text
+    assert r"\frac{\partial E_{total}}{\partial w_{5}} &= \delta_{o1} out_{h1}" in text
