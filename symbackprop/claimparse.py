@@ -23,6 +23,7 @@ Parsing rules (resolver-independent, so a claim parses the same for every networ
   any other exponent is a power. An unbraced exponent is one token: ``x^23`` is ``x^{23}``.
 - ``\\sum`` takes the rest of its product as body (``\\sum_k w_{jk}\\delta_k + b`` ends at ``+``);
   ``\\odot`` splits a product into operands; ``a/b c`` is ``(a/b) c``.
+- ``\\log L`` (a capital letter, no parenthesis) is the one name ``logL`` (Jacobs' log-likelihood).
 - ``dX/dY`` is grouped tightly (same value either way); ``\\partial`` only inside
   ``\\frac{\\partial A}{\\partial B}``; plain ``name+`` (updated weight) only starts a claim;
   ``%`` starts a TeX comment in a LaTeX line.
@@ -286,6 +287,10 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             prime = line[pos:].lstrip().startswith("'")
             pos = line.index("'", pos) + 1 if prime else pos
             emit("FUNC", text, col, (_FUNCS[text], prime))
+        elif text in ("\\log", "\\ln") and (
+            m := re.compile(r" *([A-Z])(?![A-Za-z(])").match(line, pos)
+        ):
+            pos = name("log" + m.group(1), m.end(), col)  # \log L: a log-likelihood, one name
         elif text in _MUST_CALL:
             raise _Error(col, f"{text} needs a parenthesised argument: {text}(x)")
         elif kind == "num":
