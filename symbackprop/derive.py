@@ -82,6 +82,25 @@ class _Deriver:
             taken.add(name)
             self.delta_of[node.symbol] = sp.Symbol(name)
         self._terms: dict[Symbol, tuple[DeltaTerm, ...]] = {}
+        self._chains: dict[Symbol, tuple[Partial, ...]] = {}
+        self._local_diffs: dict[Symbol, dict[Symbol, sp.Expr]] = {}
+        self._upstream: dict[Symbol, sp.Expr] = {}
+
+    def upstream(self, sym: Symbol) -> sp.Expr:
+        """``∂E/∂sym`` as the sum over the paths out of ``sym``. Memoised, like ``terms`` and
+        ``chain_to``: each node's sum is built once, which keeps the derivation linear."""
+        if sym not in self._upstream:
+            self._upstream[sym] = _sum([_mul(t.upstream, t.local) for t in self.terms(sym)])
+        return self._upstream[sym]
+        self._chains: dict[Symbol, tuple[Partial, ...]] = {}
+        self._upstream: dict[Symbol, sp.Expr] = {}
+
+    def upstream(self, sym: Symbol) -> sp.Expr:
+        """``∂E/∂sym`` as the sum over the paths out of ``sym`` (memoised: each node's sum is
+        built once, which keeps the derivation linear in the size of the graph)."""
+        if sym not in self._upstream:
+            self._upstream[sym] = _sum([_mul(t.upstream, t.local) for t in self.terms(sym)])
+        return self._upstream[sym]
 
     def _is_passthrough(self, node: Node) -> bool:
         expr = node.expr
@@ -99,20 +118,39 @@ class _Deriver:
             return rule.derivative(sym, consumer.symbol)
         if consumer.expr == sym:
             return sp.Integer(1)
-        return sp.diff(consumer.expr, sym)
+        return self._diffs(consumer)[sym]
+
+    def _diffs(self, node: Node) -> dict[Symbol, sp.Expr]:
+        """``∂expr/∂s`` for every free symbol ``s`` of a node, memoised.
+
+        A sum is differentiated term by term, each term only by its own symbols, so a
+        net input over ``n`` inputs costs O(n) rather than O(n) per input (O(n²) per unit).
+        """
+        if node.symbol in self._local_diffs:
+            return self._local_diffs[node.symbol]
+        terms = node.expr.args if isinstance(node.expr, sp.Add) else (node.expr,)
+        parts: dict[Symbol, list[sp.Expr]] = defaultdict(list)
+        for term in terms:
+            for sym in sorted(term.free_symbols, key=lambda s: s.name):
+                parts[sym].append(sp.diff(term, sym))
+        diffs = {sym: _sum([p for p in found if p != 0]) for sym, found in parts.items()}
+        self._local_diffs[node.symbol] = diffs
+        return diffs
 
     def chain_to(self, carrier: Symbol) -> tuple[Partial, ...]:
-        """The local factors from the loss down to a δ-carrying node."""
+        """The local factors from the loss down to a δ-carrying node (memoised)."""
+        if carrier in self._chains:
+            return self._chains[carrier]
         loss = self.net.loss
         users = self.consumers[carrier]
         if len(users) == 1 and users[0].symbol in self.passthrough:
             out = users[0].symbol
-            upstream = _sum([_mul(t.upstream, t.local) for t in self.terms(out)])
-            return (
-                Partial(loss, out, upstream),
-                Partial(out, carrier, self.local(users[0], carrier)),
-            )
-        return (Partial(loss, carrier, self.delta_of[carrier]),)
+            local = self.local(users[0], carrier)
+            chain = (Partial(loss, out, self.upstream(out)), Partial(out, carrier, local))
+        else:
+            chain = (Partial(loss, carrier, self.delta_of[carrier]),)
+        self._chains[carrier] = chain
+        return chain
 
     def terms(self, sym: Symbol) -> tuple[DeltaTerm, ...]:
         """The paths out of ``sym``: one per node that uses it."""
@@ -125,7 +163,7 @@ class _Deriver:
             if user.symbol == loss:
                 out.append(DeltaTerm(local, sp.Integer(1), (Partial(loss, sym, local),)))
             elif user.symbol in self.passthrough:
-                upstream = _sum([_mul(t.upstream, t.local) for t in self.terms(user.symbol)])
+                upstream = self.upstream(user.symbol)
                 chain = (Partial(loss, user.symbol, upstream), Partial(user.symbol, sym, local))
                 out.append(DeltaTerm(upstream, local, chain))
             else:
@@ -142,7 +180,7 @@ class _Deriver:
             terms = self.terms(through)
         else:
             through, factor, terms = None, sp.Integer(1), self.terms(node.symbol)
-        total = _sum([_mul(t.upstream, t.local) for t in terms])
+        total = self.upstream(through if through is not None else node.symbol)
         expr = _mul(total, factor)
         return Delta(label, self.delta_of[node.symbol], node.symbol, expr, terms, through, factor)
 

@@ -40,9 +40,9 @@ class Worked:
         return {**self.values, **self.by_gradient_symbol}
 
 
-def _value(expr: sp.Expr, env: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+def _value(expr: sp.Expr, env: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """The value of ``expr``: exact when it is rational, else a Float of PRECISION digits."""
-    exact = expr.xreplace(dict(env)).doit()
+    exact = expr.xreplace(env).doit()
     if exact.is_Rational:
         return exact
     result = exact.evalf(PRECISION)

@@ -17,6 +17,7 @@ import graphlib
 import heapq
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Sequence
 
 import sympy as sp
@@ -77,12 +78,14 @@ class Network:
     reduction: str = "sum"
 
     def node(self, symbol: Symbol) -> Node:
-        for node in self.nodes:
-            if node.symbol == symbol:
-                return node
-        raise KeyError(symbol)
+        """The node defining ``symbol`` (KeyError for leaves)."""
+        return self._nodes_by_symbol[symbol]
 
-    @property
+    @cached_property
+    def _nodes_by_symbol(self) -> dict[Symbol, Node]:
+        return {node.symbol: node for node in self.nodes}
+
+    @cached_property
     def value_map(self) -> dict[Symbol, sp.Rational]:
         return dict(self.values)
 
