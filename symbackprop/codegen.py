@@ -15,18 +15,68 @@ import sympy as sp
 from . import __version__
 from .audit import audit_module
 from .equations import Derivation
-from .printing import numpy_code
+from .printing import NumpyCodePrinter, numpy_code
 from .render import render
-from .rules import ActivationBase
+from .rules import LEAKY_SLOPE, ActivationBase
+
+# Activations with a pure-Python helper for Python floats in the template; others call their
+# NumPy helper on the float and convert back.
+_SCALAR_HELPERS = {"sigmoid": "_sigmoid1", "relu": "_relu1", "leaky_relu": "_leaky_relu1"}
 
 
 @dataclass(frozen=True)
 class Statement:
-    """``target = code  # comment``: one line of generated code."""
+    """``target = code  # comment``: one line of generated code (``scalar``: on Python floats)."""
 
     target: str
     code: str
     comment: str
+    scalar: str = ""
+
+
+class ScalarCodePrinter(NumpyCodePrinter):
+    """Python-float expressions for the unrolled scalar path of the generated module.
+
+    Arithmetic stays plain Python (no ufunc dispatch); registry activations call the scalar
+    helpers; any other function goes through NumPy and back to a float, and so does a power
+    whose exponent is not an integer (Python would return a complex number for a negative base).
+    Python raises where NumPy would warn (division by zero, overflow in ``**``): the generated
+    module then reruns the batch on the NumPy path, so both paths give the same inf/nan.
+    """
+
+    def _print_ActivationBase(self, expr) -> str:
+        arg = self._print(expr.args[0])
+        if expr.rule.name == "sigmoid" and expr.args[0].is_Symbol:
+            # _sigmoid1 inlined (a call costs as much as the arithmetic): exp of -|z| only
+            return f"(1.0 / (1.0 + _E**-{arg}) if {arg} >= 0 else _E**{arg} / (1.0 + _E**{arg}))"
+        helper = _SCALAR_HELPERS.get(expr.rule.name)
+        return f"{helper}({arg})" if helper else f"float({expr.rule.numpy_helper}({arg}))"
+
+    def _print_Heaviside(self, expr) -> str:
+        return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
+
+    def _print_Max(self, expr) -> str:
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr) -> str:
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Pow(self, expr, rational=False) -> str:
+        if expr.exp.is_Integer:
+            return super()._print_Pow(expr, rational=rational)
+        base, exp = self._print(expr.base), self._print(expr.exp)
+        return f"float(np.power({base}, {exp}))"
+
+    def _print(self, expr, **kwargs) -> str:
+        special = (ActivationBase, sp.Heaviside, sp.Max, sp.Min)
+        if isinstance(expr, sp.Function) and not isinstance(expr, special):
+            return f"float({super()._print(expr, **kwargs)})"
+        return super()._print(expr, **kwargs)
+
+
+def scalar_code(expr: sp.Expr) -> str:
+    """One expression on Python floats for the unrolled scalar path."""
+    return ScalarCodePrinter({"order": "none"}).doprint(expr)
 
 
 def _float(value: sp.Expr) -> str:
@@ -41,6 +91,29 @@ def _helpers(derivation: Derivation) -> set[str]:
     return used
 
 
+def _docstring_text(text: str) -> str:
+    """Free text (a title, a file name) made inert inside the module's docstring.
+
+    Backslashes, quotes and non-printable characters (newlines, bidi controls) are escaped, so
+    the text can neither end the docstring (``\"\"\"``) nor start an escape or hide code.
+    """
+
+    def inert(ch: str) -> str:
+        if ch == '"':
+            return '\\"'
+        return ch if ch.isprintable() and ch != "\\" else ascii(ch)[1:-1]
+
+    return "".join(inert(ch) for ch in text)
+
+
+def _unpack(symbols) -> str:
+    """The target that unpacks one row into named floats: ``(i1, i2)`` or ``(i1,)``."""
+    names = [s.name for s in symbols]
+    if not names:
+        return "()"
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
 def _plain(expr: sp.Expr) -> str:
     """A one-line, human form of an equation for comments (``sstr``: ``w5*out_h1``)."""
     return sp.sstr(expr, order="none")
@@ -53,7 +126,10 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     loss_eq = derivation.forward[-1]
     forward = [
         Statement(
-            f.symbol.name, numpy_code(f.expr), f"{f.label}: {f.symbol.name} = {_plain(f.expr)}"
+            f.symbol.name,
+            numpy_code(f.expr),
+            f"{f.label}: {f.symbol.name} = {_plain(f.expr)}",
+            scalar_code(f.expr),
         )
         for f in derivation.forward[:-1]
     ]
@@ -62,6 +138,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
             d.symbol.name,
             numpy_code(d.expr),
             f"{d.label}: {d.symbol.name} = d{net.loss.name}/d{d.of.name}",
+            scalar_code(d.expr),
         )
         for d in derivation.deltas
     ]
@@ -70,6 +147,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
             g.param.name,
             numpy_code(g.expr),
             f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}",
+            scalar_code(g.expr),
         )
         for g in derivation.gradients
     ]
@@ -77,8 +155,8 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     used = _helpers(derivation)
     has_example = net.has_example
     return dict(
-        name=net.name,
-        description=net.title or f"Spec: {source}. symbackprop {__version__}.",
+        name=_docstring_text(net.name),
+        description=_docstring_text(net.title or f"Spec: {source}. symbackprop {__version__}."),
         inputs=[s.name for s in net.inputs],
         inputs_tuple=repr(tuple(s.name for s in net.inputs)),
         targets_tuple=repr(tuple(s.name for s in net.targets)),
@@ -90,6 +168,10 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         params=[s.name for s in net.params],
         loss_name=net.loss.name,
         loss_code=numpy_code(loss_eq.expr),
+        loss_scalar=scalar_code(loss_eq.expr),
+        inputs_unpack=_unpack(net.inputs),
+        targets_unpack=_unpack(net.targets),
+        gradient_keys=repr(tuple(g.param.name for g in derivation.gradients)),
         loss_comment=f"{loss_eq.label}: {net.loss.name} = {_plain(loss_eq.expr)}",
         learning_rate=_float(values.get(net.learning_rate, sp.Rational(1, 10))),
         has_example=has_example,
@@ -106,6 +188,8 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         use_sigmoid="sigmoid" in used,
         use_relu="relu" in used,
         use_softplus="softplus" in used,
+        use_leaky_relu="leaky_relu" in used,
+        leaky_slope=_float(LEAKY_SLOPE),
     )
 
 

@@ -150,3 +150,21 @@ def test_module_source_is_formatted_and_commented():
     assert "# G1: dE_total/dw5 = delta_o1*out_h1" in text
     assert "import numpy as np" in text and "import math" not in text
     compile(text, "generated", "exec")
+
+
+def test_user_names_that_the_template_uses_internally_do_not_clash():
+    """Inputs called x and n, a target called t: the module's own locals are _-prefixed."""
+    import sympy as sp
+
+    from symbackprop.network import build_network
+    from symbackprop.rules import ACTIVATIONS
+
+    x, n, t, u, w, v, z, a = sp.symbols("x n t u w v z a")
+    sigmoid = ACTIVATIONS["sigmoid"].function
+    network = build_network(
+        name="clash", inputs=[x, n], targets=[t, u], params=[w, v],
+        nodes=[(z, w * x + v * n), (a, sigmoid(z))],
+        loss=("E", (t - a) ** 2 / 2 + (u - a) ** 2 / 2),
+    )
+    report = check_network(network, points=2, seed=5)
+    assert report.ok

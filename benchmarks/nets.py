@@ -1,0 +1,155 @@
+"""The benchmark cases and the reference implementations that need nothing but NumPy.
+
+A case is a fully connected net (sizes, activations, loss) at one batch size. Parameters travel
+in matrix form, ``[W1, b1, W2, b2, …]`` with ``W^l`` of shape (n_l, n_{l−1}) as in the generated
+modules; the loss is summed over the batch. Two NumPy codes live here:
+
+- ``numpy_gradients``: backprop as one writes it by hand in NumPy (the "plain NumPy" peer);
+- ``gemm_floor``: only the matrix products backprop cannot avoid (forward ``a W^T``, backward
+  ``δ^T a`` and ``δ W``), into preallocated outputs — a lower bound for any implementation
+  that runs on the same BLAS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: a net and a batch size."""
+
+    name: str
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]  # per non-input layer: sigmoid | tanh | softmax (output only)
+    loss: str  # half_sse | softmax_ce
+    batch: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} b{self.batch}"
+
+    @property
+    def n_params(self) -> int:
+        return sum(o * i + o for i, o in zip(self.sizes, self.sizes[1:]))
+
+    @property
+    def flops(self) -> int:
+        """Multiply-adds ×2 of the GEMMs of one gradient: forward, δ^T a, and δ W (not layer 1)."""
+        total = 0
+        for layer, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
+            products = 2 if layer == 1 else 3
+            total += products * 2 * self.batch * n_in * n_out
+        return total
+
+
+CASES = (
+    Case("2-2-2 sigmoid", (2, 2, 2), ("sigmoid", "sigmoid"), "half_sse", 1),
+    Case("784-30-10 sigmoid", (784, 30, 10), ("sigmoid", "sigmoid"), "half_sse", 1),
+    Case("784-30-10 sigmoid", (784, 30, 10), ("sigmoid", "sigmoid"), "half_sse", 10),
+    Case(
+        "784-128-64-10 tanh+softmax-CE",
+        (784, 128, 64, 10),
+        ("tanh", "tanh", "softmax"),
+        "softmax_ce",
+        64,
+    ),
+    Case(
+        "784-128-64-10 tanh+softmax-CE",
+        (784, 128, 64, 10),
+        ("tanh", "tanh", "softmax"),
+        "softmax_ce",
+        1024,
+    ),
+    Case("4096-4096-4096 tanh", (4096, 4096, 4096), ("tanh", "tanh"), "half_sse", 256),
+)
+
+# The cases whose time is dominated by the GEMMs: the generated code must be within 1.15× of
+# the floor there.
+GEMM_BOUND = {"784-128-64-10 tanh+softmax-CE b1024", "4096-4096-4096 tanh b256"}
+
+
+def make_data(case: Case, dtype, seed: int = 0):
+    """Parameters (list of arrays), inputs and targets for ``case`` in ``dtype``."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in zip(case.sizes, case.sizes[1:]):
+        params.append(rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_out, n_in)))
+        params.append(rng.normal(0.0, 0.1, n_out))
+    x = rng.uniform(-1.0, 1.0, (case.batch, case.sizes[0]))
+    if case.loss == "softmax_ce":
+        t = np.eye(case.sizes[-1])[rng.integers(0, case.sizes[-1], case.batch)]
+    elif case.activations[-1] == "tanh":
+        t = rng.uniform(-0.9, 0.9, (case.batch, case.sizes[-1]))
+    else:
+        t = rng.uniform(0.05, 0.95, (case.batch, case.sizes[-1]))
+    cast = [np.ascontiguousarray(p, dtype=dtype) for p in params]
+    return cast, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(t, dtype=dtype)
+
+
+def _act(name: str, z):
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    raise ValueError(name)
+
+
+def _act_prime(name: str, a):
+    """f'(z) from the stored output a (σ' = a(1 − a), tanh' = 1 − a²)."""
+    return a * (1 - a) if name == "sigmoid" else 1 - a * a
+
+
+def numpy_gradients(case: Case, params, x, t):
+    """Plain NumPy backprop, written the way a person would: returns [dW1, db1, …]."""
+    depth = len(case.sizes) - 1
+    acts = [x]
+    for layer in range(depth):
+        w, b = params[2 * layer], params[2 * layer + 1]
+        z = acts[-1] @ w.T + b
+        name = case.activations[layer]
+        if name == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            acts.append(e / e.sum(axis=1, keepdims=True))
+        else:
+            acts.append(_act(name, z))
+    if case.loss == "softmax_ce":
+        delta = acts[-1] - t
+    else:
+        delta = (acts[-1] - t) * _act_prime(case.activations[-1], acts[-1])
+    grads = [None] * (2 * depth)
+    for layer in range(depth - 1, -1, -1):
+        grads[2 * layer] = delta.T @ acts[layer]
+        grads[2 * layer + 1] = delta.sum(axis=0)
+        if layer:
+            delta = (delta @ params[2 * layer]) * _act_prime(
+                case.activations[layer - 1], acts[layer]
+            )
+    return grads
+
+
+def gemm_floor(case: Case, params, x, t):
+    """A callable that runs only backprop's GEMMs, into buffers allocated once."""
+    depth = len(case.sizes) - 1
+    n = case.batch
+    rng = np.random.default_rng(1)
+    dtype = x.dtype
+    acts = [x] + [rng.uniform(-1, 1, (n, m)).astype(dtype) for m in case.sizes[1:]]
+    deltas = [rng.uniform(-1, 1, (n, m)).astype(dtype) for m in case.sizes]
+    grads = [np.empty_like(params[2 * layer]) for layer in range(depth)]
+    zs = [np.empty((n, m), dtype) for m in case.sizes[1:]]
+    weights = [params[2 * layer] for layer in range(depth)]
+    weights_t = [w.T for w in weights]  # views: BLAS reads the transpose in place
+
+    def run():
+        for layer in range(depth):
+            np.matmul(acts[layer], weights_t[layer], out=zs[layer])
+        for layer in range(depth - 1, -1, -1):
+            np.matmul(deltas[layer + 1].T, acts[layer], out=grads[layer])
+            if layer:
+                np.matmul(deltas[layer + 1], weights[layer], out=deltas[layer])
+        return grads
+
+    return run

@@ -1,0 +1,121 @@
+"""The implementations timed side by side, each as ``setup(case, dtype) -> (run, to_list)``.
+
+``run()`` computes one full gradient (forward + backward, every dW and db) on data prepared by
+the setup; ``to_list(result)`` turns its result into NumPy arrays ``[dW1, db1, …]`` for the
+agreement check. A peer whose package is missing raises :class:`Unavailable` with the reason.
+Setups convert the data once, outside the timed call, into each framework's own arrays.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+from nets import Case, gemm_floor, make_data, numpy_gradients
+
+
+class Unavailable(Exception):
+    """The peer cannot run here (missing package, no generated code for this case …)."""
+
+
+def _need(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # the optional 'bench' extra is not installed
+        raise Unavailable(f"{module} not installed (pip install '.[bench]')") from exc
+
+
+def _arrays(result):
+    return [np.asarray(g, dtype=np.float64) for g in result]
+
+
+def numpy_peer(case: Case, dtype):
+    params, x, t = make_data(case, dtype)
+    return (lambda: numpy_gradients(case, params, x, t)), _arrays
+
+
+def floor_peer(case: Case, dtype):
+    params, x, t = make_data(case, dtype)
+    return gemm_floor(case, params, x, t), None  # different data: no agreement check
+
+
+def jax_peer(case: Case, dtype):
+    jax = _need("jax")
+    jax.config.update("jax_enable_x64", True)  # float64 must stay float64; float32 stays f32
+    jnp = jax.numpy
+    params, x, t = make_data(case, dtype)
+
+    def loss(ps, x, t):
+        a = x
+        for layer, name in enumerate(case.activations):
+            z = a @ ps[2 * layer].T + ps[2 * layer + 1]
+            if name == "softmax":
+                return -jnp.sum(t * jax.nn.log_softmax(z, axis=1))
+            a = jax.nn.sigmoid(z) if name == "sigmoid" else jnp.tanh(z)
+        return 0.5 * jnp.sum((t - a) ** 2)
+
+    grad = jax.jit(jax.grad(loss))
+    jps = [jax.device_put(p) for p in params]
+    jx, jt = jax.device_put(x), jax.device_put(t)
+
+    def run():
+        out = grad(jps, jx, jt)
+        for g in out:
+            g.block_until_ready()
+        return out
+
+    return run, _arrays
+
+
+def torch_peer(case: Case, dtype):
+    torch = _need("torch")
+    params, x, t = make_data(case, dtype)
+    tps = [torch.from_numpy(p.copy()).requires_grad_(True) for p in params]
+    tx, tt = torch.from_numpy(x), torch.from_numpy(t)
+    fn = torch.nn.functional
+
+    def run():
+        for p in tps:
+            p.grad = None
+        a = tx
+        for layer, name in enumerate(case.activations):
+            z = fn.linear(a, tps[2 * layer], tps[2 * layer + 1])
+            if name == "softmax":
+                value = -(tt * torch.log_softmax(z, dim=1)).sum()
+                break
+            a = torch.sigmoid(z) if name == "sigmoid" else torch.tanh(z)
+        else:
+            value = 0.5 * ((tt - a) ** 2).sum()
+        value.backward()
+        return [p.grad for p in tps]
+
+    return run, lambda result: [g.detach().numpy().astype(np.float64) for g in result]
+
+
+def autograd_peer(case: Case, dtype):
+    autograd = _need("autograd")
+    anp = _need("autograd.numpy")
+    params, x, t = make_data(case, dtype)
+
+    def loss(ps):
+        a = x
+        for layer, name in enumerate(case.activations):
+            z = anp.dot(a, ps[2 * layer].T) + ps[2 * layer + 1]
+            if name == "softmax":
+                shifted = z - anp.max(z, axis=1, keepdims=True)
+                logp = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+                return -anp.sum(t * logp)
+            a = 1.0 / (1.0 + anp.exp(-z)) if name == "sigmoid" else anp.tanh(z)
+        return 0.5 * anp.sum((t - a) ** 2)
+
+    grad = autograd.grad(loss)
+    return (lambda: grad(params)), _arrays
+
+
+PEERS = {
+    "numpy": numpy_peer,
+    "jax.jit": jax_peer,
+    "torch": torch_peer,
+    "autograd": autograd_peer,
+    "floor": floor_peer,
+}

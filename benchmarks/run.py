@@ -1,0 +1,79 @@
+"""Benchmark: symbackprop's generated gradient code against its peers, side by side, in one run.
+
+    python benchmarks/run.py [--quick] [--cases 2-2-2,784-30-10] [--dtypes float64,float32]
+                             [--threads N] [--out benchmarks/results] [--no-derivation]
+
+For every case and dtype: each implementation's gradients are first checked against plain
+NumPy in float64 (a disagreement is an error, and that peer is not timed); then all of them are
+timed in interleaved rounds (warm-up first; each sample is a loop of calls long enough for
+``perf_counter_ns``), and the median time per gradient is reported, with ratios to the
+generated code and to the GEMM-only floor, and the achieved GFLOP/s of backprop's GEMMs.
+Peers come from the optional ``bench`` extra (jax, torch, autograd); a missing one is reported,
+not fatal. Writes ``results.md`` (the table), ``results.json`` and ``results.png`` to ``--out``.
+BLAS and framework thread pools are pinned to the same number of threads for everyone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _pin_threads(threads: int) -> None:
+    """Before NumPy, torch or jax are imported: every pool gets ``threads`` threads."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    flags = os.environ.get("XLA_FLAGS", "")
+    os.environ["XLA_FLAGS"] = (
+        f"{flags} --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
+    )
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short budgets (< 2 minutes)")
+    parser.add_argument("--cases", default="", help="comma-separated name prefixes, e.g. 2-2-2")
+    parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--no-derivation", action="store_true", help="skip the scaling study")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = _arguments(argv)
+    _pin_threads(args.threads)
+    sys.path.insert(0, str(HERE))
+    import report  # noqa: E402 - after the thread pins
+    import timing
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    machine = report.machine(args.threads)
+    print(report.machine_line(machine), flush=True)
+    with timing.thread_limit(args.threads):
+        results = timing.run_cases(args, log=lambda s: print(s, flush=True))
+        scaling = None
+        if not args.no_derivation:
+            import derivation
+
+            print("derivation + code generation:", flush=True)
+            scaling = derivation.run(args.quick, log=lambda s: print(s, flush=True))
+    text = report.markdown(machine, results, scaling, quick=args.quick)
+    (out / "results.md").write_text(text, encoding="utf-8")
+    report.write_json(out / "results.json", machine, results, scaling)
+    plotted = report.plot(out / "results.png", results)
+    print()
+    print(text)
+    print(
+        f"wrote {out / 'results.md'}, {out / 'results.json'}" + (", results.png" if plotted else "")
+    )
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
