@@ -13,8 +13,21 @@ import ast
 from typing import Iterable
 
 _FORBIDDEN_CALLS = frozenset(
-    {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "__import__", "input",
-     "globals", "locals", "vars", "breakpoint"}
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "__import__",
+        "input",
+        "globals",
+        "locals",
+        "vars",
+        "breakpoint",
+    }
 )
 
 
@@ -42,6 +55,11 @@ def audit_module(source: str, *, expected: Iterable[str]) -> None:
             raise AuditError(f"generated code accesses {node.attr}")
         elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id != "__doc__":
             raise AuditError(f"generated code uses {node.id}")
+    for index, stmt in enumerate(tree.body):
+        # At top level only the docstring may be a bare expression: anything else would run
+        # at import time (text that escaped the docstring, say).
+        if isinstance(stmt, ast.Expr) and not (index == 0 and isinstance(stmt.value, ast.Constant)):
+            raise AuditError(f"generated code runs an expression at import (line {stmt.lineno})")
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     missing = sorted(set(expected) - defined)
     if missing:

@@ -18,6 +18,8 @@ from pathlib import Path
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, ResourceLimit, SymbackpropError
 
+MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
+
 _EPILOG = """exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a claim is wrong (verify),
 4 refused to overwrite, 5 resource limit, 6 pdflatex failed.
 SPEC is the name of a built-in example (see 'symbackprop examples') or a TOML file."""
@@ -38,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
         default=300.0,
         metavar="S",
         help="stop with exit 5 when a command takes longer (default 300)",
+    )
+    parser.add_argument(
+        "--max-ops",
+        type=int,
+        default=MAX_OPS,
+        metavar="N",
+        help=f"stop with exit 5 before deriving a network of more than N operations "
+        f"(SymPy nodes in its definitions; default {MAX_OPS})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -102,6 +112,25 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _load(args):
+    """The spec's network, refused (exit 5) before any derivation when it is over --max-ops."""
+    import sympy as sp
+
+    from .spec import load_spec
+
+    network = load_spec(args.spec)
+    count = 0
+    for node in getattr(network, "nodes", ()):
+        for _ in sp.preorder_traversal(node.expr):
+            count += 1
+            if count > args.max_ops:  # stops counting here: the check costs at most the limit
+                raise ResourceLimit(
+                    f"network '{network.name}' has more than {args.max_ops} operations",
+                    hint="raise --max-ops; derivation time grows faster than the network",
+                )
+    return network
+
+
 def _target(args, network_name: str, suffix: str) -> Path:
     from .writer import resolve_inside
 
@@ -120,6 +149,13 @@ def _say(message: str) -> None:
     print(message)
 
 
+def _layer_level(network) -> bool:
+    """True for a layer-level net (layers.LayerNet), which has its own derivation and outputs."""
+    from .layers import LayerNet
+
+    return isinstance(network, LayerNet)
+
+
 def cmd_examples(args) -> int:
     from .spec import example_names, load_spec
 
@@ -133,11 +169,15 @@ def cmd_derive(args) -> int:
     from .derive import derive
     from .printing import derivation_latex
     from .report import derivation_text
-    from .spec import load_spec
 
-    network = load_spec(args.spec)
+    network = _load(args)
     for warning in network.warnings:
         _warn(warning)
+    if _layer_level(network):
+        from .layer_cli import derivation_text as layer_text
+
+        _say(layer_text(network, latex=args.format == "latex"))
+        return EXIT_OK
     derivation = derive(network)
     if args.format == "latex":
         _say(derivation_latex(derivation))
@@ -149,14 +189,19 @@ def cmd_derive(args) -> int:
 def cmd_codegen(args) -> int:
     from .codegen import generate_module
     from .derive import derive
-    from .spec import load_spec
     from .writer import stamp, write_atomic
 
-    network = load_spec(args.spec)
+    network = _load(args)
     for warning in network.warnings:
         _warn(warning)
     target = _target(args, network.name, ".py")
-    text = stamp(generate_module(derive(network), source=args.spec), comment="#", source=args.spec)
+    if _layer_level(network):
+        from .layer_cli import module_text
+
+        body = module_text(network, source=args.spec)
+    else:
+        body = generate_module(derive(network), source=args.spec)
+    text = stamp(body, comment="#", source=args.spec)
     changed = write_atomic(target, text, force=args.force)
     _say(f"{'wrote' if changed else 'unchanged'} {target}")
     return EXIT_OK
@@ -166,19 +211,23 @@ def cmd_handout(args) -> int:
     from .derive import derive
     from .handout import generate_handout
     from .latexrun import compile_pdf, find_pdflatex
-    from .spec import load_spec
     from .writer import stamp, write_atomic, write_bytes_atomic
 
-    network = load_spec(args.spec)
+    network = _load(args)
     for warning in network.warnings:
         _warn(warning)
     target = _target(args, network.name, ".tex")
-    body = generate_handout(
-        derive(network),
-        source=args.spec,
-        digits=args.digits,
-        show_solutions=not args.no_solutions,
-    )
+    if _layer_level(network):
+        from .layer_cli import handout_text
+
+        body = handout_text(network, source=args.spec, show_solutions=not args.no_solutions)
+    else:
+        body = generate_handout(
+            derive(network),
+            source=args.spec,
+            digits=args.digits,
+            show_solutions=not args.no_solutions,
+        )
     text = stamp(body, comment="%", source=args.spec)
     changed = write_atomic(target, text, force=args.force)
     _say(f"{'wrote' if changed else 'unchanged'} {target}")
@@ -199,10 +248,14 @@ def cmd_handout(args) -> int:
 
 def cmd_check(args) -> int:
     from .check import check_network, format_report
-    from .spec import load_spec
 
-    network = load_spec(args.spec)
-    report = check_network(network, points=args.points, seed=args.seed)
+    network = _load(args)
+    if _layer_level(network):
+        from .layer_check import check_layer_net
+
+        report = check_layer_net(network, points=args.points, seed=args.seed)
+    else:
+        report = check_network(network, points=args.points, seed=args.seed)
     _say(format_report(report))
     return EXIT_OK if report.ok else EXIT_INTERNAL
 

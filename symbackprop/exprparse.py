@@ -22,7 +22,7 @@ import difflib
 import math
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -44,7 +44,7 @@ class Limits:
 
 # Readable names for node types whose class name alone would puzzle a user.
 _FRIENDLY = {"JoinedStr": "f-string", "IfExp": "conditional expression", "NamedExpr": "':='"}
-_OPS = {ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitXor, ast.USub, ast.UAdd}
+_OPS = {ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd}
 _GROUP = {ast.Add: "add", ast.Sub: "add", ast.Mult: "mul", ast.Div: "mul"}
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)
 
@@ -83,10 +83,17 @@ def _quiet_parse(source: str, mode: str) -> ast.AST:
 
 
 class _Parser:
-    def __init__(self, text, symbols, functions, where, limits):
+    def __init__(self, text, symbols, functions, where, limits, suggest=None):
         self.symbols, self.functions, self.where, self.limits = symbols, functions, where, limits
-        self.text, self.source = text, text.lstrip()  # ast.parse rejects leading indentation
-        self.shift = len(text) - len(self.source)
+        self.suggest = symbols if suggest is None else suggest
+        stripped = text.lstrip()  # ast.parse rejects leading indentation
+        self.text, self.shift = text, len(text) - len(stripped)
+        # '^' is power, as on the slides. Python's '^' is XOR and binds more loosely than '/'
+        # ('x^2/2' would be x^(2/2)), so it becomes '**' before parsing; ``origin`` maps each
+        # offset in the rewritten source back to the user's text, so columns stay theirs.
+        self.source = stripped.replace("^", "**")
+        self.origin = [j for j, ch in enumerate(stripped) for _ in range(2 if ch == "^" else 1)]
+        self.origin.append(len(stripped))
         self.src_lines = [0] + [i + 1 for i, ch in enumerate(self.source) if ch == "\n"]
         self.all_lines = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         self.allowed = ", ".join(sorted(functions)) or "none"
@@ -97,7 +104,8 @@ class _Parser:
 
     def offset(self, lineno: int, col: int) -> int:
         # Columns are UTF-8 byte offsets in ast, equal to characters since the text is ASCII.
-        return self.src_lines[lineno - 1] + col + self.shift
+        at = min(self.src_lines[lineno - 1] + col, len(self.origin) - 1)
+        return self.origin[at] + self.shift
 
     def loc(self, offset: int) -> str:
         line = bisect.bisect_right(self.all_lines, offset)
@@ -132,6 +140,8 @@ class _Parser:
             self.fail("expression too deeply nested or too long", hint=hint)
         except (SyntaxError, ValueError) as exc:
             msg = getattr(exc, "msg", str(exc))
+            if "Exceeds the limit" in msg:  # Python's own cap on int literals (4300 digits)
+                self.fail(f"integer literal too long (limit {self.limits.max_int_digits} digits)")
             if "too many nested" in msg:
                 self.fail("expression too deeply nested", hint=msg)
             try:  # a parse as statements tells 'x; y' or 'x = 1' apart from plain typos
@@ -220,7 +230,7 @@ class _Parser:
 
     def name_hint(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(self.symbols), n=1)
-        unused = sorted(set(self.symbols) - self.used)
+        unused = sorted(set(self.suggest) - self.used)
         if close or len(unused) == 1:  # the one declared symbol not yet used is a likely intent
             return f"did you mean '{(close or unused)[0]}'?"
         names = sorted(self.symbols)
@@ -252,7 +262,7 @@ class _Parser:
         if chain:
             ops, terms = chain[1], [args[0]]
             for i, (op, arg) in enumerate(zip(ops, args[1:], strict=True)):
-                if op is ast.Div and arg.is_zero:
+                if op is ast.Div and arg == 0:  # structural: is_zero may run evalf
                     self.fail("division by zero", self.after(kids[i]))
                 terms.append(-arg if op is ast.Sub else 1 / arg if op is ast.Div else arg)
             return sympy.Add(*terms) if _GROUP[ops[0]] == "add" else sympy.Mul(*terms)
@@ -265,6 +275,12 @@ class _Parser:
             return self.floats[id(node)] if isinstance(value, float) else sympy.Integer(value)
         if isinstance(node, ast.Name):
             return self.symbols[node.id]
+        for i, arg in enumerate(args, 1):
+            # Numeric arguments stay rational so no tower like exp(exp(10**29)) ever reaches
+            # evalf, which SymPy runs even to print or order terms.
+            if not arg.free_symbols and not arg.is_Rational:
+                message = f"numeric argument {i} of '{node.func.id}' must be a rational number"
+                self.fail(message, self.offset(kids[i - 1].lineno, kids[i - 1].col_offset))
         try:
             return self.functions[node.func.id](*args)
         except (TypeError, ValueError, ArithmeticError) as exc:
@@ -273,20 +289,41 @@ class _Parser:
 
     def power(self, base: sympy.Expr, exp: sympy.Expr, at: int) -> sympy.Expr:
         lim = self.limits
-        if exp.free_symbols:  # symbolic exponent: SymPy computes no new numbers
-            return base**exp
-        if not exp.is_Rational:
-            self.fail(f"numeric exponent must be a rational number, got {exp}", at)
-        if abs(exp) > lim.max_exponent:
-            self.fail(f"exponent {exp} too large (limit {lim.max_exponent})", at)
-        if base.is_zero and exp.is_negative:
+        if not exp.free_symbols and not exp.is_Rational:
+            self.fail("numeric exponent must be a rational number", at)
+        # The rational parts of a symbolic exponent are multiplied out too (2**(x + 3) may
+        # become 8*2**x), so they are checked like numeric exponents. Messages never print
+        # SymPy expressions: printing orders terms by evaluating them.
+        for part in _rational_parts(exp):
+            if abs(part) > lim.max_exponent:
+                self.fail(f"exponent {_short(part)} too large (limit {lim.max_exponent})", at)
+            if part.q > lim.max_exponent:  # SymPy's polys turn x**(p/q) into degree p
+                self.fail(f"exponent {_short(part)}: denominator over {lim.max_exponent}", at)
+            # Roots count like integer powers: SymPy factors the base to simplify them.
+            if _magnitude(base) * max(abs(float(part)), 1.0) >= lim.max_int_digits:
+                self.fail(f"power too large: more than {lim.max_int_digits} digits", at)
+        if exp.is_Rational and base == 0 and exp < 0:
             self.fail("division by zero (0 to a negative power)", at)
-        if base.is_number and base.is_negative and not exp.is_integer:
-            self.fail(f"negative number to the power {exp} is not real", at)
-        # Roots count like integer powers: SymPy factors the base to simplify them.
-        if _magnitude(base) * max(abs(float(exp)), 1.0) >= lim.max_int_digits:
-            self.fail(f"power too large: more than {lim.max_int_digits} digits", at)
-        return base**exp
+        if exp.is_Rational and base.is_Rational and base < 0 and not exp.is_integer:
+            self.fail(f"negative number to the power {_short(exp)} is not real", at)
+        return base**exp  # other non-real results are caught by the final check for I
+
+
+def _short(number: sympy.Rational) -> str:
+    # str() of an int over 4300 digits raises ValueError in Python >= 3.11.
+    return str(number) if max(number.p.bit_length(), number.q.bit_length()) < 100 else "(huge)"
+
+
+def _rational_parts(expr: sympy.Expr) -> list[sympy.Rational]:
+    """The rational numbers in ``expr`` reachable through sums and products only."""
+    parts, stack = [], [expr]
+    while stack:
+        item = stack.pop()
+        if item.is_Rational:
+            parts.append(item)
+        elif item.is_Add or item.is_Mul:
+            stack.extend(item.args)
+    return parts
 
 
 def _magnitude(expr: sympy.Expr) -> float:
@@ -318,6 +355,7 @@ def parse_expression(
     *,
     where: str | None = None,
     limits: Limits = _DEFAULT_LIMITS,
+    suggest: Collection[str] | None = None,
 ) -> sympy.Expr:
     """Parse one spec expression into SymPy, allowing only a small safe subset of Python.
 
@@ -327,6 +365,9 @@ def parse_expression(
         functions: The only names that may be called, each with positional arguments.
         where: Location for error messages, e.g. ``"spec.toml:12"``.
         limits: Size, depth and number limits.
+        suggest: Names an unknown symbol may have meant when no declared name is close: if
+            exactly one of them is unused here, the message asks about it (default: all
+            ``symbols``). A spec passes the leaves no expression uses yet.
 
     Returns:
         The SymPy expression, built with normal evaluation.
@@ -342,7 +383,10 @@ def parse_expression(
         raise InvalidInput(message, where=where)
     if not text.strip():
         raise InvalidInput("empty expression", where=where)
-    parser = _Parser(text, symbols, functions, where, limits)
+    parser = _Parser(text, symbols, functions, where, limits, suggest)
     tree = parser.parse()
     parser.check(tree)
-    return parser.build(tree)
+    try:
+        return parser.build(tree)
+    except RecursionError:  # inside SymPy's own evaluation; our walks are iterative
+        raise InvalidInput("expression too complex to evaluate", where=where) from None

@@ -12,7 +12,6 @@ is escaped for LaTeX once, by :func:`escape_text`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -37,13 +36,49 @@ _TEX_SPECIALS = {
     "%": r"\%",
     "~": r"\textasciitilde{}",
 }
-_TEX_PATTERN = re.compile(r"[\\{}$&#^_%~]")
+
+
+_GREEK = {
+    chr(code): name
+    for code, name in zip(
+        range(0x3B1, 0x3CA),
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+        "varsigma sigma tau upsilon phi chi psi omega".split(),
+    )
+    if name not in ("o", "varsigma")
+}
+_GREEK.update(
+    {
+        "Γ": "Gamma",
+        "Δ": "Delta",
+        "Θ": "Theta",
+        "Λ": "Lambda",
+        "Π": "Pi",
+        "Σ": "Sigma",
+        "Φ": "Phi",
+        "Ψ": "Psi",
+        "Ω": "Omega",
+    }
+)
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _TEX_SPECIALS:
+        return _TEX_SPECIALS[ch]
+    if ch in _GREEK:
+        return rf"\ensuremath{{\{_GREEK[ch]}}}"
+    if ord(ch) < 0x100:  # Latin-1: the T1 fonts have these glyphs
+        return ch
+    return "?"  # no glyph in the handout's fonts; pdflatex would stop on it
 
 
 def escape_text(text: str) -> str:
-    """Free text as literal LaTeX, in one pass (so ``\\input`` or ``^^5c`` stay text)."""
+    """Free text as literal LaTeX, in one pass (so ``\\input`` or ``^^5c`` stay text).
+
+    Greek letters become math symbols; other characters the fonts lack become ``?``.
+    """
     text = "".join(ch for ch in text if ch.isprintable() or ch == " ")
-    return _TEX_PATTERN.sub(lambda m: _TEX_SPECIALS[m.group()], text)
+    return "".join(_escape_char(ch) for ch in text)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Bias modes: ``"unit"`` one bias per unit, ``"shared"`` one bias per layer shared
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import sympy as sp
@@ -23,6 +23,14 @@ from .network import Layout, Network, Node, build_network
 from .notation import Notation, Unit, preset
 
 BIAS_MODES = ("unit", "shared", "none")
+# Losses that take the log of the outputs, and the output activation that makes them
+# probabilities. There is no softmax at unit level, so a mismatch is a warning, with the reason.
+_PROBABILITY_OUTPUT = {
+    "bce": ("sigmoid", "outputs in (0, 1)"),
+    "bernoulli_loglik": ("sigmoid", "outputs in (0, 1)"),
+    "cross_entropy": ("softmax", "outputs that are probabilities summing to 1"),
+    "multinomial_loglik": ("softmax", "outputs that are probabilities summing to 1"),
+}
 MAX_UNITS = 100_000
 
 
@@ -151,7 +159,7 @@ def build_layered(
         edges=tuple(edges),
         biases=tuple(biases),
     )
-    return build_network(
+    network = build_network(
         name=name,
         inputs=input_syms,
         targets=targets,
@@ -166,3 +174,12 @@ def build_layered(
         layout=layout,
         reduction=reduction,
     )
+    needed = _PROBABILITY_OUTPUT.get(loss)
+    output = layers[-1].activation
+    if needed is not None and output != needed[0]:
+        warning = (
+            f"loss '{loss}' takes the log of {needed[1]} (a {needed[0]} output layer),"
+            f" but the output layer is '{output}'"
+        )
+        network = replace(network, warnings=(*network.warnings, warning))
+    return network

@@ -48,7 +48,7 @@ class Notation:
     """A notation preset. Subclasses override the naming methods."""
 
     name: str = "plain"
-    description: str = "names as given; δ of node n is delta_n"
+    description: str = "names as given; the delta of node n is delta_n"
     loss_name: str = "E"
     rate_name: str = "eta"
     error_form: str = "target_minus_out"  # ∂E/∂y written −(t − y); or "out_minus_target"

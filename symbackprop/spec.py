@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ import sympy as sp
 from . import rules
 from .errors import InvalidInput
 from .exprparse import parse_expression
-from .layered import LayerSpec, build_layered
+from .layered import MAX_UNITS, LayerSpec, build_layered
+from .names import check_unique, validate_name
 from .network import Network, Node, build_network
 from .notation import preset
 
@@ -38,11 +40,11 @@ else:  # pragma: no cover
 MAX_SPEC_BYTES = 1_000_000
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
-_TOP = {"name", "title", "notation", "network", "graph", "training", "values"}
-_NETWORK = {"inputs", "layers", "loss", "reduction"}
+_TOP = {"name", "title", "notation", "network", "graph", "training", "values", "level", "data"}
+_NETWORK = {"inputs", "layers", "loss", "reduction", "weight_decay"}
 _LAYER = {"units", "activation", "bias"}
 _GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize"}
-_TRAINING = {"learning_rate", "rate_symbol"}
+_TRAINING = {"learning_rate", "rate_symbol", "optimizer"}
 _TYPE_NAMES = {
     str: "string",
     int: "integer",
@@ -105,12 +107,51 @@ def _number(value: Any, what: str, where: str) -> float:
     return value
 
 
+# Windows device names: a network called 'con' would be written to con.py, which is the console.
+_DEVICE_NAMES = {"con", "prn", "aux", "nul"} | {
+    f"{p}{i}" for p in ("com", "lpt") for i in range(10)
+}
+
+
+def _network_name(given: str | None, file_stem: str) -> str:
+    """The network's name, which also names its output files: a valid name (see names.py).
+
+    Without a ``name`` key the spec file's stem is used, made an identifier ('my-net' -> my_net).
+    """
+    name = given
+    if name is None:
+        name = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", file_stem)).strip("_")
+        name = name if name[:1].isalpha() else f"net_{name}".rstrip("_")
+    validate_name(name, what="network name", where="name")
+    if name.lower() in _DEVICE_NAMES:
+        raise InvalidInput(
+            f"'{name}' is a reserved name",
+            where="name",
+            hint="a Windows device name; choose another, e.g. 'net_1'",
+        )
+    return name
+
+
+def _toml_problem(exc: Exception, text: str) -> str:
+    """tomllib's message, naming the key when it is defined twice (tomllib only gives the line)."""
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    if found and message.startswith(("Cannot overwrite a value", "Cannot declare")):
+        lines = text.splitlines()
+        number = int(found[1])
+        line = lines[number - 1] if number <= len(lines) else ""
+        key = re.match(r"\s*\[*\s*([^=\]]+?)\s*(=|\])", line)
+        if key:
+            return f"duplicate key '{key[1][:80]}' at line {number}"
+    return message
+
+
 def load_spec_text(text: str, *, source: str, name: str) -> Network:
     """Parse and validate a spec given as TOML text."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"spec must be TOML: {exc}", where=source) from None
+        raise InvalidInput(f"spec must be TOML: {_toml_problem(exc, text)}", where=source) from None
     except RecursionError:
         raise InvalidInput("spec is nested too deeply", where=source) from None
     try:
@@ -118,7 +159,9 @@ def load_spec_text(text: str, *, source: str, name: str) -> Network:
     except InvalidInput as exc:
         if exc.where is None:
             exc.where = source
-            exc.args = (exc.format(),)
+        elif not exc.where.startswith(source):  # name the file, then the place in it
+            exc.where = f"{source}: {exc.where}"
+        exc.args = (exc.format(),)
         raise
 
 
@@ -137,8 +180,11 @@ def load_spec(spec: str) -> Network:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - raw.rfind(b"\n", 0, exc.start)
         raise InvalidInput(
-            f"spec must be TOML in UTF-8: byte {exc.start} is not UTF-8", where=spec
+            f"spec must be TOML in UTF-8: byte {exc.start} (line {line}, col {col}) is not UTF-8",
+            where=spec,
         ) from None
     return load_spec_text(text, source=spec, name=path.stem)
 
@@ -150,7 +196,7 @@ def example_names() -> list[str]:
 
 def _build(data: dict, *, source: str, default_name: str) -> Network:
     _check_keys(data, _TOP, "the spec")
-    name = _get(data, "name", str, "spec", default_name)
+    name = _network_name(_get(data, "name", str, "spec", None), default_name)
     title = _get(data, "title", str, "spec", "")
     notation = preset(_get(data, "notation", str, "spec", "plain"))
     training = _get(data, "training", dict, "spec", {})
@@ -166,6 +212,11 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
         numbers[key] = str(_number(value, f"value of '{key}'", "[values]"))
     if ("network" in data) == ("graph" in data):
         raise InvalidInput("a spec needs exactly one of [network] (layered) or [graph]")
+    _check_size(data.get("network"))
+    from .layer_spec import build_layer_net, resolve_level  # the layer level (layer_spec.py)
+
+    if resolve_level(data) == "layer":
+        return build_layer_net(data, name=name, title=title, rate=rate)
     if "network" in data:
         network = _get(data, "network", dict, "spec")
         rate_name = notation.rate_name
@@ -175,6 +226,25 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
     rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
     numbers.setdefault(rate_name, str(rate))
     return _graph(graph, name, title, notation, numbers, rate_name)
+
+
+def _check_size(table: object) -> None:
+    """Refuse absurd widths at either level before any work (1e9 units is a typo or an attack)."""
+    if not isinstance(table, dict):
+        return
+    layers = table.get("layers")
+    widths = [("inputs", "[network]", table.get("inputs", 1))] + [
+        ("units", f"[network] layer {i}", layer.get("units", 1))
+        for i, layer in enumerate(layers if isinstance(layers, list) else [], start=1)
+        if isinstance(layer, dict)
+    ]
+    for key, where, width in widths:  # the type first: both levels add the widths up
+        _get({key: width}, key, int, where)
+    total = sum(w for _, _, w in widths if w > 0)
+    if total > MAX_UNITS:
+        raise InvalidInput(
+            f"{total} units is more than the limit of {MAX_UNITS}", where="[network]"
+        )
 
 
 def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Network:
@@ -232,7 +302,17 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
         raise InvalidInput(
             f"loss '{loss_name}' is not one of the nodes", hint=f"nodes: {', '.join(node_defs)}"
         )
+    # Names first: a node called 'class' is a bad name, not a syntax error in an expression.
+    declared = [("input", inputs), ("target", targets), ("parameter", params), ("node", node_defs)]
+    check_unique(
+        (validate_name(n, what=f"{kind} name", where="[graph]"), f"{kind} '{n}'")
+        for kind, group in declared
+        for n in group
+    )
     symbols = {n: sp.Symbol(n) for n in (*inputs, *targets, *params, *node_defs)}
+    texts = " ".join(t for t in node_defs.values() if isinstance(t, str))
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts))
+    idle = [n for n in (*inputs, *targets, *params) if n not in words]  # for "did you mean"
     functions = {n: rule.function for n, rule in rules.ACTIVATIONS.items()}
     functions.update(exp=sp.exp, log=sp.log)
     nodes = []
@@ -242,7 +322,7 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
             raise InvalidInput(
                 f"a node is defined by an expression string, got {_type_name(text)}", where=where
             )
-        expr = parse_expression(text, symbols, functions, where=where)
+        expr = parse_expression(text, symbols, functions, where=where, suggest=idle)
         unit = _get(units, node_name, str, "[graph.units]", None)
         nodes.append(Node(sp.Symbol(node_name), expr, unit=unit))
     loss = next(n for n in nodes if n.symbol.name == loss_name)

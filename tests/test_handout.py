@@ -108,3 +108,16 @@ def test_free_text_is_escaped_to_literal_text(text):
     escaped = escape_text(text)
     assert "\\input" not in escaped and "\\write" not in escaped and "^^" not in escaped
     assert "\\end{" not in escaped
+
+
+def test_non_ascii_title_compiles(tmp_path, require_pdflatex):
+    """Greek letters become math symbols; characters the fonts lack become '?'."""
+    from dataclasses import replace
+
+    network = replace(load_spec("mazur"), title="δ-Regel für σ-Netze, 50% & Σ 漢")
+    tex = generate_handout(derive(network), source="mazur")
+    assert (
+        r"\ensuremath{\delta}-Regel für \ensuremath{\sigma}-Netze, 50\% \& \ensuremath{\Sigma} ?"
+        in tex
+    )
+    assert compile_pdf(tex).startswith(b"%PDF")
