@@ -1,0 +1,198 @@
+"""``symbackprop check`` for layer-level nets: three routes to the gradient must agree.
+
+1. **derived** — BP1–BP4 of :mod:`layers` evaluated at 30 significant digits (mpmath): the
+   per-unit rules (f', ∂C/∂a, the fused δ^L) are the derivation's own SymPy expressions,
+   evaluated by a small tree walker; the sums of BP2 and BP4 are written out;
+2. **numpy** — the generated matmul module in float64;
+3. **finite differences** — Richardson-extrapolated central differences of the generated
+   module's ``loss`` (no derivative at all); on large layers a random sample of at most
+   ``FD_SAMPLE`` entries per parameter array, to keep the check fast.
+
+Points: parameters and inputs uniform in [−1, 1], targets in [0.05, 0.95] (rows normalised to
+sum to one for the fused softmax losses, the assumption their δ^L needs), a batch of two.
+The verdict and the report format are those of :mod:`check`.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from . import rules
+from .check import TOLERANCE, ParamCheck, Report, _relative
+from .layer_codegen import generate_layer_module
+from .layer_losses import SOFTMAX, activation_value
+from .layer_losses import a as a_sym
+from .layer_losses import y as y_sym
+from .layer_losses import z as z_sym
+from .layers import LayerDerivation, LayerNet, derive_layers
+from .loader import load_generated
+
+FD_SAMPLE = 40
+BATCH = 2
+
+
+def mp_value(expr: sp.Expr, env: dict[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
+    """Evaluate a per-unit rule at mpmath numbers (Add, Mul, Pow, exp, log, Max, Heaviside)."""
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Rational:
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
+    if expr.is_Number:
+        return mpmath.mpf(str(expr))
+    args = [mp_value(arg, env) for arg in expr.args]
+    if expr.is_Add:
+        return mpmath.fsum(args)
+    if expr.is_Mul:
+        return mpmath.fprod(args)
+    if expr.is_Pow:
+        return args[0] ** args[1]
+    if isinstance(expr, sp.exp):
+        return mpmath.exp(args[0])
+    if isinstance(expr, sp.log):
+        return mpmath.log(args[0])
+    if isinstance(expr, sp.tanh):
+        return mpmath.tanh(args[0])
+    if isinstance(expr, sp.Max):
+        return max(args)
+    if isinstance(expr, sp.Heaviside):
+        h0 = args[1] if len(args) > 1 else mpmath.mpf(0)
+        return mpmath.mpf(1) if args[0] > 0 else (mpmath.mpf(0) if args[0] < 0 else h0)
+    if isinstance(expr, rules.ActivationBase):
+        t = sp.Symbol("t_arg")
+        return mp_value(expr.rule.definition(t), {t: args[0]})
+    raise TypeError(f"cannot evaluate {type(expr).__name__}")  # pragma: no cover
+
+
+def derived_gradients(d: LayerDerivation, params: dict, x: np.ndarray, t: np.ndarray) -> dict:
+    """The gradient by the derived equations at 30 digits, as float64 arrays."""
+    net = d.net
+    mp = {
+        k: [[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(p)]
+        for k, p in params.items()
+    }
+    L = net.depth
+    grads = {k: [[mpmath.mpf(0)] * len(row) for row in v] for k, v in mp.items()}
+    for xrow, trow in zip(x, t):
+        acts = [[mpmath.mpf(float(v)) for v in xrow]]
+        pres = [None]
+        for l in range(1, L + 1):
+            W, b = mp[f"W{l}"], mp[f"b{l}"][0]
+            zs = [
+                mpmath.fsum(w * av for w, av in zip(W[jj], acts[-1])) + b[jj]
+                for jj in range(len(W))
+            ]
+            f = net.activations[l - 1]
+            if f == SOFTMAX:
+                top = max(zs)
+                es = [mpmath.exp(zj - top) for zj in zs]
+                acts.append([e / mpmath.fsum(es) for e in es])
+            else:
+                acts.append([mp_value(activation_value(f, z_sym), {z_sym: zj}) for zj in zs])
+            pres.append(zs)
+        ys = [mpmath.mpf(float(v)) for v in trow]
+        rule = d.output
+        units = range(net.sizes[L])
+
+        def at(jj, acts=acts, ys=ys, pres=pres):
+            return {a_sym: acts[L][jj], y_sym: ys[jj], z_sym: pres[L][jj]}
+
+        if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
+            delta = [mp_value(rule.delta, at(jj)) for jj in units]
+        else:  # BP1 through the softmax Jacobian
+            g = [mp_value(rule.dC_da, at(jj)) for jj in units]
+            mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
+            delta = [acts[L][jj] * (g[jj] - mean) for jj in units]
+        by_layer = {L: delta}
+        for dl in d.deltas[1:]:  # BP2
+            l, W = dl.layer, mp[f"W{dl.layer + 1}"]
+            up = by_layer[l + 1]
+            by_layer[l] = [
+                mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
+                * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
+                for jj in range(net.sizes[l])
+            ]
+        for l in range(1, L + 1):  # BP3, BP4
+            for jj, dj in enumerate(by_layer[l]):
+                grads[f"b{l}"][0][jj] += dj
+                row = grads[f"W{l}"][jj]
+                for kk, av in enumerate(acts[l - 1]):
+                    row[kk] += av * dj
+    scale = mpmath.mpf(1) / len(x) if net.reduction == "mean" else mpmath.mpf(1)
+    sign = -1 if d.output.maximize else 1
+    out = {}
+    for name, rows in grads.items():
+        decay = name.startswith("W") and net.weight_decay
+        values = [
+            [
+                scale * (v + (sign * net.weight_decay * mp[name][r][c] if decay else 0))
+                for c, v in enumerate(row)
+            ]
+            for r, row in enumerate(rows)
+        ]
+        out[name] = np.array([[float(v) for v in row] for row in values]).reshape(
+            np.shape(params[name])
+        )
+    return out
+
+
+def _fd(module, params: dict, x, t, name: str, index: tuple) -> float:
+    base = float(params[name][index])
+
+    def at(value: float) -> float:
+        trial = {k: v.copy() for k, v in params.items()}
+        trial[name][index] = value
+        return float(module.loss(trial, x, t))
+
+    def central(h: float) -> float:
+        return (at(base + h) - at(base - h)) / (2 * h)
+
+    h = 1e-3 * max(1.0, abs(base))
+    return (4 * central(h / 2) - central(h)) / 3
+
+
+def random_point(net: LayerNet, rng: np.random.Generator, batch: int = BATCH):
+    """Parameters, inputs and targets of one check point (see the module docstring)."""
+    params = {}
+    for l in range(1, net.depth + 1):
+        params[f"W{l}"] = rng.uniform(-1, 1, size=(net.sizes[l], net.sizes[l - 1]))
+        params[f"b{l}"] = rng.uniform(-1, 1, size=net.sizes[l])
+    x = rng.uniform(-1, 1, size=(batch, net.sizes[0]))
+    t = rng.uniform(0.05, 0.95, size=(batch, net.sizes[-1]))
+    if net.activations[-1] == SOFTMAX:
+        t = t / t.sum(axis=1, keepdims=True)
+    return params, x, t
+
+
+def check_layer_net(
+    net: LayerNet, *, points: int = 3, seed: int = 0, tolerance: float = TOLERANCE
+) -> Report:
+    """Compare derived, generated and finite-difference gradients at random points."""
+    d = derive_layers(net)
+    module = load_generated(generate_layer_module(d, source=net.name))
+    rng = np.random.default_rng(seed)
+    worst = {p: [0.0, 0.0] for p in net.params}
+    first = {}
+    for _ in range(points):
+        params, x, t = random_point(net, rng)
+        with mpmath.workdps(30):
+            exact = derived_gradients(d, params, x, t)
+        numeric = module.gradients(params, x, t)
+        for name in net.params:
+            e = exact[name]
+            np_err = float(np.max(_relative(numeric[name], e)))
+            flat = [np.unravel_index(i, e.shape) for i in range(e.size)]
+            if len(flat) > FD_SAMPLE:
+                flat = [flat[i] for i in rng.choice(len(flat), FD_SAMPLE, replace=False)]
+            floor = max(1e-3 * float(np.max(np.abs(e))), 1e-12)
+            fd_err = max(
+                abs(_fd(module, params, x, t, name, ix) - e[ix]) / max(abs(e[ix]), floor)
+                for ix in flat
+            )
+            worst[name] = [max(worst[name][0], np_err), max(worst[name][1], fd_err)]
+            first.setdefault(name, float(e.flat[0]))
+    checks = tuple(ParamCheck(p, first[p], worst[p][0], worst[p][1]) for p in net.params)
+    return Report(net.name, points, checks, tolerance)

@@ -1,0 +1,53 @@
+"""The layer level behind the CLI commands: text, module and handout for a :class:`LayerNet`.
+
+:mod:`cli` calls these when the spec resolves to the layer level (see :mod:`layer_spec`).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .layer_codegen import generate_layer_module
+from .layer_handout import generate_layer_handout
+from .layer_print import layer_equations
+from .layers import LayerNet, derive_layers
+
+
+def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
+    """BP1–BP4 of every layer, general and specialised, as text (or LaTeX lines)."""
+    d = derive_layers(net)
+    if latex:
+        lines = []
+        for layer in layer_equations(d):
+            lines += [layer["z"], layer["a"]]
+            lines += [
+                f"{x['lhs']} = {x['general']}" + (f" = {x['special']}" if x["special"] else "")
+                for x in layer["lines"]
+            ]
+        return "\n".join(lines)
+    out = [
+        f"{net.name}: sizes {net.sizes}, activations {net.activations}, loss {net.loss} "
+        f"({net.reduction} over the batch)"
+    ]
+    if d.output.assumption:
+        out.append(f"assumes: {d.output.assumption}")
+    for f in d.forward:
+        out.append(f"F{f.layer}: {sp.sstr(f.z.lhs)} = {sp.sstr(f.z.rhs)}")
+        out.append(f"F{f.layer}: {sp.sstr(f.a.lhs)} = {sp.sstr(f.a.rhs)}")
+    for delta in d.deltas:
+        out.append(f"{delta.label}: {sp.sstr(delta.general.lhs)} = {sp.sstr(delta.general.rhs)}")
+        out.append(f"     = {sp.sstr(delta.specialised.rhs)}")
+    for g in d.gradients:
+        what = f"dC/dw__{g.layer}[j, k]" if g.label == "BP4" else f"dC/db__{g.layer}[j]"
+        out.append(f"{g.label}: {what} = {sp.sstr(g.index.rhs)}")
+    return "\n".join(out)
+
+
+def module_text(net: LayerNet, *, source: str) -> str:
+    """The generated matmul module (without header)."""
+    return generate_layer_module(derive_layers(net), source=source)
+
+
+def handout_text(net: LayerNet, *, source: str, show_solutions: bool = True) -> str:
+    """The LaTeX handout (without header)."""
+    return generate_layer_handout(net, source=source, show_solutions=show_solutions)

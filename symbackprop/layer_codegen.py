@@ -1,0 +1,186 @@
+"""Matmul NumPy code for layer-level nets: equations → printed statements → template → black.
+
+Batch-first arrays: row n of ``a{l}`` is a^l of example n, so Nielsen's column forms turn into
+their transposes: z^l = W^l a^{l−1} + b^l is ``z{l} = a{l-1} @ W{l}.T + b{l}``, BP2's
+(W^{l+1})ᵀ δ^{l+1} is ``delta{l+1} @ W{l+1}``, BP4's δ^l (a^{l−1})ᵀ summed over the batch is
+``delta{l}.T @ a{l-1}``. Each per-unit rule (f', ∂C/∂a, the fused δ^L, the stable loss term) is
+printed from the derivation's SymPy expression by :func:`printing.numpy_code`; this module adds
+only the array plumbing. The result is formatted with black and audited before anyone sees it.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import __version__
+from .audit import audit_module
+from .codegen import Statement, format_python
+from .layer_losses import SOFTMAX, activation_value
+from .layer_losses import a as a_sym
+from .layer_losses import logp as logp_sym
+from .layer_losses import y as y_sym
+from .layer_losses import z as z_sym
+from .layers import LayerDerivation
+from .optimizers import OPTIMIZERS, settings_for
+from .printing import numpy_code
+
+HELPERS = ("sigmoid", "relu", "leaky_relu", "softplus", "softmax")
+EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
+
+
+def _on_layer(expr: sp.Expr, l: int) -> str:
+    """A per-unit rule printed on the arrays of layer ``l`` (a→a{l}, z→z{l}, y→t)."""
+    names = {
+        a_sym: sp.Symbol(f"a{l}"),
+        z_sym: sp.Symbol(f"z{l}"),
+        y_sym: sp.Symbol("t"),
+        logp_sym: sp.Symbol("logp"),
+    }
+    return numpy_code(expr.xreplace(names))
+
+
+def _forward(d: LayerDerivation) -> list[Statement]:
+    out = []
+    for f in d.forward:
+        l = f.layer
+        out.append(
+            Statement(
+                f"z{l}",
+                f"a{l - 1} @ W{l}.T + b{l}",
+                f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)",
+            )
+        )
+        if f.activation == SOFTMAX:
+            out.append(
+                Statement(
+                    "logp",
+                    f"_log_softmax(z{l})",
+                    f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                )
+            )
+            out.append(Statement(f"a{l}", "_exp_floored(logp)", f"F{l}: a^{l} = softmax(z^{l})"))
+        else:
+            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            out.append(Statement(f"a{l}", code, f"F{l}: a^{l} = {f.activation}(z^{l})"))
+    return out
+
+
+def _deltas(d: LayerDerivation) -> list[Statement]:
+    L = d.net.depth
+    rule = d.output
+    if rule.delta is not None:
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da * f'(z)"
+        out = [Statement(f"delta{L}", _on_layer(rule.delta, L), f"BP1: delta^{L} = {what}")]
+    else:  # softmax with a loss that does not simplify: the Jacobian form
+        out = [
+            Statement("g", _on_layer(rule.dC_da, L), f"BP1: g = dC/da^{L}"),
+            Statement(
+                f"delta{L}",
+                f"a{L} * (g - np.sum(a{L} * g, axis=1, keepdims=True))",
+                f"BP1: delta^{L}_j = a_j (g_j - sum_k a_k g_k), softmax Jacobian",
+            ),
+        ]
+    for delta in d.deltas[1:]:
+        l = delta.layer
+        code = f"delta{l + 1} @ W{l + 1}"
+        if delta.fprime != 1:
+            code = f"({code}) * ({_on_layer(delta.fprime, l)})"
+        out.append(
+            Statement(
+                f"delta{l}", code, f"BP2: delta^{l} = ((W^{l + 1})^T delta^{l + 1}) * f'(z^{l})"
+            )
+        )
+    return out
+
+
+def _gradients(d: LayerDerivation) -> list[Statement]:
+    mean = d.net.reduction == "mean"
+    sign = "-" if d.output.maximize else "+"
+    out = []
+    for g in d.gradients:
+        l = g.layer
+        if g.label == "BP4":
+            code = f"delta{l}.T @ a{l - 1}"
+            if g.decay:
+                code = f"{code} {sign} WEIGHT_DECAY * W{l}"
+            comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T" + (
+                f" {sign} lambda W^{l}" if g.decay else ""
+            )
+        else:
+            code, comment = f"np.sum(delta{l}, axis=0)", f"BP3: dC/db^{l} = delta^{l}"
+        if mean:
+            code, comment = f"({code}) / n", comment + ", averaged over the batch"
+        out.append(Statement(g.param, code, comment))
+    return out
+
+
+def _optimizers(d: LayerDerivation) -> list[dict]:
+    out = []
+    for opt in OPTIMIZERS.values():
+        out.append(
+            dict(
+                name=opt.name,
+                title=opt.title,
+                note=opt.note,
+                state=list(opt.state),
+                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
+                call="".join(f", {k}={k}" for k, _ in opt.settings),
+                # The statement is the update equation itself; the comment names the rule.
+                statements=[Statement("", code, f"U ({opt.title}): {code}") for code in opt.code],
+                uses_step=any("step" in c for c in opt.code),
+                wrapper=opt.name != "sgd",  # sgd_step(params, x, t, lr) is the stateless one
+            )
+        )
+    return out
+
+
+def layer_context(d: LayerDerivation, *, source: str) -> dict:
+    """Everything the layer template needs, already printed."""
+    net = d.net
+    L = net.depth
+    rule = d.output
+    used = set(net.activations)
+    if any(f.func.__name__ == "softplus" for f in rule.stable.atoms(sp.Function)):
+        used.add("softplus")  # the stable binary cross-entropy is written with softplus
+    opt = net.optimizer
+    chosen = settings_for(opt.name, dict(opt.settings))
+    weights = " + ".join(f"np.sum(W{l} * W{l})" for l in range(1, L + 1))
+    return dict(
+        name=net.name,
+        description=net.title or f"Spec: {source}. symbackprop {__version__}.",
+        sizes=repr(net.sizes),
+        depth=L,
+        layers=list(range(1, L + 1)),
+        params_tuple=repr(net.params),
+        activations=repr(net.activations),
+        loss_name=net.loss,
+        learning_rate=repr(float(net.learning_rate)),
+        weight_decay=repr(float(net.weight_decay)),
+        decay=net.weight_decay != 0,
+        decay_code=weights,
+        mean=net.reduction == "mean",
+        maximize=rule.maximize,
+        assumption=rule.assumption and "the targets of each example must sum to one",
+        loss_term=_on_layer(rule.stable, L),
+        forward=_forward(d),
+        deltas=_deltas(d),
+        gradients=_gradients(d),
+        optimizers=_optimizers(d),
+        optimizer=opt.name,
+        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
+        has_example=bool(net.data_x),
+        example_x=repr([list(r) for r in net.data_x]),
+        example_t=repr([list(r) for r in net.data_t]),
+        **{f"use_{h}": h in used for h in HELPERS},
+    )
+
+
+def generate_layer_module(d: LayerDerivation, *, source: str) -> str:
+    """The generated module's text (without the do-not-edit header), formatted and audited."""
+    from .render import render
+
+    text = format_python(render("numpy", "layer.py.jinja", **layer_context(d, source=source)))
+    audit_module(text, expected=EXPECTED)
+    return text

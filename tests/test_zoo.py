@@ -1,0 +1,41 @@
+"""The zoo: every depth 1-4 x activation x loss passes check (derived = NumPy = finite diff.)."""
+
+from __future__ import annotations
+
+import pytest
+
+from symbackprop.layer_check import check_layer_net
+from symbackprop.layers import LayerNet
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softplus"]
+# (loss, reduction, weight decay, output activation or None for "the hidden one")
+LOSSES = [
+    ("half_sse", "sum", 0.0, None),
+    ("half_sse", "mean", 0.0, None),  # seed 004's C = 1/2n sum ||y - a||^2
+    ("half_sse", "mean", 0.3, None),  # seed 001's lambda/2m sum w^2
+    ("half_sse", "sum", 0.0, "softmax"),
+    ("bce", "mean", 0.0, "sigmoid"),
+    ("bernoulli_loglik", "sum", 0.1, "sigmoid"),
+    ("cross_entropy", "mean", 0.0, "softmax"),
+    ("multinomial_loglik", "sum", 0.0, "softmax"),
+    ("gaussian_loglik", "sum", 0.0, None),
+]
+WIDTHS = (3, 4, 3, 2)
+
+
+def _cases():
+    for depth in (1, 2, 3, 4):
+        for hidden in HIDDEN:
+            for loss, reduction, decay, out in LOSSES:
+                if depth == 1 and out is not None and hidden != HIDDEN[0]:
+                    continue  # no hidden layer: the hidden activation plays no part
+                yield depth, hidden, loss, reduction, decay, out
+
+
+@pytest.mark.parametrize("depth, hidden, loss, reduction, decay, out", list(_cases()))
+def test_check_passes(depth, hidden, loss, reduction, decay, out):
+    sizes = (3,) + WIDTHS[: depth - 1] + (3,)
+    acts = (hidden,) * (depth - 1) + (out or hidden,)
+    net = LayerNet("zoo", sizes, acts, loss, reduction=reduction, weight_decay=decay)
+    report = check_layer_net(net, points=1, seed=depth)
+    assert report.ok, [(p.name, p.numpy_error, p.fd_error) for p in report.params]
