@@ -86,6 +86,12 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         act = _get(layer, "activation", str, where, "sigmoid")
         if act == SOFTMAX and i != len(layers):
             raise InvalidInput("softmax is an output activation only", where=where)
+        if act == SOFTMAX and sizes[-1] == 1:
+            raise InvalidInput(
+                "a softmax over 1 unit is always 1, so the loss would not depend on the weights",
+                where=where,
+                hint="use at least 2 output units, or a sigmoid output with loss = \"bce\"",
+            )
         acts.append(act)
     if any(isinstance(s, bool) or s < 1 for s in sizes):
         raise InvalidInput(f"layer sizes must be integers >= 1, got {sizes}")

@@ -437,11 +437,6 @@ def test_row25_unused_parameter_is_a_warning(workdir, capsys):
             layers('{units = 1, activation = "softmax"}', extra='loss = "cross_entropy"'),
             "softmax",
             id="row28-softmax-one-unit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the layer level (layer_spec.py, in progress) accepts a 1-unit softmax "
-                "silently: its output is always 1, the loss constant",
-            ),
         ),
         pytest.param(
             layers("{units = 2}", extra='loss = "cross_entropy"'),
