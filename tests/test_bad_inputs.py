@@ -1026,3 +1026,34 @@ def test_forbidden_call_detector_finds_calls_and_ignores_text():
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
 def test_package_never_calls_eval_exec_sympify_parse_expr_lambdify(path):
     assert forbidden_calls(path.read_text(encoding="utf-8")) == []
+
+
+# Row 26. Weight and bias shapes are never declared: they follow from the layer widths, so the
+# row's "W2 (3×5) fed by a 4-unit h1" cannot be written. The shapes a spec does state are the
+# example rows of [data], and those are checked against the layer widths.
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("x = [[1.0, 2.0, 3.0]]\nt = [[0.0, 1.0]]\n", "each row of x must list 2 numbers"),
+        ("x = [[1.0, 2.0]]\nt = [[0.0, 1.0, 0.0]]\n", "each row of t must list 2 numbers"),
+        ("x = [[1.0, 2.0], [3.0, 4.0]]\nt = [[0.0, 1.0]]\n", "same number of rows"),
+    ],
+    ids=["row26-x-width", "row26-t-width", "row26-batch-mismatch"],
+)
+def test_row26_shape_mismatch(workdir, capsys, data, message):
+    spec = (
+        'level = "layer"\n'
+        + layers(
+            '{units = 4, activation = "tanh"}',
+            '{units = 2, activation = "softmax"}',
+            extra='loss = "cross_entropy"\n',
+        )
+        + "[data]\n"
+        + data
+    )
+    (workdir / "s.toml").write_text(spec)
+    before = snapshot(workdir)
+    code, _, err, _ = run(capsys, "codegen", "s.toml", "--out", "out", "-o", "s2.py")
+    assert code == 2, err
+    assert message in one_line_error(err)
+    assert snapshot(workdir) == before
