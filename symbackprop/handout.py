@@ -266,6 +266,16 @@ class _Writer:
         return sections
 
 
+def used_activations(derivation: Derivation) -> list:
+    """The registry rules of the activations the network uses, in order of first use."""
+    found = []
+    for eq in derivation.forward:
+        rule = activation_of(eq.expr)
+        if rule is not None and rule not in found:
+            found.append(rule)
+    return found
+
+
 def handout_context(
     derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
 ) -> dict:
@@ -292,6 +302,7 @@ def handout_context(
         rate=rate,
         rate_value=rate_value,
         delta_style=net.notation.update_style == "delta",
+        kinks=[escape_text(rule.kink) for rule in used_activations(derivation) if rule.kink],
         show_solutions=show_solutions,
         digits=digits,
     )

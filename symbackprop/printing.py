@@ -69,7 +69,12 @@ class NotationLatexPrinter(LatexPrinter):
         return f"{text}^{{{exp}}}" if exp else text
 
     def _print_Heaviside(self, expr, exp=None) -> str:
-        text = rf"\left[{self._print(expr.args[0])} > 0\right]"
+        # Iverson bracket; the value at 0 (SymPy's second argument) picks > or ≥.
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
+        if at_zero not in (0, 1):
+            return super()._print_Heaviside(expr, exp)
+        relation = ">" if at_zero == 0 else r"\geq"
+        text = rf"\left[{self._print(expr.args[0])} {relation} 0\right]"
         return f"{text}^{{{exp}}}" if exp else text
 
 
@@ -112,7 +117,8 @@ class NumpyCodePrinter(NumPyPrinter):
         return f"{expr.rule.numpy_helper}({self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr) -> str:
-        return f"np.heaviside({self._print(expr.args[0])}, 0.0)"
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
+        return f"np.heaviside({self._print(expr.args[0])}, {float(at_zero)!r})"
 
     def _print_Rational(self, expr) -> str:
         q = int(expr.q)

@@ -121,3 +121,15 @@ def test_non_ascii_title_compiles(tmp_path, require_pdflatex):
         in tex
     )
     assert compile_pdf(tex).startswith(b"%PDF")
+
+
+def test_kink_convention_of_the_registry_is_stated():
+    from symbackprop import LayerSpec, build_layered
+    from symbackprop.rules import ACTIVATIONS
+
+    net = build_layered(
+        name="r", inputs=2, layers=[LayerSpec(2, "relu"), LayerSpec(1, "sigmoid")], notation="mazur"
+    )
+    tex = generate_handout(derive(net), source="r")
+    assert f"At its kink we take {ACTIVATIONS['relu'].kink}." in tex
+    assert r"\left[net_{h1} > 0\right]" in tex  # ReLU'(z) = [z > 0]: value 0 at the kink
