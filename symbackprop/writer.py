@@ -12,11 +12,13 @@ mtime survives and ``make``-style tools see nothing new.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from symbackprop import __version__
@@ -162,10 +164,25 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+# A temp file of ours this old was left by a process that was killed (kill -9, power loss)
+# between creating it and renaming it; no live write takes this long.
+_STALE_SECONDS = 600
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temp files a killed earlier run left beside ``path`` (``.NAME.*.tmp``)."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - leftover.lstat().st_mtime > _STALE_SECONDS:
+                leftover.unlink()
+
+
 def _replace(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it and move it over ``path``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
         try:
             mode = stat.S_IMODE(path.stat().st_mode)  # keep e.g. a chmod +x the user made
         except FileNotFoundError:

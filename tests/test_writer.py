@@ -290,3 +290,16 @@ def test_resolve_inside_without_out_dir(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     assert resolve_inside(None, "x.py") == tmp_path.resolve() / "x.py"
     assert resolve_inside(None, "../x.py") == tmp_path.resolve().parent / "x.py"
+
+
+def test_temp_file_left_by_a_killed_run_is_removed_on_the_next_write(tmp_path):
+    """A kill -9 between mkstemp and os.replace leaves .NAME.*.tmp; the next write cleans it."""
+    target = tmp_path / "m.py"
+    stale = tmp_path / ".m.py.abc123.tmp"
+    fresh = tmp_path / ".m.py.def456.tmp"  # could belong to a write in progress: kept
+    stale.write_text("half")
+    fresh.write_text("half")
+    os.utime(stale, (1, 1))
+    write_atomic(target, stamp("X = 1\n", comment="#", source="s"))
+    assert not stale.exists() and fresh.exists()
+    assert target.is_file()
