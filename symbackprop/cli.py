@@ -113,7 +113,8 @@ def _time_limit(seconds: float):
 
 
 def _load(args):
-    """The spec's network, refused (exit 5) before any derivation when it is over --max-ops."""
+    """The spec's network, refused (exit 5) before any derivation when it is over --max-ops;
+    its warnings go to stderr."""
     import sympy as sp
 
     from .spec import load_spec
@@ -128,6 +129,8 @@ def _load(args):
                     f"network '{network.name}' has more than {args.max_ops} operations",
                     hint="raise --max-ops; derivation time grows faster than the network",
                 )
+    for warning in network.warnings:
+        _warn(warning)
     return network
 
 
@@ -171,8 +174,6 @@ def cmd_derive(args) -> int:
     from .report import derivation_text
 
     network = _load(args)
-    for warning in network.warnings:
-        _warn(warning)
     if _layer_level(network):
         from .layer_cli import derivation_text as layer_text
 
@@ -192,8 +193,6 @@ def cmd_codegen(args) -> int:
     from .writer import stamp, write_atomic
 
     network = _load(args)
-    for warning in network.warnings:
-        _warn(warning)
     target = _target(args, network.name, ".py")
     if _layer_level(network):
         from .layer_cli import module_text
@@ -214,8 +213,6 @@ def cmd_handout(args) -> int:
     from .writer import stamp, write_atomic, write_bytes_atomic
 
     network = _load(args)
-    for warning in network.warnings:
-        _warn(warning)
     target = _target(args, network.name, ".tex")
     if _layer_level(network):
         from .layer_cli import handout_text

@@ -50,6 +50,24 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
 
 
+def textbook_local(consumer: Node, sym: Symbol) -> sp.Expr | None:
+    """``∂consumer/∂sym`` where a rule gives its textbook form, else None.
+
+    In order: the node's own forms (a loss rule's ``−(t − y)``), the activation registry
+    (``out(1 − out)``, written in terms of the output), an identity node (1). Otherwise the
+    caller differentiates the node's expression.
+    """
+    for arg, expr in consumer.local:
+        if arg == sym:
+            return expr
+    rule = activation_of(consumer.expr)
+    if rule is not None and consumer.expr.args[0] == sym:
+        return rule.derivative(sym, consumer.symbol)
+    if consumer.expr == sym:
+        return sp.Integer(1)
+    return None
+
+
 class _Deriver:
     """Holds the graph indexes and memo tables of one derivation."""
 
@@ -92,15 +110,6 @@ class _Deriver:
         if sym not in self._upstream:
             self._upstream[sym] = _sum([_mul(t.upstream, t.local) for t in self.terms(sym)])
         return self._upstream[sym]
-        self._chains: dict[Symbol, tuple[Partial, ...]] = {}
-        self._upstream: dict[Symbol, sp.Expr] = {}
-
-    def upstream(self, sym: Symbol) -> sp.Expr:
-        """``∂E/∂sym`` as the sum over the paths out of ``sym`` (memoised: each node's sum is
-        built once, which keeps the derivation linear in the size of the graph)."""
-        if sym not in self._upstream:
-            self._upstream[sym] = _sum([_mul(t.upstream, t.local) for t in self.terms(sym)])
-        return self._upstream[sym]
 
     def _is_passthrough(self, node: Node) -> bool:
         expr = node.expr
@@ -110,15 +119,8 @@ class _Deriver:
 
     def local(self, consumer: Node, sym: Symbol) -> sp.Expr:
         """``∂consumer/∂sym`` in textbook form."""
-        for arg, expr in consumer.local:
-            if arg == sym:
-                return expr
-        rule = activation_of(consumer.expr)
-        if rule is not None and consumer.expr.args[0] == sym:
-            return rule.derivative(sym, consumer.symbol)
-        if consumer.expr == sym:
-            return sp.Integer(1)
-        return self._diffs(consumer)[sym]
+        found = textbook_local(consumer, sym)
+        return found if found is not None else self._diffs(consumer)[sym]
 
     def _diffs(self, node: Node) -> dict[Symbol, sp.Expr]:
         """``∂expr/∂s`` for every free symbol ``s`` of a node, memoised.

@@ -29,6 +29,7 @@ from typing import get_args
 import sympy as sp
 
 from . import claimparse as cp
+from .derive import textbook_local
 from .equations import Derivation, gradient_symbol
 from .errors import InvalidInput
 from .network import Node
@@ -211,13 +212,8 @@ class NetworkResolver:
 
     def local(self, consumer: Node, sym: sp.Symbol) -> sp.Expr:
         """``∂consumer/∂sym`` in textbook form, as the derivation writes it."""
-        for arg, expr in consumer.local:
-            if arg == sym:
-                return expr
-        rule = activation_of(consumer.expr)
-        if rule is not None and consumer.expr.args[0] == sym:
-            return rule.derivative(sym, consumer.symbol)
-        return sp.diff(consumer.expr, sym)
+        found = textbook_local(consumer, sym)
+        return found if found is not None else sp.diff(consumer.expr, sym)
 
     def adjoint(self, sym: sp.Symbol) -> sp.Expr:
         """``∂loss/∂sym`` in δ-form: the δ, the gradient, or Σ over the nodes ``sym`` feeds."""
