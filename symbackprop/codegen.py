@@ -119,9 +119,16 @@ def _plain(expr: sp.Expr) -> str:
     return sp.sstr(expr, order="none")
 
 
+# The unrolled scalar path pays off for tiny nets at batch 1, where NumPy's per-call overhead is
+# nearly all of the cost; beyond this size it would only double the module (and black's time).
+SCALAR_PATH_MAX_PARAMS = 200
+
+
 def unit_context(derivation: Derivation, *, source: str) -> dict:
     """Everything the unit-level template needs, already printed."""
     net = derivation.network
+    scalar_path = len(net.params) <= SCALAR_PATH_MAX_PARAMS
+    scalar = scalar_code if scalar_path else (lambda expr: "")
     values = net.value_map
     loss_eq = derivation.forward[-1]
     forward = [
@@ -129,7 +136,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
             f.symbol.name,
             numpy_code(f.expr),
             f"{f.label}: {f.symbol.name} = {_plain(f.expr)}",
-            scalar_code(f.expr),
+            scalar(f.expr),
         )
         for f in derivation.forward[:-1]
     ]
@@ -138,7 +145,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
             d.symbol.name,
             numpy_code(d.expr),
             f"{d.label}: {d.symbol.name} = d{net.loss.name}/d{d.of.name}",
-            scalar_code(d.expr),
+            scalar(d.expr),
         )
         for d in derivation.deltas
     ]
@@ -147,7 +154,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
             g.param.name,
             numpy_code(g.expr),
             f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}",
-            scalar_code(g.expr),
+            scalar(g.expr),
         )
         for g in derivation.gradients
     ]
@@ -168,7 +175,8 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         params=[s.name for s in net.params],
         loss_name=net.loss.name,
         loss_code=numpy_code(loss_eq.expr),
-        loss_scalar=scalar_code(loss_eq.expr),
+        loss_scalar=scalar(loss_eq.expr),
+        scalar_path=scalar_path,
         inputs_unpack=_unpack(net.inputs),
         targets_unpack=_unpack(net.targets),
         gradient_keys=repr(tuple(g.param.name for g in derivation.gradients)),
