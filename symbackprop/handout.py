@@ -23,6 +23,7 @@ from .figure import build_figure
 from .printing import NotationLatexPrinter, partial_latex
 from .render import render
 from .rules import activation_of
+from .training import ITERATIONS, error_after_update, loss_curve
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -285,7 +286,22 @@ def handout_context(
     rate = w.s(net.learning_rate)
     rate_value = w.values.get(net.learning_rate, "")
     direction = "ascent" if net.maximize else "descent"
+    curve, after_one, final = [], "", ""
+    if w.worked is not None:
+        after_one = format_number(error_after_update(derivation, w.worked), digits)
+        points = loss_curve(derivation)
+        curve = " ".join(f"({step},{value:.6g})" for step, value in points)
+        final = format_number(sp.Float(points[-1][1], 17), 6)
     return dict(
+        curve=curve,
+        param_count=len(net.params),
+        has_biases=any(len(bias) > 0 for bias in (net.layout.biases if net.layout else ())),
+        iterations=f"{ITERATIONS:,}",
+        iterations_plain=str(ITERATIONS),
+        xticks=",".join(str(ITERATIONS * k // 4) for k in range(5)),
+        loss_before=w.values.get(net.loss, ""),
+        loss_after_one=after_one,
+        loss_final=final,
         title=escape_text(net.title or f"Backpropagation for the network '{net.name}'"),
         notation=escape_text(net.notation.description),
         version=__version__,

@@ -133,3 +133,24 @@ def test_kink_convention_of_the_registry_is_stated():
     tex = generate_handout(derive(net), source="r")
     assert f"At its kink we take {ACTIVATIONS['relu'].kink}." in tex
     assert r"\left[net_{h1} > 0\right]" in tex  # ReLU'(z) = [z > 0]: value 0 at the kink
+
+
+def test_error_after_one_update_and_the_training_curve():
+    """The error after updating all ten parameters once, computed by hand in float64."""
+    s = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    i1, i2, t1, t2, eta = 0.05, 0.10, 0.01, 0.99, 0.5
+    w = [0.15, 0.2, 0.25, 0.3, 0.4, 0.45, 0.5, 0.55]
+    b1, b2 = 0.35, 0.6
+    h1, h2 = s(w[0] * i1 + w[1] * i2 + b1), s(w[2] * i1 + w[3] * i2 + b1)
+    o1, o2 = s(w[4] * h1 + w[5] * h2 + b2), s(w[6] * h1 + w[7] * h2 + b2)
+    d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)
+    dh1, dh2 = (d1 * w[4] + d2 * w[6]) * h1 * (1 - h1), (d1 * w[5] + d2 * w[7]) * h2 * (1 - h2)
+    grads = [dh1 * i1, dh1 * i2, dh2 * i1, dh2 * i2, d1 * h1, d1 * h2, d2 * h1, d2 * h2]
+    w = [v - eta * g for v, g in zip(w, grads)]
+    b1, b2 = b1 - eta * (dh1 + dh2), b2 - eta * (d1 + d2)
+    h1, h2 = s(w[0] * i1 + w[1] * i2 + b1), s(w[2] * i1 + w[3] * i2 + b1)
+    o1, o2 = s(w[4] * h1 + w[5] * h2 + b2), s(w[6] * h1 + w[7] * h2 + b2)
+    after = 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2
+    tex = generate_handout(derive(load_spec("mazur")), source="mazur")
+    assert f"$E_{{total}} = {nine(after)}$, against $0.298371109$ before it" in tex
+    assert r"\addplot[thick, blue] coordinates {(0,0.298371)" in tex
