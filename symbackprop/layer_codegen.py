@@ -116,6 +116,140 @@ def _gradients(d: LayerDerivation) -> list[Statement]:
     return out
 
 
+# In-place forms of f'(a^l) multiplied into delta^l, keyed by the printed rule: they overwrite
+# a^l's buffer, which is dead by then (BP4 of layer l + 1 has already read it).
+def _fprime_in_place(code: str, l: int) -> list[str] | None:
+    a, d = f"a{l}", f"delta{l}"
+    if code == f"1 - {a}**2":  # tanh: 1 - a^2
+        return [f"np.square({a}, out={a})", f"np.subtract(1, {a}, out={a})", f"{d} *= {a}"]
+    if code == f"{a}*(1 - {a})":  # sigmoid: a (1 - a)
+        return [f"{d} *= {a}", f"np.subtract(1, {a}, out={a})", f"{d} *= {a}"]
+    return None
+
+
+def _fprime_lines(expr: sp.Expr, l: int) -> list[str]:
+    """delta{l} *= f'(z^l), in place where the rule has an in-place form."""
+    if expr == 1:
+        return []
+    code = _on_layer(expr, l)
+    return _fprime_in_place(code, l) or [f"delta{l} *= {code}"]
+
+
+def _uses_z(*exprs) -> bool:
+    return any(e is not None and z_sym in e.free_symbols for e in exprs)
+
+
+def _fast(d: LayerDerivation) -> dict:
+    """The workspace form of ``_backward``: buffers, forward and backward blocks."""
+    net, rule, L = d.net, d.output, d.net.depth
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    buffers: list[tuple[str, int]] = []  # (name, width): one (N, width) array each
+    aliases: list[tuple[str, str]] = []  # name = other buffer's name
+    forward: list[dict] = []
+    for f in d.forward:
+        l, width = f.layer, net.sizes[f.layer]
+        buffers.append((f"z{l}", width))
+        lines = [f"np.matmul(a{l - 1}, W{l}.T, out=z{l})", f"z{l} += b{l}"]
+        block = [dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)]
+        output_z = _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
+        keep_z = output_z if l == L else _uses_z(fprimes.get(l))
+        if f.activation == SOFTMAX:
+            if keep_z:
+                buffers.append(("logp", width))
+            else:
+                aliases.append(("logp", f"z{l}"))
+            buffers.append((f"a{l}", width))
+            block += [
+                dict(
+                    comment=f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                    lines=[f"_log_softmax(z{l}, out=logp, scratch=a{l})"],
+                ),
+                dict(
+                    comment=f"F{l}: a^{l} = softmax(z^{l})",
+                    lines=[f"_exp_floored(logp, out=a{l})"],
+                ),
+            ]
+        else:
+            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            if code == f"z{l}":  # linear: a^l is z^l
+                aliases.append((f"a{l}", f"z{l}"))
+                lines = []
+            else:
+                if keep_z:
+                    buffers.append((f"a{l}", width))
+                else:
+                    aliases.append((f"a{l}", f"z{l}"))
+                lines = [f"{code[:-1]}, out=a{l})"]
+            comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
+            if lines:
+                block.append(dict(comment=comment, lines=lines))
+        forward += block
+    buffers += [(f"delta{l}", net.sizes[l]) for l in range(L, 0, -1)]
+    return dict(fast_buffers=buffers, fast_aliases=aliases, fast_forward=forward)
+
+
+def _fast_backward(d: LayerDerivation) -> list[dict]:
+    """BP1, then per layer from the top: BP4, BP3 into fresh arrays, BP2 into the workspace."""
+    rule, L = d.output, d.net.depth
+    mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    blocks = []
+    fused = _on_layer(rule.delta, L) if rule.delta is not None else None
+    if fused in (f"a{L} - t", f"t - a{L}"):
+        first, second = fused.split(" - ")
+        lines = [f"np.subtract({first}, {second}, out=delta{L})"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
+    elif (
+        rule.delta is not None
+        and rule.fprime is not None
+        and _on_layer(rule.dC_da, L) == f"a{L} - t"
+        and _fprime_in_place(_on_layer(rule.fprime, L), L)
+    ):
+        lines = [f"np.subtract(a{L}, t, out=delta{L})", *_fprime_lines(rule.fprime, L)]
+        what = "dC/da * f'(z), in place"
+    elif rule.delta is not None:
+        lines = [f"delta{L}[...] = {_on_layer(rule.delta, L)}"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da * f'(z)"
+    else:
+        lines = [
+            f"g = {_on_layer(rule.dC_da, L)}",
+            f"delta{L}[...] = a{L} * (g - np.sum(a{L} * g, axis=1, keepdims=True))",
+        ]
+        what = "a_j (g_j - sum_k a_k g_k), g = dC/da, softmax Jacobian"
+    blocks.append(dict(comment=f"BP1: delta^{L} = {what}", lines=lines))
+    by_layer = {}
+    for g in d.gradients:
+        by_layer.setdefault(g.layer, []).append(g)
+    for l in range(L, 0, -1):
+        for g in by_layer.get(l, []):
+            name = f"g{g.param}"
+            if g.label == "BP4":
+                product = f"np.multiply(delta{l}.T, a{l - 1}) if n == 1 else delta{l}.T @ a{l - 1}"
+                lines = [f"{name} = {product}"]
+                comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T (an outer product at N = 1)"
+                if g.decay:
+                    lines.append(f"{name} {sign}= WEIGHT_DECAY * W{l}")
+                    comment += f" {sign} lambda W^{l}"
+            else:
+                lines, comment = [
+                    f"{name} = np.sum(delta{l}, axis=0)"
+                ], f"BP3: dC/db^{l} = delta^{l}"
+            if mean:
+                lines.append(f"{name} /= n")
+                comment += ", averaged over the batch"
+            blocks.append(dict(comment=comment, lines=lines))
+        if l > 1:
+            k = l - 1
+            lines = [f"np.matmul(delta{l}, W{l}, out=delta{k})", *_fprime_lines(fprimes[k], k)]
+            blocks.append(
+                dict(
+                    comment=f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k}), in place",
+                    lines=lines,
+                )
+            )
+    return blocks
+
+
 def _optimizers(d: LayerDerivation) -> list[dict]:
     out = []
     for opt in OPTIMIZERS.values():
@@ -173,6 +307,9 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         has_example=bool(net.data_x),
         example_x=repr([list(r) for r in net.data_x]),
         example_t=repr([list(r) for r in net.data_t]),
+        fast_backward=_fast_backward(d),
+        grad_names=list(net.params),
+        **_fast(d),
         **{f"use_{h}": h in used for h in HELPERS},
     )
 
