@@ -44,6 +44,24 @@ def test_generated_files_are_up_to_date(name, request):
         assert path.read_text(encoding="utf-8") == text, f"{filename} differs from generated/"
 
 
+LAYER_EXAMPLES = ["nielsen", "digits"]
+
+
+@pytest.mark.parametrize("name", LAYER_EXAMPLES)
+def test_generated_layer_modules_are_up_to_date(name, request):
+    """The layer-level modules; their handouts are not kept here, because the loss figure in them
+    comes from running BLAS matrix products, whose last bits may differ between machines."""
+    from symbackprop.layer_cli import module_text
+
+    text = stamp(module_text(load_spec(name), source=name), comment="#", source=name)
+    path = GENERATED / f"{name}.py"
+    if request.config.getoption("--update-generated"):
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.is_file(), f"{path} missing: run with --update-generated"
+    assert path.read_text(encoding="utf-8") == text, f"{name}.py differs from generated/"
+
+
 @pytest.mark.parametrize("command", ["codegen", "handout"])
 def test_outputs_do_not_depend_on_hash_seed_cwd_or_time_zone(tmp_path, command):
     texts = []
