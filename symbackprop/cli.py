@@ -53,10 +53,18 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("examples", help="list the built-in example networks")
 
+    def level(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--level",
+            choices=("unit", "layer", "auto"),
+            help="override the spec's level: one symbol per neuron, or BP1-BP4 per layer",
+        )
+
     p = sub.add_parser("derive", help="print the δ-recursion derivation in the terminal")
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--format", choices=("text", "latex"), default="text")
     p.add_argument("--digits", type=int, default=9, help="significant digits (default 9)")
+    level(p)
 
     def outputs(p: argparse.ArgumentParser, suffix: str) -> None:
         p.add_argument("spec", metavar="SPEC")
@@ -69,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="overwrite files edited by hand (the old one is kept as .bak)",
         )
+        level(p)
 
     p = sub.add_parser(
         "handout", help="write the LaTeX handout, and its PDF when pdflatex is found"
@@ -85,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--points", type=int, default=3, help="random points to check (default 3)")
     p.add_argument("--seed", type=int, default=0)
+    level(p)
 
     p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
     p.add_argument("spec", metavar="SPEC")
@@ -119,7 +129,7 @@ def _load(args):
 
     from .spec import load_spec
 
-    network = load_spec(args.spec)
+    network = load_spec(args.spec, level=getattr(args, "level", None))
     count = 0
     for node in getattr(network, "nodes", ()):
         for _ in sp.preorder_traversal(node.expr):

@@ -146,14 +146,16 @@ def _toml_problem(exc: Exception, text: str) -> str:
     return message
 
 
-def load_spec_text(text: str, *, source: str, name: str) -> Network:
-    """Parse and validate a spec given as TOML text."""
+def load_spec_text(text: str, *, source: str, name: str, level: str | None = None) -> Network:
+    """Parse and validate a spec given as TOML text; ``level`` overrides the spec's own."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"spec must be TOML: {_toml_problem(exc, text)}", where=source) from None
     except RecursionError:
         raise InvalidInput("spec is nested too deeply", where=source) from None
+    if level is not None:
+        data["level"] = level
     try:
         return _build(data, source=source, default_name=name)
     except InvalidInput as exc:
@@ -165,11 +167,15 @@ def load_spec_text(text: str, *, source: str, name: str) -> Network:
         raise
 
 
-def load_spec(spec: str) -> Network:
-    """A built-in example's name, or the path of a TOML spec file."""
+def load_spec(spec: str, *, level: str | None = None) -> Network:
+    """A built-in example's name, or the path of a TOML spec file.
+
+    ``level`` (``"unit"``, ``"layer"`` or ``"auto"``) overrides the spec's ``level`` key.
+    """
     path = EXAMPLES_DIR / f"{spec}.toml"
     if "/" not in spec and "\\" not in spec and not spec.endswith(".toml") and path.is_file():
-        return load_spec_text(path.read_text(encoding="utf-8"), source=spec, name=spec)
+        text = path.read_text(encoding="utf-8")
+        return load_spec_text(text, source=spec, name=spec, level=level)
     path = Path(spec)
     if not path.is_file():
         known = ", ".join(example_names())
@@ -186,7 +192,7 @@ def load_spec(spec: str) -> Network:
             f"spec must be TOML in UTF-8: byte {exc.start} (line {line}, col {col}) is not UTF-8",
             where=spec,
         ) from None
-    return load_spec_text(text, source=spec, name=path.stem)
+    return load_spec_text(text, source=spec, name=path.stem, level=level)
 
 
 def example_names() -> list[str]:

@@ -131,3 +131,14 @@ def test_graph_spec_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "delta_n = " in result.stdout and "dE/dw1 = delta_n*x1" in result.stdout
     assert run("check", str(spec)).returncode == 0
+
+
+def test_level_flag_overrides_the_spec(capsys):
+    """jacobs is unit level by its size; --level layer derives BP1–BP4 for the same net, and the
+    two levels' gradients agree (both are checked against finite differences)."""
+    assert main(["derive", "jacobs"]) == 0
+    unit = capsys.readouterr().out
+    assert main(["derive", "jacobs", "--level", "layer"]) == 0
+    layer = capsys.readouterr().out
+    assert "delta__h_1" in unit and "BP2: delta__1[j]" in layer
+    assert main(["check", "jacobs", "--level", "layer", "--points", "1"]) == 0
