@@ -14,6 +14,7 @@ of the largest gradient, so a gradient that is zero up to rounding does not fail
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -49,28 +50,29 @@ class Report:
         )
 
 
-def _relative(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
+def relative_error(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """|values − exact| over |exact|, floored at a thousandth of the largest |exact|."""
     floor = max(1e-3 * float(np.max(np.abs(exact))), 1e-12)
     return np.abs(values - exact) / np.maximum(np.abs(exact), floor)
 
 
-def _finite_differences(module, params: dict, x: np.ndarray, t: np.ndarray) -> dict:
-    out = {}
+def richardson_derivative(f: Callable[[float], float], base: float) -> float:
+    """f'(base) from central differences at h and h/2, Richardson-extrapolated (error O(h⁴))."""
+    h = 1e-3 * max(1.0, abs(base))
+    central = [(f(base + step) - f(base - step)) / (2 * step) for step in (h, h / 2)]
+    return (4 * central[1] - central[0]) / 3  # the h² terms cancel
 
+
+def _finite_differences(module, params: dict, x: np.ndarray, t: np.ndarray) -> dict:
     def loss_at(name: str, value: float) -> float:
         trial = dict(params)
         trial[name] = np.asarray(value)
         return float(module.loss(trial, x, t))
 
-    for name in params:
-        base = float(params[name])
-        h = 1e-3 * max(1.0, abs(base))
-        central = [
-            (loss_at(name, base + step) - loss_at(name, base - step)) / (2 * step)
-            for step in (h, h / 2)
-        ]
-        out[name] = (4 * central[1] - central[0]) / 3  # Richardson: the h² terms cancel
-    return out
+    return {
+        name: richardson_derivative(lambda v, n=name: loss_at(n, v), float(params[name]))
+        for name in params
+    }
 
 
 def check_network(
@@ -99,8 +101,8 @@ def check_network(
         numeric = np.array([float(grads[n]) for n in names])
         fd = _finite_differences(module, arrays, x, t)
         approx = np.array([fd[n] for n in names])
-        worst_np = np.maximum(worst_np, _relative(numeric, exact))
-        worst_fd = np.maximum(worst_fd, _relative(approx, exact))
+        worst_np = np.maximum(worst_np, relative_error(numeric, exact))
+        worst_fd = np.maximum(worst_fd, relative_error(approx, exact))
         if derived_first is None:
             derived_first = exact
     checks = tuple(

@@ -12,7 +12,7 @@ is escaped for LaTeX once, by :func:`escape_text`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -89,14 +89,14 @@ class Step:
     heading: str
     lines: tuple[tuple[str, str], ...]
     exercise: bool = False
-    note: str = ""
 
 
 @dataclass(frozen=True)
 class Section:
+    """One part of the backward step (a layer): its title and steps."""
+
     title: str
-    intro: str
-    steps: tuple[Step, ...] = field(default_factory=tuple)
+    steps: tuple[Step, ...]
 
 
 class _Writer:
@@ -259,11 +259,11 @@ class _Writer:
                     placed.add(grad.param)
                     steps.append(self.gradient_step(grad, exercise=False))
             title = "The output layer" if index == 0 else f"Layer {len(groups) - index} (hidden)"
-            sections.append(Section(title, "", tuple(steps)))
+            sections.append(Section(title, tuple(steps)))
         rest = [g for g in self.d.gradients if g.param not in placed]
         if rest:
             steps = [self.gradient_step(g, exercise=False) for g in rest]
-            sections.append(Section("Other parameters", "", tuple(steps)))
+            sections.append(Section("Other parameters", tuple(steps)))
         return sections
 
 

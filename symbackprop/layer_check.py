@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from . import rules
-from .check import TOLERANCE, ParamCheck, Report, _relative
+from .check import TOLERANCE, ParamCheck, Report, relative_error, richardson_derivative
 from .layer_codegen import generate_layer_module
 from .layer_losses import SOFTMAX, activation_value
 from .layer_losses import a as a_sym
@@ -140,18 +140,12 @@ def derived_gradients(d: LayerDerivation, params: dict, x: np.ndarray, t: np.nda
 
 
 def _fd(module, params: dict, x, t, name: str, index: tuple) -> float:
-    base = float(params[name][index])
-
     def at(value: float) -> float:
         trial = {k: v.copy() for k, v in params.items()}
         trial[name][index] = value
         return float(module.loss(trial, x, t))
 
-    def central(h: float) -> float:
-        return (at(base + h) - at(base - h)) / (2 * h)
-
-    h = 1e-3 * max(1.0, abs(base))
-    return (4 * central(h / 2) - central(h)) / 3
+    return richardson_derivative(at, float(params[name][index]))
 
 
 def random_point(net: LayerNet, rng: np.random.Generator, batch: int = BATCH):
@@ -183,7 +177,7 @@ def check_layer_net(
         numeric = module.gradients(params, x, t)
         for name in net.params:
             e = exact[name]
-            np_err = float(np.max(_relative(numeric[name], e)))
+            np_err = float(np.max(relative_error(numeric[name], e)))
             flat = [np.unravel_index(i, e.shape) for i in range(e.size)]
             if len(flat) > FD_SAMPLE:
                 flat = [flat[i] for i in rng.choice(len(flat), FD_SAMPLE, replace=False)]
