@@ -110,12 +110,14 @@ def layer_peer(case: Case, dtype):
     depth = len(case.sizes) - 1
     names = [n for layer in range(1, depth + 1) for n in (f"W{layer}", f"b{layer}")]
     pdict = dict(zip(names, params))
-    module.gradients(pdict, x, t)  # first call allocates the work buffers
+    # The first call allocates the work buffers and the gradient arrays; later calls reuse both
+    # (``out=``), as a training loop does.
+    out = module.gradients(pdict, x, t)
 
     def to_list(grads):
         return [np.asarray(grads[n], dtype=np.float64) for n in names]
 
-    return (lambda: module.gradients(pdict, x, t)), to_list
+    return (lambda: module.gradients(pdict, x, t, out=out)), to_list
 
 
 def generated_peer(case: Case, dtype):

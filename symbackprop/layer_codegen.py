@@ -67,55 +67,6 @@ def _forward(d: LayerDerivation) -> list[Statement]:
     return out
 
 
-def _deltas(d: LayerDerivation) -> list[Statement]:
-    L = d.net.depth
-    rule = d.output
-    if rule.delta is not None:
-        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da * f'(z)"
-        out = [Statement(f"delta{L}", _on_layer(rule.delta, L), f"BP1: delta^{L} = {what}")]
-    else:  # softmax with a loss that does not simplify: the Jacobian form
-        out = [
-            Statement("g", _on_layer(rule.dC_da, L), f"BP1: g = dC/da^{L}"),
-            Statement(
-                f"delta{L}",
-                f"a{L} * (g - np.sum(a{L} * g, axis=1, keepdims=True))",
-                f"BP1: delta^{L}_j = a_j (g_j - sum_k a_k g_k), softmax Jacobian",
-            ),
-        ]
-    for delta in d.deltas[1:]:
-        l = delta.layer
-        code = f"delta{l + 1} @ W{l + 1}"
-        if delta.fprime != 1:
-            code = f"({code}) * ({_on_layer(delta.fprime, l)})"
-        out.append(
-            Statement(
-                f"delta{l}", code, f"BP2: delta^{l} = ((W^{l + 1})^T delta^{l + 1}) * f'(z^{l})"
-            )
-        )
-    return out
-
-
-def _gradients(d: LayerDerivation) -> list[Statement]:
-    mean = d.net.reduction == "mean"
-    sign = "-" if d.output.maximize else "+"
-    out = []
-    for g in d.gradients:
-        l = g.layer
-        if g.label == "BP4":
-            code = f"delta{l}.T @ a{l - 1}"
-            if g.decay:
-                code = f"{code} {sign} WEIGHT_DECAY * W{l}"
-            comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T" + (
-                f" {sign} lambda W^{l}" if g.decay else ""
-            )
-        else:
-            code, comment = f"np.sum(delta{l}, axis=0)", f"BP3: dC/db^{l} = delta^{l}"
-        if mean:
-            code, comment = f"({code}) / n", comment + ", averaged over the batch"
-        out.append(Statement(g.param, code, comment))
-    return out
-
-
 # In-place forms of f'(a^l) multiplied into delta^l, keyed by the printed rule: they overwrite
 # a^l's buffer, which is dead by then (BP4 of layer l + 1 has already read it).
 def _fprime_in_place(code: str, l: int) -> list[str] | None:
@@ -125,6 +76,28 @@ def _fprime_in_place(code: str, l: int) -> list[str] | None:
     if code == f"{a}*(1 - {a})":  # sigmoid: a (1 - a)
         return [f"{d} *= {a}", f"np.subtract(1, {a}, out={a})", f"{d} *= {a}"]
     return None
+
+
+# The same f'(a^l) written into its own buffer fp{l} during the forward pass, while a^l is still in
+# the cache; BP2 then multiplies it in with one pass instead of three over a cold a^l.
+def _fprime_into(code: str, l: int) -> list[str] | None:
+    a, fp = f"a{l}", f"fp{l}"
+    if code == f"1 - {a}**2":
+        return [f"np.square({a}, out={fp})", f"np.subtract(1, {fp}, out={fp})"]
+    if code == f"{a}*(1 - {a})":
+        return [f"np.subtract(1, {a}, out={fp})", f"{fp} *= {a}"]
+    return None
+
+
+def _fused_softmax(d: LayerDerivation) -> bool:
+    """Softmax output whose δ^L is a − t (cross-entropy): a^L needs no log-probabilities."""
+    L, rule = d.net.depth, d.output
+    return (
+        d.net.activations[-1] == SOFTMAX
+        and rule.delta is not None
+        and _on_layer(rule.delta, L) in (f"a{L} - t", f"t - a{L}")
+        and not _uses_z(rule.stable, rule.delta)
+    )
 
 
 def _fprime_lines(expr: sp.Expr, l: int) -> list[str]:
@@ -146,6 +119,7 @@ def _fast(d: LayerDerivation) -> dict:
     buffers: list[tuple[str, int]] = []  # (name, width): one (N, width) array each
     aliases: list[tuple[str, str]] = []  # name = other buffer's name
     forward: list[dict] = []
+    value_lines: list[str] = []  # run only when the loss is wanted, before it is summed
     for f in d.forward:
         l, width = f.layer, net.sizes[f.layer]
         buffers.append((f"z{l}", width))
@@ -159,10 +133,19 @@ def _fast(d: LayerDerivation) -> dict:
             else:
                 aliases.append(("logp", f"z{l}"))
             buffers.append((f"a{l}", width))
+            if _fused_softmax(d):
+                block.append(
+                    dict(
+                        comment=f"F{l}: a^{l} = softmax(z^{l})", lines=[f"_softmax(z{l}, out=a{l})"]
+                    )
+                )
+                value_lines = [f"_log_softmax(z{l}, out=logp)  # log a^{l}, max subtracted"]
+                forward += block
+                continue
             block += [
                 dict(
                     comment=f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
-                    lines=[f"_log_softmax(z{l}, out=logp, scratch=a{l})"],
+                    lines=[f"_log_softmax(z{l}, out=logp)"],
                 ),
                 dict(
                     comment=f"F{l}: a^{l} = softmax(z^{l})",
@@ -183,13 +166,25 @@ def _fast(d: LayerDerivation) -> dict:
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
             if lines:
                 block.append(dict(comment=comment, lines=lines))
+            fprime = _fprime_into(_on_layer(fprimes[l], l), l) if l < L else None
+            if fprime:
+                buffers.append((f"fp{l}", width))
+                block.append(
+                    dict(
+                        comment=f"BP2's f'(z^{l}), from a^{l} while it is in the cache",
+                        lines=["if want_grads:", *(f"    {line}" for line in fprime)],
+                    )
+                )
         forward += block
     buffers += [(f"delta{l}", net.sizes[l]) for l in range(L, 0, -1)]
-    return dict(fast_buffers=buffers, fast_aliases=aliases, fast_forward=forward)
+    return dict(
+        fast_buffers=buffers, fast_aliases=aliases, fast_forward=forward, value_lines=value_lines
+    )
 
 
 def _fast_backward(d: LayerDerivation) -> list[dict]:
-    """BP1, then per layer from the top: BP4, BP3 into fresh arrays, BP2 into the workspace."""
+    """BP1, then per layer from the top: BP4, BP3 into ``out``'s arrays or fresh ones, BP2 into
+    the workspace."""
     rule, L = d.output, d.net.depth
     mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
     fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
@@ -222,25 +217,29 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
         by_layer.setdefault(g.layer, []).append(g)
     for l in range(L, 0, -1):
         for g in by_layer.get(l, []):
-            name = f"g{g.param}"
+            name, into = f"g{g.param}", f'out.get("{g.param}")'
             if g.label == "BP4":
-                product = f"np.multiply(delta{l}.T, a{l - 1}) if n == 1 else delta{l}.T @ a{l - 1}"
-                lines = [f"{name} = {product}"]
+                outer = f"np.multiply(delta{l}.T, a{l - 1}, out={into})"
+                product = f"np.matmul(delta{l}.T, a{l - 1}, out={into})"
+                lines = [f"{name} = {outer} if n == 1 else {product}"]
                 comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T (an outer product at N = 1)"
                 if g.decay:
                     lines.append(f"{name} {sign}= WEIGHT_DECAY * W{l}")
                     comment += f" {sign} lambda W^{l}"
             else:
-                lines, comment = [
-                    f"{name} = np.sum(delta{l}, axis=0)"
-                ], f"BP3: dC/db^{l} = delta^{l}"
+                lines = [f"{name} = np.matmul(ones, delta{l}, out={into})"]
+                comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch (a BLAS gemv)"
             if mean:
                 lines.append(f"{name} /= n")
                 comment += ", averaged over the batch"
             blocks.append(dict(comment=comment, lines=lines))
         if l > 1:
             k = l - 1
-            lines = [f"np.matmul(delta{l}, W{l}, out=delta{k})", *_fprime_lines(fprimes[k], k)]
+            if _fprime_into(_on_layer(fprimes[k], k), k):
+                fprime = [f"delta{k} *= fp{k}"]
+            else:
+                fprime = _fprime_lines(fprimes[k], k)
+            lines = [f"np.matmul(delta{l}, W{l}, out=delta{k})", *fprime]
             blocks.append(
                 dict(
                     comment=f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k}), in place",
@@ -299,8 +298,6 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         assumption=rule.assumption and "the targets of each example must sum to one",
         loss_term=_on_layer(rule.stable, L),
         forward=_forward(d),
-        deltas=_deltas(d),
-        gradients=_gradients(d),
         optimizers=_optimizers(d),
         optimizer=opt.name,
         optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),

@@ -90,7 +90,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
             raise InvalidInput(
                 "a softmax over 1 unit is always 1, so the loss would not depend on the weights",
                 where=where,
-                hint="use at least 2 output units, or a sigmoid output with loss = \"bce\"",
+                hint='use at least 2 output units, or a sigmoid output with loss = "bce"',
             )
         acts.append(act)
     if any(isinstance(s, bool) or s < 1 for s in sizes):

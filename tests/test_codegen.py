@@ -162,7 +162,10 @@ def test_user_names_that_the_template_uses_internally_do_not_clash():
     x, n, t, u, w, v, z, a = sp.symbols("x n t u w v z a")
     sigmoid = ACTIVATIONS["sigmoid"].function
     network = build_network(
-        name="clash", inputs=[x, n], targets=[t, u], params=[w, v],
+        name="clash",
+        inputs=[x, n],
+        targets=[t, u],
+        params=[w, v],
         nodes=[(z, w * x + v * n), (a, sigmoid(z))],
         loss=("E", (t - a) ** 2 / 2 + (u - a) ** 2 / 2),
     )
