@@ -2,7 +2,9 @@
 
 Unit level (one symbol per neuron) for the tiny nets; layer level (matrices) for the rest, through
 the layer code generator when this checkout has one. The generated module's interface is the one
-of DESIGN.md: ``gradients(params, x, t)`` with params a dict name → ndarray.
+of DESIGN.md: ``gradients(params, x, t)`` with params a dict name → ndarray; at batch 1 a unit
+module's ``gradients_flat`` (plain floats), and a layer module reuses its gradient arrays
+through ``out=``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,17 @@ def unit_peer(case: Case, dtype):
     network, module = unit_module(case)
     params, x, t = make_data(case, dtype)
     positions = _unit_positions(network)
+    if case.batch == 1 and hasattr(module, "gradients_flat"):
+        # One example: the module's plain-float entry point, with its arguments as the module
+        # documents them (parameters in PARAMS order, the example's row), prepared once, as the
+        # other peers' arrays are. It computes in float64 whatever the dtype.
+        flat = [float(params[positions[name][0]][positions[name][1]]) for name in module.PARAMS]
+        row_x, row_t = x[0].tolist(), t[0].tolist()
+
+        def flat_to_list(grads):
+            return to_list(dict(zip(module.PARAMS, grads)))
+
+        return (lambda: module.gradients_flat(flat, row_x, row_t)), flat_to_list
     pdict = {name: np.asarray(params[i][idx], dtype=dtype) for name, (i, idx) in positions.items()}
 
     def to_list(grads):

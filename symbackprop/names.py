@@ -49,6 +49,7 @@ _GENERATED_NAMES = frozenset(
         "state",
         "forward",
         "gradients",
+        "gradients_flat",
         "sgd_step",
         "init_params",
         "loss_value",
