@@ -66,6 +66,13 @@ def unit_peer(case: Case, dtype):
     network, module = unit_module(case)
     params, x, t = make_data(case, dtype)
     positions = _unit_positions(network)
+
+    def to_list(grads):
+        out = [np.zeros_like(p, dtype=np.float64) for p in params]
+        for name, (i, idx) in positions.items():
+            out[i][idx] = float(grads[name])
+        return out
+
     if case.batch == 1 and hasattr(module, "gradients_flat"):
         # One example: the module's plain-float entry point, with its arguments as the module
         # documents them (parameters in PARAMS order, the example's row), prepared once, as the
@@ -78,13 +85,6 @@ def unit_peer(case: Case, dtype):
 
         return (lambda: module.gradients_flat(flat, row_x, row_t)), flat_to_list
     pdict = {name: np.asarray(params[i][idx], dtype=dtype) for name, (i, idx) in positions.items()}
-
-    def to_list(grads):
-        out = [np.zeros_like(p, dtype=np.float64) for p in params]
-        for name, (i, idx) in positions.items():
-            out[i][idx] = float(grads[name])
-        return out
-
     return (lambda: module.gradients(pdict, x, t)), to_list
 
 
