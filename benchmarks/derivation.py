@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nets import CASES, Case
 
-UNIT_SIZES_FULL = (4, 8, 12, 16, 24, 32, 48, 64, 72)  # 72-72-72 has 10,656 parameters
+UNIT_SIZES_FULL = (4, 8, 12, 16, 24, 32, 48, 64, 72)  # 72-72-72 has 10,512 parameters
 UNIT_SIZES_QUICK = (4, 6, 8, 12, 16)
 
 
