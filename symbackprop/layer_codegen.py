@@ -52,7 +52,9 @@ def _forward(d: LayerDerivation) -> list[Statement]:
                 f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)",
             )
         )
-        if f.activation == SOFTMAX:
+        if f.activation == SOFTMAX and _fused_softmax(d):  # as in ``_backward``
+            out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
+        elif f.activation == SOFTMAX:
             out.append(
                 Statement(
                     "logp",

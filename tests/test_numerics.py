@@ -151,3 +151,24 @@ def test_layer_softmax_matches_scipy(layer_module, dtype, scale):
     allowed = 10 * (1 + np.abs(z - z.max(axis=1, keepdims=True)))
     assert np.all(ulps(got[above], want[above]) <= allowed[above])
     np.testing.assert_allclose(got.sum(axis=1), 1, rtol=10 * np.finfo(dtype).eps)
+
+
+def test_layer_forward_is_the_softmax_backward_uses(layer_module):
+    """``forward`` of a softmax / cross-entropy net returns SciPy's softmax of the logits, and
+    the output delta of ``gradients`` is those probabilities minus the targets."""
+    rng = np.random.default_rng(3)
+    params = layer_module.init_params(seed=1)
+    for p in params.values():
+        p += rng.normal(0, 0.5, p.shape)
+    x = rng.uniform(-1, 1, (5, 64))
+    t = np.eye(10)[rng.integers(0, 10, 5)]
+    logits = np.tanh(x @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
+    probabilities = layer_module.forward(params, x)
+    np.testing.assert_allclose(probabilities, special.softmax(logits, axis=1), rtol=1e-13)
+    a1 = np.tanh(x @ params["W1"].T + params["b1"])
+    n = len(x)
+    want_gb2 = (probabilities - t).sum(axis=0) / n  # digits averages over the batch
+    got = layer_module.gradients(params, x, t)
+    np.testing.assert_allclose(got["b2"], want_gb2, rtol=1e-12, atol=1e-15)
+    decay = layer_module.WEIGHT_DECAY * params["W2"] / n
+    np.testing.assert_allclose(got["W2"], (probabilities - t).T @ a1 / n + decay, rtol=1e-12)
