@@ -74,9 +74,9 @@ def _forward(d: LayerDerivation) -> list[Statement]:
 def _fprime_in_place(code: str, l: int) -> list[str] | None:
     a, d = f"a{l}", f"delta{l}"
     if code == f"1 - {a}**2":  # tanh: 1 - a^2
-        return [f"np.square({a}, out={a})", f"np.subtract(1.0, {a}, out={a})", f"{d} *= {a}"]
+        return [f"np.square({a}, out={a})", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
     if code == f"{a}*(1 - {a})":  # sigmoid: a (1 - a)
-        return [f"{d} *= {a}", f"np.subtract(1.0, {a}, out={a})", f"{d} *= {a}"]
+        return [f"{d} *= {a}", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
     return None
 
 
@@ -85,9 +85,9 @@ def _fprime_in_place(code: str, l: int) -> list[str] | None:
 def _fprime_into(code: str, l: int) -> list[str] | None:
     a, fp = f"a{l}", f"fp{l}"
     if code == f"1 - {a}**2":
-        return [f"np.square({a}, out={fp})", f"np.subtract(1.0, {fp}, out={fp})"]
+        return [f"np.square({a}, out={fp})", f"np.subtract(one, {fp}, out={fp})"]
     if code == f"{a}*(1 - {a})":
-        return [f"np.subtract(1.0, {a}, out={fp})", f"{fp} *= {a}"]
+        return [f"np.subtract(one, {a}, out={fp})", f"{fp} *= {a}"]
     return None
 
 
