@@ -184,15 +184,11 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     ]
     flat_forward = [replace(s, scalar=flat(f.expr)) for s, f in zip(forward, derivation.forward)]
     flat_deltas = [replace(s, scalar=flat(d.expr)) for s, d in zip(deltas, derivation.deltas)]
-    by_param = {g.param.name: (s, g) for s, g in zip(gradients, derivation.gradients)}
-    flat_gradients = [  # in PARAMS order; a parameter the loss does not depend on gets 0
-        (
-            replace(by_param[p.name][0], scalar=flat(by_param[p.name][1].expr))
-            if p.name in by_param
-            else Statement(p.name, "0.0", f"d{net.loss.name}/d{p.name} = 0", "0.0")
-        )
-        for p in net.params
-    ]
+    # Every parameter has a G equation (0 where the loss does not depend on it); in PARAMS order.
+    by_param = {
+        g.param: replace(s, scalar=flat(g.expr)) for s, g in zip(gradients, derivation.gradients)
+    }
+    flat_gradients = [by_param[p] for p in net.params]
     sign = "+" if net.maximize else "-"
     used = _helpers(derivation)
     has_example = net.has_example

@@ -69,24 +69,32 @@ def _forward(d: LayerDerivation) -> list[Statement]:
     return out
 
 
-# In-place forms of f'(a^l) multiplied into delta^l, keyed by the printed rule: they overwrite
-# a^l's buffer, which is dead by then (BP4 of layer l + 1 has already read it).
+def _fprime_form(code: str, l: int) -> str | None:
+    """Which f'(a^l) the printed rule is, where ufunc calls with ``out=`` can compute it."""
+    a = f"a{l}"
+    return {f"1 - {a}**2": "tanh", f"{a}*(1 - {a})": "sigmoid"}.get(code)
+
+
+# In-place forms of f'(a^l) multiplied into delta^l: they overwrite a^l's buffer, which is dead by
+# then (BP4 of layer l + 1 has already read it).
 def _fprime_in_place(code: str, l: int) -> list[str] | None:
     a, d = f"a{l}", f"delta{l}"
-    if code == f"1 - {a}**2":  # tanh: 1 - a^2
+    form = _fprime_form(code, l)
+    if form == "tanh":  # 1 - a^2
         return [f"np.square({a}, out={a})", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
-    if code == f"{a}*(1 - {a})":  # sigmoid: a (1 - a)
+    if form == "sigmoid":  # a (1 - a)
         return [f"{d} *= {a}", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
     return None
 
 
 # The same f'(a^l) written into its own buffer fp{l} during the forward pass, while a^l is still in
 # the cache; BP2 then multiplies it in with one pass instead of three over a cold a^l.
-def _fprime_into(code: str, l: int) -> list[str] | None:
+def _fprime_into(expr: sp.Expr, l: int) -> list[str] | None:
     a, fp = f"a{l}", f"fp{l}"
-    if code == f"1 - {a}**2":
+    form = _fprime_form(_on_layer(expr, l), l)
+    if form == "tanh":
         return [f"np.square({a}, out={fp})", f"np.subtract(one, {fp}, out={fp})"]
-    if code == f"{a}*(1 - {a})":
+    if form == "sigmoid":
         return [f"np.subtract(one, {a}, out={fp})", f"{fp} *= {a}"]
     return None
 
@@ -135,25 +143,25 @@ def _fast(d: LayerDerivation) -> dict:
             else:
                 aliases.append(("logp", f"z{l}"))
             buffers.append((f"a{l}", width))
-            if _fused_softmax(d):
+            log_softmax = f"_log_softmax(z{l}, out=logp)"
+            if _fused_softmax(d):  # log a^l only for the loss
                 block.append(
                     dict(
                         comment=f"F{l}: a^{l} = softmax(z^{l})", lines=[f"_softmax(z{l}, out=a{l})"]
                     )
                 )
-                value_lines = [f"_log_softmax(z{l}, out=logp)  # log a^{l}, max subtracted"]
-                forward += block
-                continue
-            block += [
-                dict(
-                    comment=f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
-                    lines=[f"_log_softmax(z{l}, out=logp)"],
-                ),
-                dict(
-                    comment=f"F{l}: a^{l} = softmax(z^{l})",
-                    lines=[f"_exp_floored(logp, out=a{l})"],
-                ),
-            ]
+                value_lines = [f"{log_softmax}  # log a^{l}, max subtracted"]
+            else:
+                block += [
+                    dict(
+                        comment=f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                        lines=[log_softmax],
+                    ),
+                    dict(
+                        comment=f"F{l}: a^{l} = softmax(z^{l})",
+                        lines=[f"_exp_floored(logp, out=a{l})"],
+                    ),
+                ]
         else:
             code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
             if code == f"z{l}":  # linear: a^l is z^l
@@ -168,7 +176,7 @@ def _fast(d: LayerDerivation) -> dict:
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
             if lines:
                 block.append(dict(comment=comment, lines=lines))
-            fprime = _fprime_into(_on_layer(fprimes[l], l), l) if l < L else None
+            fprime = _fprime_into(fprimes[l], l) if l < L else None
             if fprime:
                 buffers.append((f"fp{l}", width))
                 block.append(
@@ -237,7 +245,7 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
             blocks.append(dict(comment=comment, lines=lines))
         if l > 1:
             k = l - 1
-            if _fprime_into(_on_layer(fprimes[k], k), k):
+            if _fprime_into(fprimes[k], k):  # computed in the forward pass
                 fprime = [f"delta{k} *= fp{k}"]
             else:
                 fprime = _fprime_lines(fprimes[k], k)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import replace
 
 import black
 
@@ -50,7 +49,6 @@ class _Formatter:
 
     def __init__(self, mode: black.Mode) -> None:
         self.mode = mode
-        self.statement_mode = mode
         self.shapes: dict[tuple[int, str], list[str] | None] = {}
 
     def format(self, source: str) -> str:
@@ -71,12 +69,6 @@ class _Formatter:
             previous = end
         skeleton += lines[previous:]
         formatted = black.format_str("\n".join(skeleton), mode=self.mode)
-        # Statements take the Python versions black infers from the whole module, which are
-        # those of the skeleton: a simple statement uses no version-specific syntax.
-        versions = self.mode.target_versions or black.detect_target_versions(
-            node := black.lib2to3_parse(formatted), future_imports=black.get_future_imports(node)
-        )
-        self.statement_mode = replace(self.mode, target_versions=versions)
         out = formatted.split("\n")
         for index, k, depth in self._stubs(formatted, len(runs)):
             start, end = runs[k]
@@ -129,7 +121,9 @@ class _Formatter:
     def _black(self, statement: str, depth: int) -> str:
         head = ["    " * i + "if x:" for i in range(depth)]
         source = "\n".join(head + ["    " * depth + statement, ""])
-        lines = black.format_str(source, mode=self.statement_mode).split("\n")
+        # The Python versions black infers from this snippet may differ from the module's, but
+        # they change only trailing commas after unpacking, which simple statements exclude.
+        lines = black.format_str(source, mode=self.mode).split("\n")
         if lines[:depth] != head or lines[-1]:
             raise _Unexpected(f"black moved the statement {statement[:60]!r}")
         return "\n".join(lines[depth:-1])
