@@ -7,7 +7,7 @@ modules; the loss is summed over the batch. Two NumPy codes live here:
 - ``numpy_gradients``: backprop as one writes it by hand in NumPy (the "plain NumPy" peer);
 - ``gemm_floor``: only the matrix products backprop cannot avoid (forward ``a W^T``, backward
   ``δ^T a`` and ``δ W``), into preallocated outputs — a lower bound for any implementation
-  that runs on the same BLAS.
+  that runs on the same BLAS. The same products through torch's BLAS give torch's floor.
 """
 
 from __future__ import annotations
@@ -130,8 +130,12 @@ def numpy_gradients(case: Case, params, x, t):
     return grads
 
 
-def gemm_floor(case: Case, params, x, t):
-    """A callable that runs only backprop's GEMMs, into buffers allocated once."""
+def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):
+    """A callable that runs only backprop's GEMMs, into buffers allocated once.
+
+    ``matmul(a, b, out=c)`` does the products, on arrays made by ``convert`` from NumPy ones
+    (the defaults: NumPy's BLAS; ``torch.matmul`` and ``torch.from_numpy`` give torch's).
+    """
     depth = len(case.sizes) - 1
     n = case.batch
     rng = np.random.default_rng(1)
@@ -141,15 +145,18 @@ def gemm_floor(case: Case, params, x, t):
     grads = [np.empty_like(params[2 * layer]) for layer in range(depth)]
     zs = [np.empty((n, m), dtype) for m in case.sizes[1:]]
     weights = [params[2 * layer] for layer in range(depth)]
+    acts, deltas, grads, zs, weights = (
+        [convert(a) for a in group] for group in (acts, deltas, grads, zs, weights)
+    )
     weights_t = [w.T for w in weights]  # views: BLAS reads the transpose in place
 
     def run():
         for layer in range(depth):
-            np.matmul(acts[layer], weights_t[layer], out=zs[layer])
+            matmul(acts[layer], weights_t[layer], out=zs[layer])
         for layer in range(depth - 1, -1, -1):
-            np.matmul(deltas[layer + 1].T, acts[layer], out=grads[layer])
+            matmul(deltas[layer + 1].T, acts[layer], out=grads[layer])
             if layer:
-                np.matmul(deltas[layer + 1], weights[layer], out=deltas[layer])
+                matmul(deltas[layer + 1], weights[layer], out=deltas[layer])
         return grads
 
     return run

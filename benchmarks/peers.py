@@ -39,6 +39,13 @@ def floor_peer(case: Case, dtype):
     return gemm_floor(case, params, x, t), None  # different data: no agreement check
 
 
+def torch_floor_peer(case: Case, dtype):
+    """The GEMM floor on torch's BLAS: what torch's own matrix products cost, for reference."""
+    torch = _need("torch")
+    params, x, t = make_data(case, dtype)
+    return gemm_floor(case, params, x, t, torch.matmul, torch.from_numpy), None
+
+
 def jax_peer(case: Case, dtype):
     jax = _need("jax")
     jax.config.update("jax_enable_x64", True)  # float64 must stay float64; float32 stays f32
@@ -118,4 +125,5 @@ PEERS = {
     "torch": torch_peer,
     "autograd": autograd_peer,
     "floor": floor_peer,
+    "floor.torch": torch_floor_peer,
 }

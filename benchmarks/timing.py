@@ -14,7 +14,7 @@ from peers import PEERS, Unavailable
 
 from generated import generated_peer
 
-ORDER = ("generated", "numpy", "jax.jit", "torch", "autograd", "floor")
+ORDER = ("generated", "numpy", "jax.jit", "torch", "autograd", "floor", "floor.torch")
 TOLERANCE = {"float64": 1e-9, "float32": 2e-3}  # max |g − g_ref| / max |g_ref|, per parameter
 
 
