@@ -15,6 +15,7 @@ import sympy as sp
 from . import __version__
 from .audit import audit_module
 from .equations import Derivation
+from .gcpause import paused_gc
 from .printing import NumpyCodePrinter, numpy_code
 from .pyformat import format_module
 from .render import render
@@ -247,7 +248,8 @@ def format_python(source: str) -> str:
 
 def generate_module(derivation: Derivation, *, source: str) -> str:
     """The generated module's text (without the do-not-edit header), formatted and audited."""
-    text = render("numpy", "unit.py.jinja", **unit_context(derivation, source=source))
-    text = format_python(text)
-    audit_module(text, expected=("init_params", "forward", "loss", "gradients", "sgd_step"))
+    with paused_gc():
+        text = render("numpy", "unit.py.jinja", **unit_context(derivation, source=source))
+        text = format_python(text)
+        audit_module(text, expected=("init_params", "forward", "loss", "gradients", "sgd_step"))
     return text
