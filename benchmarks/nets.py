@@ -71,6 +71,21 @@ CASES = (
 GEMM_BOUND = {"784-128-64-10 tanh+softmax-CE b1024", "4096-4096-4096 tanh b256"}
 
 
+def aligned(array, dtype=None):
+    """A C-contiguous copy of ``array`` whose data starts on a 64-byte boundary.
+
+    Where an operand starts changes the speed of small matrix products by up to a third, and
+    NumPy puts arrays wherever malloc does; every peer gets its data aligned alike so that this
+    is not a difference between them.
+    """
+    src = np.asarray(array, dtype=dtype)
+    raw = np.empty(src.nbytes + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    out = raw[start : start + src.nbytes].view(src.dtype).reshape(src.shape)
+    out[...] = src
+    return out
+
+
 def make_data(case: Case, dtype, seed: int = 0):
     """Parameters (list of arrays), inputs and targets for ``case`` in ``dtype``."""
     rng = np.random.default_rng(seed)
@@ -85,8 +100,7 @@ def make_data(case: Case, dtype, seed: int = 0):
         t = rng.uniform(-0.9, 0.9, (case.batch, case.sizes[-1]))
     else:
         t = rng.uniform(0.05, 0.95, (case.batch, case.sizes[-1]))
-    cast = [np.ascontiguousarray(p, dtype=dtype) for p in params]
-    return cast, np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(t, dtype=dtype)
+    return [aligned(p, dtype) for p in params], aligned(x, dtype), aligned(t, dtype)
 
 
 def _act(name: str, z):
@@ -140,10 +154,10 @@ def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):
     n = case.batch
     rng = np.random.default_rng(1)
     dtype = x.dtype
-    acts = [x] + [rng.uniform(-1, 1, (n, m)).astype(dtype) for m in case.sizes[1:]]
-    deltas = [rng.uniform(-1, 1, (n, m)).astype(dtype) for m in case.sizes]
-    grads = [np.empty_like(params[2 * layer]) for layer in range(depth)]
-    zs = [np.empty((n, m), dtype) for m in case.sizes[1:]]
+    acts = [x] + [aligned(rng.uniform(-1, 1, (n, m)), dtype) for m in case.sizes[1:]]
+    deltas = [aligned(rng.uniform(-1, 1, (n, m)), dtype) for m in case.sizes]
+    grads = [aligned(np.zeros_like(params[2 * layer])) for layer in range(depth)]
+    zs = [aligned(np.zeros((n, m)), dtype) for m in case.sizes[1:]]
     weights = [params[2 * layer] for layer in range(depth)]
     acts, deltas, grads, zs, weights = (
         [convert(a) for a in group] for group in (acts, deltas, grads, zs, weights)

@@ -77,7 +77,7 @@ def jax_peer(case: Case, dtype):
 def torch_peer(case: Case, dtype):
     torch = _need("torch")
     params, x, t = make_data(case, dtype)
-    tps = [torch.from_numpy(p.copy()).requires_grad_(True) for p in params]
+    tps = [torch.tensor(p, requires_grad=True) for p in params]  # torch's own, aligned memory
     tx, tt = torch.from_numpy(x), torch.from_numpy(t)
     fn = torch.nn.functional
 

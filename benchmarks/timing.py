@@ -15,6 +15,7 @@ from peers import PEERS, Unavailable
 from generated import generated_peer
 
 ORDER = ("generated", "numpy", "jax.jit", "torch", "autograd", "floor", "floor.torch")
+SETTLE_S = 0.25  # idle time before each peer's turn (a tenth of it with --quick)
 TOLERANCE = {"float64": 1e-9, "float32": 2e-3}  # max |g − g_ref| / max |g_ref|, per parameter
 
 
@@ -114,6 +115,9 @@ def time_case(case: Case, dtype_name: str, quick: bool, log) -> list[Result]:
     by_peer = {r.peer: r for r in results}
     for _ in range(rounds):  # interleaved: a slow spell of the machine hits every peer alike
         for peer, (run, loops) in runs.items():
+            # The thread pools of the peer before (OpenBLAS, OpenMP, XLA) spin for up to about
+            # 0.2 s after their last call, on the cores this peer is about to use.
+            time.sleep(SETTLE_S / 10 if quick else SETTLE_S)
             end = time.perf_counter() + budget
             while True:
                 by_peer[peer].times.append(_sample(run, loops))

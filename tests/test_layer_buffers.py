@@ -88,3 +88,25 @@ def test_training_steps_reuse_gradient_sets_without_changing_results(module, dty
     tol = 1e-4 if dtype == np.float32 else 1e-12
     for name in params:
         np.testing.assert_allclose(params[name], ref[name], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 10])
+def test_fresh_gradients_and_work_buffers_start_on_a_cache_line(module, dtype, n):
+    """Arrays the module allocates start on a 64-byte boundary (NumPy's own start wherever
+    malloc puts them), own no more than their data's span, and are independent of each other."""
+    params = module.init_params(dtype)
+    x, t = _batch(module, n, dtype)
+    grads = module.gradients(params, x, t)
+    work = module._take_workspace(n, np.dtype(dtype))
+    module._give_back_workspace(n, np.dtype(dtype), work)
+    arrays = list(grads.values()) + [w for w in work if w.ndim]
+    for a in arrays:
+        assert a.ctypes.data % 64 == 0
+        assert a.flags.c_contiguous and a.flags.writeable
+    spans = sorted((a.ctypes.data, a.ctypes.data + a.nbytes) for a in arrays)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end <= start  # no two arrays share memory
+    np.testing.assert_array_equal(work[-2], np.ones(n, dtype))  # the row of ones for the gemv
+    for name, g in grads.items():
+        assert g.shape == params[name].shape and g.dtype == dtype
