@@ -13,13 +13,18 @@ from .layer_print import layer_equations
 from .layers import LayerNet, derive_layers
 
 
+def _text(expr: sp.Expr) -> str:
+    """SymPy's text of ``expr`` with sums and products in the order the derivation wrote them."""
+    return sp.sstr(expr, order="none")
+
+
 def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
     """BP1–BP4 of every layer, general and specialised, as text (or LaTeX lines)."""
     d = derive_layers(net)
     if latex:
         lines = []
         for layer in layer_equations(d):
-            lines += [layer["z"], layer["a"]]
+            lines += [f"{lhs} = {rhs}" for lhs, rhs in layer["forward"]]
             lines += [
                 f"{x['lhs']} = {x['general']}" + (f" = {x['special']}" if x["special"] else "")
                 for x in layer["lines"]
@@ -32,14 +37,14 @@ def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
     if d.output.assumption:
         out.append(f"assumes: {d.output.assumption}")
     for f in d.forward:
-        out.append(f"F{f.layer}: {sp.sstr(f.z.lhs)} = {sp.sstr(f.z.rhs)}")
-        out.append(f"F{f.layer}: {sp.sstr(f.a.lhs)} = {sp.sstr(f.a.rhs)}")
+        out.append(f"F{f.layer}: {_text(f.z.lhs)} = {_text(f.z.rhs)}")
+        out.append(f"F{f.layer}: {_text(f.a.lhs)} = {_text(f.a.rhs)}")
     for delta in d.deltas:
-        out.append(f"{delta.label}: {sp.sstr(delta.general.lhs)} = {sp.sstr(delta.general.rhs)}")
-        out.append(f"     = {sp.sstr(delta.specialised.rhs)}")
+        out.append(f"{delta.label}: {_text(delta.general.lhs)} = {_text(delta.general.rhs)}")
+        out.append(f"     = {_text(delta.specialised.rhs)}")
     for g in d.gradients:
         what = f"dC/dw__{g.layer}[j, k]" if g.label == "BP4" else f"dC/db__{g.layer}[j]"
-        out.append(f"{g.label}: {what} = {sp.sstr(g.index.rhs)}")
+        out.append(f"{g.label}: {what} = {_text(g.index.rhs)}")
     return "\n".join(out)
 
 

@@ -86,8 +86,7 @@ def layer_equations(d: LayerDerivation) -> list[dict]:
             dict(
                 layer=l,
                 activation=activation_latex(fwd.activation),
-                z=f"{tex(fwd.z.lhs)} = {tex(fwd.z.rhs)}",
-                a=f"{tex(fwd.a.lhs)} = {tex(fwd.a.rhs)}",
+                forward=[(tex(eq.lhs), tex(eq.rhs)) for eq in (fwd.z, fwd.a)],
                 lines=lines,
             )
         )

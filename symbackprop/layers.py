@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from . import rules
 from .layer_losses import SOFTMAX, OutputRule, activation_derivative, activation_value, output_rule
 from .layer_losses import a as a_sym
 from .layer_losses import y as y_sym
@@ -152,18 +153,38 @@ def grad_symbol(param: sp.Indexed) -> sp.Symbol:
     return sp.Symbol(f"dC/d{sp.srepr(param)}")
 
 
+def _rebuilt(expr: sp.Expr, leaf) -> sp.Expr:
+    """``expr`` with ``leaf(node)`` put wherever it is not None; sums, products and powers keep
+    the order the rules wrote them in (``xreplace`` and ``replace`` re-sort them, which turns
+    the slides' a - y into -y + a)."""
+    new = leaf(expr)
+    if new is not None:
+        return new
+    if not expr.args:
+        return expr
+    args = [_rebuilt(arg, leaf) for arg in expr.args]
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
+
+
 def _specialise_fprime(expr: sp.Expr, l: int) -> sp.Expr:
     """Replace FPrime(z^l_j, f) by the registry rule, written in z^l_j and a^l_j."""
 
-    def rule(arg, name):
-        return activation_derivative(name.name).xreplace({z_sym: arg, a_sym: a(l)[arg.indices]})
+    def rule(node):
+        if not isinstance(node, FPrime):
+            return None
+        arg, name = node.args
+        on_unit = {z_sym: arg, a_sym: a(l)[arg.indices]}
+        return _rebuilt(activation_derivative(name.name), on_unit.get)
 
-    return expr.replace(FPrime, rule)
+    return _rebuilt(expr, rule)
 
 
 def _forward(net: LayerNet, l: int) -> LayerForward:
     f = net.activations[l - 1]
-    pre = sp.Sum(W(l)[j, k] * a(l - 1)[k], (k, 1, net.sizes[l - 1])) + b(l)[j]
+    weighted = sp.Mul(W(l)[j, k], a(l - 1)[k], evaluate=False)
+    pre = sp.Add(sp.Sum(weighted, (k, 1, net.sizes[l - 1])), b(l)[j], evaluate=False)
     if f == SOFTMAX:
         act = sp.exp(z(l)[j]) / sp.Sum(sp.exp(z(l)[k]), (k, 1, net.sizes[l]))
     else:
@@ -179,10 +200,11 @@ def _output_delta(net: LayerNet, rule: OutputRule) -> LayerDelta:
     on_unit = {a_sym: a(L)[j], y_sym: y_base[j], z_sym: z(L)[j]}
     if rule.activation == SOFTMAX:
         # Σ_k ∂C/∂a_k ∂a_k/∂z_j with the softmax Jacobian ∂a_k/∂z_j = a_k (δ_kj − a_j).
-        jac = a(L)[k] * (sp.KroneckerDelta(k, j) - a(L)[j])
-        general = sp.Sum(DCDa(a(L)[k]) * jac, (k, 1, n))
+        kronecker = sp.KroneckerDelta(k, j, evaluate=False)  # δ_kj, as seed 003 writes it
+        jac = sp.Mul(a(L)[k], rules._sub(kronecker, a(L)[j]), evaluate=False)
+        general = sp.Sum(sp.Mul(DCDa(a(L)[k]), jac, evaluate=False), (k, 1, n))
         if rule.delta is not None:
-            special = rule.delta.xreplace(on_unit)
+            special = _rebuilt(rule.delta, on_unit.get)
         else:
             g = rule.dC_da.xreplace({a_sym: a(L)[k], y_sym: y_base[k]})
             g_j = rule.dC_da.xreplace(on_unit)
@@ -195,7 +217,7 @@ def _output_delta(net: LayerNet, rule: OutputRule) -> LayerDelta:
             None,
         )
     general = sp.Mul(DCDa(a(L)[j]), FPrime(z(L)[j], sp.Symbol(rule.activation)), evaluate=False)
-    special = rule.delta.xreplace(on_unit)
+    special = _rebuilt(rule.delta, on_unit.get)
     return LayerDelta(
         "BP1",
         L,
@@ -207,7 +229,8 @@ def _output_delta(net: LayerNet, rule: OutputRule) -> LayerDelta:
 
 def _hidden_delta(net: LayerNet, l: int) -> LayerDelta:
     f = net.activations[l - 1]
-    upstream = sp.Sum(W(l + 1)[k, j] * delta(l + 1)[k], (k, 1, net.sizes[l + 1]))
+    weighted = sp.Mul(W(l + 1)[k, j], delta(l + 1)[k], evaluate=False)
+    upstream = sp.Sum(weighted, (k, 1, net.sizes[l + 1]))
     general = sp.Mul(upstream, FPrime(z(l)[j], sp.Symbol(f)), evaluate=False)
     special = _specialise_fprime(general, l)
     return LayerDelta(

@@ -166,9 +166,42 @@ def test_softmax_handout_derives_a_minus_y(tmp_path):
     assert main(["handout", "digits", "-o", str(tmp_path / "d.tex"), "--no-pdf"]) == 0
     text = (tmp_path / "d.tex").read_text()
     assert r"\delta_{kj}" in text and r"a^L_j - y_j" in text and r"\sum_k y_k = 1" in text
+    # The network's own BP1 in the order of the text above it: sum_k dC/da_k a_k (delta_kj - a_j)
+    general = (
+        r"{\delta^{2}_{j}} &= \sum_{k=1}^{10} \frac{\partial C}{\partial {a^{2}_{k}}} {a^{2}_{k}} "
+        r"\left(\delta_{kj} - {a^{2}_{j}}\right)"
+    )
+    assert general in text
 
 
 @pytest.mark.parametrize("spec", ["digits"])
 def test_layer_handouts_compile(tmp_path, require_pdflatex, spec):
     assert main(["handout", spec, "-o", str(tmp_path / "h.tex")]) == 0
     assert (tmp_path / "h.pdf").is_file()
+
+
+def test_network_equations_read_as_nielsen_writes_them(tmp_path):
+    """Seed 004's order: z^l_j = sum_k w^l_jk a^(l-1)_k + b^l_j, delta^L = (a^L - y) sigma'(z^L),
+    delta^l = (sum_k w^(l+1)_kj delta^(l+1)_k) sigma'(z^l); every line of the align* is aligned
+    on its '&='. SymPy's canonical order would print b + sum a w and (1 - a)(-y + a) a."""
+    assert main(["handout", "nielsen", "-o", str(tmp_path / "n.tex"), "--no-pdf"]) == 0
+    text = (tmp_path / "n.tex").read_text()
+    body = text[text.index("The equations of this network") : text.index("The algorithm")]
+    for needle in (
+        r"{z^{2}_{j}} &= \sum_{k=1}^{30} {w^{2}_{jk}} {a^{1}_{k}} + {b^{2}_{j}}",
+        r"{a^{2}_{j}} &= \sigma\left({z^{2}_{j}}\right)",
+        r"&= \left({a^{2}_{j}} - {y_{j}}\right) {a^{2}_{j}} \left(1 - {a^{2}_{j}}\right)",
+        r"&= \left(\sum_{k=1}^{10} {w^{2}_{kj}} {\delta^{2}_{k}}\right) {a^{1}_{j}} "
+        r"\left(1 - {a^{1}_{j}}\right)",
+    ):
+        assert needle in body
+    aligns = body.split(r"\begin{align*}")[1:]
+    lines = [ln for part in aligns for ln in part.split(r"\end{align*}")[0].splitlines() if ln]
+    assert lines and all("&=" in ln for ln in lines)
+
+
+def test_derive_text_keeps_the_order_of_the_rules(capsys):
+    assert main(["derive", "nielsen"]) == 0
+    out = capsys.readouterr().out
+    assert "z__2[j] = Sum(w__2[j, k]*a__1[k], (k, 1, 30)) + b__2[j]" in out
+    assert "= (a__2[j] - y[j])*(a__2[j]*(1 - a__2[j]))" in out
