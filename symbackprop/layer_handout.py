@@ -14,6 +14,7 @@ import numpy as np
 from . import __version__
 from .handout import escape_text as latex_escape
 from .layer_codegen import generate_layer_module
+from .layer_figure import gradient_costs, layer_figure
 from .layer_losses import SOFTMAX
 from .layer_print import activation_latex, layer_equations
 from .layers import LayerDerivation, LayerNet, derive_layers
@@ -162,4 +163,19 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
         iterations=ITERATIONS,
         synthetic=synthetic,
         show_solutions=show_solutions,
+        figure=layer_figure(net),
+        costs=_costs_text(net),
+    )
+
+
+def _costs_text(net: LayerNet) -> dict:
+    """The cost comparison's numbers, printed (thousands separated, as prose)."""
+    c = gradient_costs(net)
+    return dict(
+        params=f"{c.params:,}",
+        forward=f"{c.forward_macs:,}",
+        passes=f"{c.finite_difference_passes:,}",
+        fd=f"{c.finite_difference_macs:,}",
+        bp=f"{c.backprop_macs:,}",
+        ratio=f"{c.ratio:,.0f}",
     )
