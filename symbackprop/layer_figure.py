@@ -50,9 +50,7 @@ def layer_figure(net: LayerNet) -> LayerFigure:
     step = STEP_CM
     scaled = (count - 1) * step > WIDTH_CM
     labels = [rf"$x \in \mathbb{{R}}^{{{net.sizes[0]}}}$"]
-    labels += [
-        rf"$a^{{{l}}} \in \mathbb{{R}}^{{{net.sizes[l]}}}$" for l in range(1, net.depth + 1)
-    ]
+    labels += [rf"$a^{{{l}}} \in \mathbb{{R}}^{{{net.sizes[l]}}}$" for l in range(1, net.depth + 1)]
     labels.append("$C$")
     boxes = tuple(FigureBox(f"n{i}", f"{i * step:.2f}", text) for i, text in enumerate(labels))
     forward = tuple(

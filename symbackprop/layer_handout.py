@@ -14,6 +14,7 @@ import numpy as np
 from . import __version__
 from .handout import escape_text as latex_escape
 from .layer_codegen import generate_layer_module
+from .layer_exercises import layer_exercises
 from .layer_figure import gradient_costs, layer_figure
 from .layer_losses import SOFTMAX
 from .layer_print import activation_latex, layer_equations
@@ -164,6 +165,7 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
         synthetic=synthetic,
         show_solutions=show_solutions,
         figure=layer_figure(net),
+        exercises=layer_exercises(net),
         costs=_costs_text(net),
     )
 

@@ -38,6 +38,13 @@ _REQUIRES = {
     "cross_entropy": SOFTMAX,
     "multinomial_loglik": SOFTMAX,
 }
+
+
+def required_output(loss_name: str) -> str | None:
+    """The output activation ``loss_name`` is defined on, or None if any will do."""
+    return _REQUIRES.get(loss_name)
+
+
 ONE_HOT = r"\sum_k y_k = 1"
 ONE_HOT_TEXT = "the targets of each example sum to one (one-hot class labels, or a distribution)"
 

@@ -38,6 +38,13 @@ class LayerLatexPrinter(NotationLatexPrinter):
         # Braced, so a power prints {a^{1}_{j}}^{2}, not a double superscript.
         return f"{{{base}_{{{indices}}}}}"
 
+    def _print_Pow(self, expr, rational=False) -> str:
+        base, exp = expr.args
+        if isinstance(base, sp.Indexed) and exp.is_Integer and exp > 0:
+            # (a^{1}_{j})^{2}: the layer's superscript and the power must not run together.
+            return rf"\left({self._print(base)}\right)^{{{self._print(exp)}}}"
+        return super()._print_Pow(expr, rational)
+
     def _print_FPrime(self, expr) -> str:
         return rf"{activation_latex(expr.args[1].name)}'\left({self._print(expr.args[0])}\right)"
 

@@ -163,8 +163,13 @@ def _rebuilt(expr: sp.Expr, leaf) -> sp.Expr:
     if not expr.args:
         return expr
     args = [_rebuilt(arg, leaf) for arg in expr.args]
-    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
-        return expr.func(*args, evaluate=False)
+    if isinstance(expr, sp.Mul):
+        return rules._mul(*args)  # a factor f'(z) = 1 (linear) drops out
+    if isinstance(expr, sp.Add):
+        terms = [t for t in args if t != 0]
+        return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+    if isinstance(expr, sp.Pow):
+        return sp.Pow(*args, evaluate=False)
     return expr.func(*args)
 
 
