@@ -184,11 +184,11 @@ def _targets(results) -> list[str]:
             out.append(
                 f"- {label} {dtype}: {ratio:.2f}× the GEMM floor (target ≤ 1.15): " f"{verdict}"
             )
-            out += _blas_gap(label, dtype, row)
+            out += _blas_gap(row)
     return out
 
 
-def _blas_gap(label, dtype, row) -> list[str]:
+def _blas_gap(row) -> list[str]:
     """For a GEMM-bound case, how torch's BLAS compares with NumPy's (not a target)."""
     floor, theirs, torch = row.get("floor"), row.get("floor.torch"), row.get("torch")
     if not all(r is not None and r.samples for r in (floor, theirs, torch)):

@@ -6,13 +6,11 @@ swapped). The answers are never written by hand: the variant net goes through
 :func:`layers.derive_layers` and its specialised δ lines are printed like the handout's own.
 """
 
-# ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
-
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .layer_losses import LINEAR, SOFTMAX, required_output
+from .layer_losses import LINEAR, required_output
 from .layer_print import activation_latex, tex
 from .layers import LayerNet, derive_layers
 
@@ -42,8 +40,9 @@ def _linear(net: LayerNet) -> Exercise | None:
     activations = tuple(LINEAR for _ in net.activations[:-1]) + (output,)
     if activations == net.activations:
         return None
-    kept = "" if output == LINEAR else f" (the output keeps ${activation_latex(output)}$, which "
-    kept += "" if output == LINEAR else "the loss needs)"
+    kept = ""
+    if output != LINEAR:
+        kept = f" (the output keeps ${activation_latex(output)}$, which the loss needs)"
     return Exercise(
         question=(
             "Backpropagation with linear neurons: suppose every layer used $f(z) = z$" + kept + "."
@@ -75,6 +74,4 @@ def _swapped(net: LayerNet) -> Exercise | None:
 
 def layer_exercises(net: LayerNet) -> tuple[Exercise, ...]:
     """The exercises that apply to ``net`` (none changes its own derivation)."""
-    if SOFTMAX in net.activations[:-1]:  # pragma: no cover - the spec refuses this
-        return ()
     return tuple(e for e in (_linear(net), _swapped(net)) if e is not None)

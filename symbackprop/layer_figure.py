@@ -46,13 +46,11 @@ class LayerFigure:
 
 
 def layer_figure(net: LayerNet) -> LayerFigure:
-    count = net.depth + 2  # input, every layer, the cost
-    step = STEP_CM
-    scaled = (count - 1) * step > WIDTH_CM
+    scaled = (net.depth + 1) * STEP_CM > WIDTH_CM  # depth + 2 boxes: input, layers, cost
     labels = [rf"$x \in \mathbb{{R}}^{{{net.sizes[0]}}}$"]
     labels += [rf"$a^{{{l}}} \in \mathbb{{R}}^{{{net.sizes[l]}}}$" for l in range(1, net.depth + 1)]
     labels.append("$C$")
-    boxes = tuple(FigureBox(f"n{i}", f"{i * step:.2f}", text) for i, text in enumerate(labels))
+    boxes = tuple(FigureBox(f"n{i}", f"{i * STEP_CM:.2f}", text) for i, text in enumerate(labels))
     forward = tuple(
         FigureArrow(
             f"n{l - 1}",
@@ -81,11 +79,10 @@ class GradientCosts:
 
 def gradient_costs(net: LayerNet) -> GradientCosts:
     products = [net.sizes[l] * net.sizes[l - 1] for l in range(1, net.depth + 1)]
-    params = sum(products) + sum(net.sizes[1:])
     forward = sum(products)
+    params = forward + sum(net.sizes[1:])
     passes = params + 1  # C(w) once, and C(w + ε e_j) for every parameter j
     # Backward: BP4's δ^l (a^{l-1})^T in every layer, BP2's (W^{l+1})^T δ^{l+1} below the top.
-    backward = sum(products) + sum(products[1:])
+    bp = forward + forward + sum(products[1:])
     fd = passes * forward
-    bp = forward + backward
     return GradientCosts(params, forward, passes, fd, bp, fd / bp)
