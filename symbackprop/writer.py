@@ -1,12 +1,19 @@
-"""Safe output files: a do-not-edit header, no writes outside ``--out``, atomic replacement.
+"""Safe output files: a do-not-edit stamp, no writes outside ``--out``, atomic replacement.
 
-Every generated file starts with one header line (see :func:`stamp`) that carries a digest of the
-rest of the file. The digest lets us tell our own, untouched output (safe to regenerate) from a
-file a user wrote or edited (never overwritten without ``--force``; the old one is kept as
-``<name>.bak``). Files are written to a temporary file in the target's directory, flushed,
-``fsync``-ed and then moved over the target with ``os.replace``, so a crash leaves the old file
-or the new one, never half of one. A file whose bytes would not change is not touched, so its
-mtime survives and ``make``-style tools see nothing new.
+Every generated text file starts with one header line (see :func:`stamp`) that carries a digest
+of the rest of the file; a PDF carries the same kind of digest in a comment line just before its
+final ``startxref`` (see :func:`stamp_pdf`). The digest lets us tell our own, untouched output
+(safe to regenerate) from a file a user wrote or edited (never overwritten without ``--force``;
+the old one is then kept as ``<name>.bak``, or ``<name>.bak.1``, ``.bak.2`` ... when that name is
+taken: a backup never replaces another). Files are written to a temporary file in the target's
+directory, flushed, ``fsync``-ed and then moved over the target with ``os.replace``, so a crash
+leaves the old file or the new one, never half of one. A file whose bytes would not change is not
+touched, so its mtime survives and ``make``-style tools see nothing new.
+
+Symbolic links: a target that is itself a symbolic link (dangling or not) is refused, and so is a
+path through a link to a missing directory, so that no write lands where the path does not say
+and no directory is created at the far end of a link. Links to existing directories on the way
+are followed (and must stay inside ``--out`` when one is given).
 """
 
 from __future__ import annotations
@@ -74,6 +81,72 @@ def is_pristine(text: str) -> bool:
     return match is not None and match["digest"] == _digest(text[match.end() :])
 
 
+# A PDF comment line. Inserted just before the last ``startxref``, it moves no object and no
+# cross-reference table (all of them come earlier), and the offset after ``startxref`` points
+# before it, so the PDF stays valid. ``tex`` is the digest of the .tex the PDF was made from.
+_PDF_STAMP = re.compile(
+    rb"%symbackprop tex-sha256:(?P<tex>[0-9a-f]{16}) sha256:(?P<digest>[0-9a-f]{16})\n"
+)
+
+
+def stamp_pdf(pdf: bytes, tex: str) -> bytes:
+    """Put the do-not-edit stamp into a PDF made by pdflatex.
+
+    Args:
+        pdf: The PDF as pdflatex wrote it (ending in ``startxref``, an offset and ``%%EOF``).
+        tex: The complete .tex text it was compiled from (header included).
+
+    Returns:
+        ``pdf`` with one comment line ``%symbackprop tex-sha256:… sha256:…`` before the last
+        ``startxref``; the second digest covers every other byte.
+
+    Raises:
+        ValueError: If ``pdf`` has no ``startxref`` at the start of a line.
+    """
+    at = pdf.rfind(b"\nstartxref") + 1
+    if at == 0:
+        raise ValueError("not a PDF with a cross-reference table: no startxref line")
+    line = f"%symbackprop tex-sha256:{_digest(tex)} sha256:{_digest_bytes(pdf)}\n"
+    return pdf[:at] + line.encode("ascii") + pdf[at:]
+
+
+def pdf_made_from(data: bytes) -> str | None:
+    """The digest of the .tex a stamped, unedited PDF was made from; None for any other file."""
+    if not data.startswith(b"%PDF-"):
+        return None
+    found = list(_PDF_STAMP.finditer(data))
+    if len(found) != 1 or data[found[0].start() - 1 : found[0].start()] != b"\n":
+        return None
+    match = found[0]
+    rest = data[: match.start()] + data[match.end() :]
+    return match["tex"].decode() if match["digest"].decode() == _digest_bytes(rest) else None
+
+
+def pdf_is_current(path: Path, tex: str) -> bool:
+    """Tell whether ``path`` is an unedited PDF of ours compiled from exactly ``tex``."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return pdf_made_from(data) == _digest(tex)
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _is_ours(old: bytes) -> bool:
+    """Whether an existing file is our own output, unedited (text header or PDF stamp)."""
+    if old.startswith(b"%PDF-"):
+        return pdf_made_from(old) is not None
+    try:
+        return is_pristine(old.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+
+
 def resolve_inside(out_dir: Path | None, path: str | Path) -> Path:
     """Resolve an output path, keeping it inside ``out_dir`` when one is given.
 
@@ -86,19 +159,20 @@ def resolve_inside(out_dir: Path | None, path: str | Path) -> Path:
 
     Raises:
         InvalidInput: If the target leaves ``out_dir`` (``..``, an absolute path elsewhere, a
-            symlink pointing outside), starts with ``-``, or is an existing directory.
+            symlink pointing outside), starts with ``-``, is an existing directory, is a
+            symbolic link, or goes through a link to a missing directory.
     """
-    if "\0" in str(path):
+    if "\0" in str(path) or (out_dir is not None and "\0" in str(out_dir)):
         raise InvalidInput(f"output path {str(path)!r} contains a NUL byte")
     given = Path(path)
     if out_dir is None:
-        target = given.resolve()
+        target = _follow(Path.cwd(), given, given)
     else:
-        base = out_dir.resolve()
+        base = _follow(Path.cwd(), out_dir, out_dir, last_may_link=True)
         # '..' is refused even where it would land back inside: there is no honest use for it.
         bad = [part for part in given.parts if part == ".." or part.startswith("-")]
-        target = (base / given).resolve()
-        if bad or not target.is_relative_to(base):
+        target = None if bad else _follow(base, given, given)
+        if target is None or not target.is_relative_to(base):
             raise InvalidInput(
                 f"output must stay inside --out '{base}', but '{given}' does not",
                 hint="give a plain relative name such as 'net.py', without '..' or a leading '-'",
@@ -108,23 +182,82 @@ def resolve_inside(out_dir: Path | None, path: str | Path) -> Path:
     return target
 
 
+def _follow(start: Path, path: Path, given: Path, *, last_may_link: bool = False) -> Path:
+    """``start / path`` resolved one component at a time, refusing unsafe symbolic links.
+
+    Unlike ``Path.resolve``, a link whose target is missing is an error rather than a path to
+    create, and the last component may not be a link at all (unless ``last_may_link``).
+    """
+    current = Path(start.anchor) if path.is_absolute() else start.resolve()
+    parts = path.parts[1:] if path.is_absolute() else path.parts
+    for i, part in enumerate(parts):
+        if part == ".":
+            continue
+        if part == "..":
+            current = current.parent  # ``current`` is free of links, so this is the real parent
+            continue
+        step = current / part
+        if step.is_symlink():
+            if i == len(parts) - 1 and not last_may_link:
+                raise InvalidInput(
+                    f"cannot write '{given}': it is a symbolic link",
+                    hint="name the file it points to instead",
+                )
+            try:
+                step = step.resolve(strict=True)
+            except (OSError, RuntimeError):  # missing target, or a loop of links
+                raise InvalidInput(
+                    f"cannot write '{given}': the symbolic link '{step}' points to nothing",
+                    hint="create its target first, or name a real directory",
+                ) from None
+        current = step
+    return current
+
+
 def _exists(path: Path) -> bool:
     """Tell whether a target exists, refusing one that is not a regular file."""
     try:
-        mode = path.stat().st_mode
+        mode = path.lstat().st_mode
     except FileNotFoundError:
         return False
     except OSError as error:
         raise _cannot_write(path, error) from error
     if not stat.S_ISREG(mode):
-        # A directory cannot be replaced, and reading a FIFO to compare it would block.
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        # A directory cannot be replaced, reading a FIFO to compare it would block, and a link
+        # would be replaced by a file rather than written through.
+        kind = {stat.S_IFDIR: "a directory", stat.S_IFLNK: "a symbolic link"}.get(
+            stat.S_IFMT(mode), "not a regular file"
+        )
         raise InvalidInput(f"cannot write '{path}': it is {kind}", hint="name a file")
     return True
 
 
-def _plan(path: Path, data: bytes, force: bool) -> tuple[bool, bytes | None]:
+_MAX_BACKUPS = 100
+
+
+def _backup_names(path: Path) -> list[Path]:
+    """The names a backup of ``path`` may take, in order: X.bak, X.bak.1, … X.bak.99."""
+    return [path.with_name(f"{path.name}.bak{f'.{n}' if n else ''}") for n in range(_MAX_BACKUPS)]
+
+
+def _free_backup(path: Path) -> Path:
+    """The first backup name of ``path`` that is not taken; refuses when all are."""
+    for name in _backup_names(path):
+        if not os.path.lexists(name):
+            return name
+    raise RefusedOverwrite(
+        f"refusing to overwrite '{path}': {_MAX_BACKUPS} backups of it exist already",
+        hint=f"remove old {path.name}.bak.* files",
+    )
+
+
+def _plan(path: Path, data: bytes | None, force: bool) -> tuple[bool, bytes | None]:
     """Check one target before anything is written.
+
+    Args:
+        path: The target.
+        data: Its new contents, or None when they are not known yet (only check the refusal).
+        force: As in :func:`write_all`.
 
     Returns:
         ``(needed, backup)``: whether the file must be written, and the old bytes to keep in a
@@ -138,16 +271,13 @@ def _plan(path: Path, data: bytes, force: bool) -> tuple[bool, bytes | None]:
         raise _cannot_write(path, error) from error
     if old == data:
         return False, None
-    try:
-        ours = is_pristine(old.decode("utf-8"))
-    except UnicodeDecodeError:
-        ours = False
-    if ours:
+    if _is_ours(old):
         return True, None
+    backup = _free_backup(path)
     if not force:
         raise RefusedOverwrite(
             f"refusing to overwrite '{path}': it was edited by hand or not written by symbackprop",
-            hint=f"use --force; the old file is kept as {path.name}.bak",
+            hint=f"use --force; the old file is kept as {backup.name}",
         )
     return True, old
 
@@ -178,19 +308,10 @@ def _remove_stale_temps(path: Path) -> None:
                 leftover.unlink()
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it and move it over ``path``."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(path)
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)  # keep e.g. a chmod +x the user made
-        except FileNotFoundError:
-            mode = _default_mode()
-        # Same directory, so os.replace is a rename within one file system and thus atomic.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise _cannot_write(path, error) from error
+def _temp_copy(path: Path, data: bytes, mode: int) -> str:
+    """A complete, fsync-ed temp file holding ``data`` beside ``path``; returns its name."""
+    # Same directory, so a rename to ``path`` stays within one file system and is atomic.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         try:
             os.fchmod(fd, mode)
@@ -200,14 +321,56 @@ def _replace(path: Path, data: bytes) -> None:
             os.fsync(fd)  # the data must be on disk before the rename makes it visible
         finally:
             os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it and move it over ``path``."""
+    tmp = None
+    try:
+        # ``path`` comes from resolve_inside: its missing parents lie under a real directory.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)  # keep e.g. a chmod +x the user made
+        except FileNotFoundError:
+            mode = _default_mode()
+        tmp = _temp_copy(path, data, mode)
         os.replace(tmp, path)
     except BaseException as error:
         # Whatever happened (disk full, Ctrl-C), the old file is intact: drop the temp file.
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(error, OSError):
             raise _cannot_write(path, error) from error
         raise
+
+
+def _keep_backup(path: Path, old: bytes) -> Path:
+    """Save ``old`` under the first free backup name of ``path``, never replacing a file."""
+    try:
+        tmp = _temp_copy(path, old, stat.S_IMODE(path.stat().st_mode))
+    except OSError as error:
+        raise _cannot_write(path, error) from error
+    try:
+        while True:
+            backup = _free_backup(path)
+            try:
+                # link() fails if the name exists, so a backup that appeared meanwhile survives.
+                os.link(tmp, backup)
+                return backup
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise _cannot_write(backup, error) from error
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def write_atomic(path: Path, text: str, *, force: bool = False) -> bool:
@@ -228,45 +391,53 @@ def write_atomic(path: Path, text: str, *, force: bool = False) -> bool:
     return bool(write_all([(path, text)], force=force))
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write binary output such as the PDF atomically, without any header check.
+def _encode(data: str | bytes | None) -> bytes | None:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def check_all(files: list[tuple[Path, str | bytes | None]], *, force: bool) -> None:
+    """Refuse now what :func:`write_all` would refuse later, writing nothing.
 
     Args:
-        path: The target file; missing parent directories are created.
-        data: The full contents.
+        files: ``(path, contents)`` pairs; contents None for a file not made yet (a PDF still
+            to be compiled): it is refused when it exists and is not our unedited output.
+        force: As in :func:`write_all`.
 
     Raises:
-        InvalidInput: If the target is a directory or cannot be written.
+        RefusedOverwrite, InvalidInput: As :func:`write_all` would.
     """
-    _exists(path)  # for its check only: a directory or a FIFO is no place for a PDF
-    _replace(path, data)
+    for path, data in files:
+        _plan(path, _encode(data), force)
 
 
-def write_all(files: list[tuple[Path, str]], *, force: bool) -> list[Path]:
+def write_all(files: list[tuple[Path, str | bytes]], *, force: bool) -> list[Path]:
     """Write several generated files, checking all of them before writing any.
 
     A refusal of any target leaves every target as it was. A failure while writing (disk full)
     can still leave earlier files new and later ones old; each file on its own is atomic.
 
     Args:
-        files: ``(path, text)`` pairs.
-        force: As in :func:`write_atomic`.
+        files: ``(path, contents)`` pairs: text (stamped with :func:`stamp`, written as UTF-8)
+            or the bytes of a PDF stamped with :func:`stamp_pdf`.
+        force: Overwrite files that were edited or not written by us, keeping each old one as
+            ``<name>.bak`` (or ``.bak.1``, ``.bak.2`` … when that exists: no backup is replaced).
 
     Returns:
         The paths actually written, in order; unchanged files are left out.
 
     Raises:
-        RefusedOverwrite: If a target is not pristine and ``force`` is off; nothing is written.
-        InvalidInput: If a target is a directory or cannot be written.
+        RefusedOverwrite: If a target is not ours or was edited and ``force`` is off; nothing
+            is written.
+        InvalidInput: If a target is a directory, a symbolic link or cannot be written.
     """
-    encoded = [(path, text.encode("utf-8")) for path, text in files]
+    encoded = [(path, _encode(data)) for path, data in files]
     plans = [(path, data, *_plan(path, data, force)) for path, data in encoded]
     written = []
     for path, data, needed, backup in plans:
         if not needed:
             continue
         if backup is not None:
-            write_bytes_atomic(path.with_name(path.name + ".bak"), backup)
+            _keep_backup(path, backup)
         _replace(path, data)
         written.append(path)
     return written
