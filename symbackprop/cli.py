@@ -128,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--force",
             action="store_true",
-            help="overwrite files edited by hand (the old one is kept as .bak)",
+            help="overwrite files edited by hand or not ours (the old one is kept as .bak, "
+            "or .bak.1, .bak.2, ... : no backup is replaced)",
         )
         level(p)
 
