@@ -528,3 +528,15 @@ def test_row51_verify_into_head_keeps_exit_3(tmp_path):
     assert proc.returncode == 3
     assert proc.stdout.decode().startswith("line 1: WRONG") and proc.stdout.count(b"\n") == 1
     assert _stderr_lines(proc.stderr) == []
+
+
+def test_item3_truncated_pdf_is_not_written(workdir, capsys, monkeypatch):
+    """pdflatex exits 0 but leaves half a PDF (killed mid-write): exit 6, the .tex only."""
+    script = workdir.parent / f"{workdir.name}-half" / "pdflatex"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\nprintf '%%PDF-1.5\\n1 0 obj\\n<< /Length' > handout.pdf\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("SYMBACKPROP_PDFLATEX", str(script))
+    code, _, err = run(capsys, "handout", "mazur", "--out", "out")
+    assert code == 6 and "pdflatex wrote an incomplete PDF" in one_line_error(err)
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["mazur.tex"]
