@@ -8,16 +8,14 @@ traceback. Outputs are generated and checked in memory, then written atomically 
 from __future__ import annotations
 
 import argparse
-import errno
-import math
-import os
 import signal
 import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__
+from . import __version__, streams
+from .cliargs import DIGITS, MAX_OPS_RANGE, POINTS, SEED, Parser, integer, seconds
 from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
 from .errors import SymbackpropError
 
@@ -30,54 +28,8 @@ be written (closed, full, a pipe closed early) the exit code is the command's ow
 SPEC is the name of a built-in example (see 'symbackprop examples') or a TOML file."""
 
 
-# Ranges of the numeric options. Numbers are evaluated at 40 digits (evaluate.PRECISION) and
-# rounded with decimal's default context, which holds 28; a day is more than any job needs.
-DIGITS = (1, 28)
-POINTS = (1, 1000)
-SEED = (0, 2**32 - 1)  # what numpy's legacy and default generators both accept
-MAX_OPS_RANGE = (1, 10**9)
-MAX_SECONDS = 86_400.0
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with the one-line error format of every other error (still exit 2)."""
-
-    def error(self, message: str):
-        self.exit(EXIT_INVALID, f"symbackprop: error: {message} (see '{self.prog} --help')\n")
-
-
-def _integer(low: int, high: int):
-    """An argparse type: an integer from ``low`` to ``high``, else a message giving the range."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"must be an integer from {low} to {high}, not {text!r}"
-            )
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds, more than 0 and at most MAX_SECONDS."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
-        raise argparse.ArgumentTypeError(
-            f"must be a number of seconds above 0 and at most {MAX_SECONDS:g}, not {text!r}"
-        )
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="symbackprop",
         description="Exact symbolic backpropagation: derivations, LaTeX handouts, NumPy code.",
         epilog=_EPILOG,
@@ -87,14 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     parser.add_argument(
         "--max-seconds",
-        type=_seconds,
+        type=seconds,
         default=300.0,
         metavar="S",
         help="stop with exit 5 when a command takes longer (default 300)",
     )
     parser.add_argument(
         "--max-ops",
-        type=_integer(*MAX_OPS_RANGE),
+        type=integer(*MAX_OPS_RANGE),
         default=MAX_OPS,
         metavar="N",
         help=f"stop with exit 5 before deriving a network of more than N operations "
@@ -115,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--format", choices=("text", "latex"), default="text")
     p.add_argument(
-        "--digits", type=_integer(*DIGITS), default=9, help="significant digits (default 9)"
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
     )
     level(p)
 
@@ -138,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     outputs(p, ".tex")
     p.add_argument(
-        "--digits", type=_integer(*DIGITS), default=9, help="significant digits (default 9)"
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
     )
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
@@ -149,9 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="symbolic = generated NumPy = finite differences, or exit 1")
     p.add_argument("spec", metavar="SPEC")
     p.add_argument(
-        "--points", type=_integer(*POINTS), default=3, help="random points to check (default 3)"
+        "--points", type=integer(*POINTS), default=3, help="random points to check (default 3)"
     )
-    p.add_argument("--seed", type=_integer(*SEED), default=0)
+    p.add_argument("--seed", type=integer(*SEED), default=0)
     level(p)
 
     p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
@@ -216,57 +168,8 @@ def _warn(message: str) -> None:
     print(f"symbackprop: warning: {message}", file=sys.stderr)
 
 
-# The first error writing standard output, kept so the command can finish and report its own exit
-# code: a wrong verdict piped into `head -1` must still exit 3, not die as a BrokenPipeError.
-_stdout_error: OSError | None = None
-
-
-def _stdout_failed(error: OSError) -> None:
-    global _stdout_error
-    _stdout_error = _stdout_error or error
-
-
 def _say(message: str) -> None:
-    if _stdout_error is not None:
-        return
-    if sys.stdout is None:  # started with stdout closed (`>&-`): print() would drop the text
-        _stdout_failed(OSError(errno.EBADF, "standard output is closed"))
-        return
-    try:
-        print(message)
-    except OSError as error:
-        _stdout_failed(error)
-
-
-def _end_output(code: int) -> int:
-    """Flush standard output; after a failure to write it, one line (none for a closed pipe)
-    and the command's own exit code if it is not 0, else 2."""
-    global _stdout_error
-    error, _stdout_error = _stdout_error, None
-    if error is None and sys.stdout is not None:
-        try:
-            sys.stdout.flush()
-        except OSError as flush_error:
-            error = flush_error
-    if error is None:
-        return code
-    _drop_stdout()
-    if error.errno != errno.EPIPE:  # a reader that stopped early (`| head -1`) is no news
-        reason = error.strerror or str(error)
-        print(f"symbackprop: error: cannot write standard output: {reason}", file=sys.stderr)
-    return code if code != EXIT_OK else EXIT_INVALID
-
-
-def _drop_stdout() -> None:
-    """Send what is still buffered for stdout to /dev/null, so the flush at exit cannot fail
-    again and print a traceback-like 'Exception ignored' message."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # no real file descriptor (tests, closed)
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends
-    finally:
-        os.close(devnull)
+    streams.say(message)
 
 
 def _layer_level(network) -> bool:
@@ -407,13 +310,12 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    global _stdout_error
-    _stdout_error = None
+    streams.reset()
     try:
         args = _parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed
-        return _end_output(stop.code if isinstance(stop.code, int) else EXIT_INVALID)
-    return _end_output(_run(args))
+        return streams.finish(stop.code if isinstance(stop.code, int) else EXIT_INVALID)
+    return streams.finish(_run(args))
 
 
 def _run(args) -> int:
@@ -434,7 +336,7 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError as error:  # stdout written outside _say: no exit code known
-        _stdout_failed(error)
+        streams.failed(error)
         return EXIT_INVALID
     except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit 1
         if args.debug:
@@ -445,4 +347,4 @@ def _run(args) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    return _end_output(code)
+    return code
