@@ -17,6 +17,7 @@ the target); a target found to be a link when it is written is refused here as w
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import stat
@@ -137,19 +138,24 @@ def _remove_stale_temps(path: Path) -> None:
                 leftover.unlink()
 
 
+def _fill(fd: int, data: bytes, mode: int) -> None:
+    """Give ``fd`` the ``mode``, write all of ``data`` to it, fsync and close it."""
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)  # the data must be on disk before a rename makes it visible
+    finally:
+        os.close(fd)
+
+
 def _temp_copy(path: Path, data: bytes, mode: int) -> str:
     """A complete, fsync-ed temp file holding ``data`` beside ``path``; returns its name."""
     # Same directory, so a rename to ``path`` stays within one file system and is atomic.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:  # os.write may write less than asked
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)  # the data must be on disk before the rename makes it visible
-        finally:
-            os.close(fd)
+        _fill(fd, data, mode)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -180,10 +186,15 @@ def _replace(path: Path, data: bytes) -> None:
         raise
 
 
+# What link() fails with where a file system has no hard links (FAT, some network mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+
+
 def _keep_backup(path: Path, old: bytes) -> Path:
     """Save ``old`` under the first free backup name of ``path``, never replacing a file."""
     try:
-        tmp = _temp_copy(path, old, stat.S_IMODE(path.stat().st_mode))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        tmp = _temp_copy(path, old, mode)
     except OSError as error:
         raise _cannot_write(path, error) from error
     try:
@@ -196,7 +207,21 @@ def _keep_backup(path: Path, old: bytes) -> Path:
             except FileExistsError:
                 continue
             except OSError as error:
+                if error.errno not in _NO_HARD_LINKS:
+                    raise _cannot_write(backup, error) from error
+            try:  # no hard links here: create the name exclusively, which never replaces either
+                fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as error:
                 raise _cannot_write(backup, error) from error
+            try:
+                _fill(fd, old, mode)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    backup.unlink()  # ours, half written: the original is still untouched
+                raise _cannot_write(backup, error) from error
+            return backup
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
