@@ -110,6 +110,7 @@ def _read(claims: str) -> str:
 
 
 def _decode(raw: bytes, where: str) -> str:
+    """``raw`` as UTF-8 text, or InvalidInput saying it is not (UTF-16, a bad byte, a NUL)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput(
             "claims must be UTF-8 text, but this is UTF-16", where=where, hint="save it as UTF-8"
