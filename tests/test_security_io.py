@@ -371,16 +371,16 @@ def test_row46_help_and_usage_errors_return_from_main(capsys):
 LF = f"{CORRECT}\n{WRONG}\n".encode()
 BINARY = b"\x89PNG\r\n\x1a\n" + random.Random(51).randbytes(300)
 NOT_TEXT = [
-    pytest.param(BINARY, "claims must be UTF-8 text (byte 0 is not)", id="binary"),
-    pytest.param(LF.decode().encode("utf-16"), "but this is UTF-16", id="utf16"),
-    pytest.param(b"caf\xe9 = 1\n", "claims must be UTF-8 text (byte 3 is not)", id="latin1"),
-    pytest.param(LF + b"\0\1\2", f"(a NUL byte at {len(LF)})", id="nul"),
+    pytest.param(BINARY, "claims must be UTF-8 text (byte 0 is not)", id="row51-binary"),
+    pytest.param(LF.decode().encode("utf-16"), "but this is UTF-16", id="row51-utf16"),
+    pytest.param(b"caf\xe9 = 1\n", "claims must be UTF-8 text (byte 3 is not)", id="row51-latin1"),
+    pytest.param(LF + b"\0\1\2", f"(a NUL byte at {len(LF)})", id="row51-nul"),
 ]
 TEXT = [
-    pytest.param(b"\xef\xbb\xbf" + LF, id="bom"),
-    pytest.param(LF.replace(b"\n", b"\r\n"), id="crlf"),
-    pytest.param(b"\xef\xbb\xbf" + LF.replace(b"\n", b"\r\n"), id="bom-crlf"),
-    pytest.param(LF.replace(b"\n", b"\r"), id="cr"),
+    pytest.param(b"\xef\xbb\xbf" + LF, id="row51-bom"),
+    pytest.param(LF.replace(b"\n", b"\r\n"), id="row51-crlf"),
+    pytest.param(b"\xef\xbb\xbf" + LF.replace(b"\n", b"\r\n"), id="row51-bom-crlf"),
+    pytest.param(LF.replace(b"\n", b"\r"), id="row51-cr"),
 ]
 
 
@@ -469,7 +469,9 @@ class _FailingStdout(io.TextIOBase):
         ),
     ],
 )
-@pytest.mark.parametrize(("claims", "code"), [(WRONG, 3), (CORRECT, 2)])
+@pytest.mark.parametrize(
+    ("claims", "code"), [pytest.param(WRONG, 3, id="wrong"), pytest.param(CORRECT, 2, id="correct")]
+)
 def test_row51_stdout_failures_in_process(
     workdir, capsys, monkeypatch, error, stderr, claims, code
 ):
