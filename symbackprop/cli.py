@@ -8,25 +8,28 @@ traceback. Outputs are generated and checked in memory, then written atomically 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_OK, ResourceLimit, SymbackpropError
+from . import __version__, streams
+from .cliargs import DIGITS, MAX_OPS_RANGE, POINTS, SEED, Parser, integer, seconds
+from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from .errors import SymbackpropError
 
 MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
 
 _EPILOG = """exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a claim is wrong (verify),
-4 refused to overwrite, 5 resource limit, 6 pdflatex failed.
+4 refused to overwrite, 5 resource limit, 6 pdflatex failed. When standard output cannot
+be written (closed, full, a pipe closed early) the exit code is the command's own if that is not
+0, else 2.
 SPEC is the name of a built-in example (see 'symbackprop examples') or a TOML file."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="symbackprop",
         description="Exact symbolic backpropagation: derivations, LaTeX handouts, NumPy code.",
         epilog=_EPILOG,
@@ -36,14 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     parser.add_argument(
         "--max-seconds",
-        type=float,
+        type=seconds,
         default=300.0,
         metavar="S",
         help="stop with exit 5 when a command takes longer (default 300)",
     )
     parser.add_argument(
         "--max-ops",
-        type=int,
+        type=integer(*MAX_OPS_RANGE),
         default=MAX_OPS,
         metavar="N",
         help=f"stop with exit 5 before deriving a network of more than N operations "
@@ -63,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("derive", help="print the δ-recursion derivation in the terminal")
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("--format", choices=("text", "latex"), default="text")
-    p.add_argument("--digits", type=int, default=9, help="significant digits (default 9)")
+    p.add_argument(
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
+    )
     level(p)
 
     def outputs(p: argparse.ArgumentParser, suffix: str) -> None:
@@ -75,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--force",
             action="store_true",
-            help="overwrite files edited by hand (the old one is kept as .bak)",
+            help="overwrite files edited by hand or not ours (the old one is kept as .bak, "
+            "or .bak.1, .bak.2, ... : no backup is replaced)",
         )
         level(p)
 
@@ -83,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         "handout", help="write the LaTeX handout, and its PDF when pdflatex is found"
     )
     outputs(p, ".tex")
-    p.add_argument("--digits", type=int, default=9, help="significant digits (default 9)")
+    p.add_argument(
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
+    )
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
 
@@ -92,8 +100,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="symbolic = generated NumPy = finite differences, or exit 1")
     p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--points", type=int, default=3, help="random points to check (default 3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--points", type=integer(*POINTS), default=3, help="random points to check (default 3)"
+    )
+    p.add_argument("--seed", type=integer(*SEED), default=0)
     level(p)
 
     p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
@@ -159,7 +169,7 @@ def _warn(message: str) -> None:
 
 
 def _say(message: str) -> None:
-    print(message)
+    streams.say(message)
 
 
 def _layer_level(network) -> bool:
@@ -219,9 +229,16 @@ def cmd_codegen(args) -> int:
 def cmd_handout(args) -> int:
     from .derive import derive
     from .handout import generate_handout
+    from .errors import PdflatexFailed
     from .latexrun import compile_pdf, find_pdflatex
-    from .writer import stamp, write_atomic, write_bytes_atomic
+    from .writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
 
+    if args.output and Path(args.output).suffix.lower() == ".pdf":
+        # The .tex would be written to X.pdf and then replaced by the PDF: refuse up front.
+        raise InvalidInput(
+            f"-o names the .tex file, not the PDF: '{args.output}'",
+            hint=f"give -o {Path(args.output).with_suffix('.tex')}; the PDF is written beside it",
+        )
     network = _load(args)
     target = _target(args, network.name, ".tex")
     if _layer_level(network):
@@ -236,21 +253,29 @@ def cmd_handout(args) -> int:
             show_solutions=not args.no_solutions,
         )
     text = stamp(body, comment="%", source=args.spec)
-    changed = write_atomic(target, text, force=args.force)
-    _say(f"{'wrote' if changed else 'unchanged'} {target}")
-    if args.no_pdf:
-        return EXIT_OK
-    if find_pdflatex() is None:
-        _warn(f"pdflatex not found: wrote {target} only (install TeX Live to get the PDF)")
-        return EXIT_OK
-    pdf_path = target.with_suffix(".pdf")
-    if not changed and pdf_path.is_file():
+    files: list = [(target, text)]
+    pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")
+    # Both outputs are checked before pdflatex runs and before either is written: a refusal of
+    # the PDF leaves the .tex untouched too.
+    check_all(files + ([(pdf_path, None)] if pdf_path else []), force=args.force)
+    if pdf_path is not None and not pdf_is_current(pdf_path, text):
+        try:
+            pdf = compile_pdf(text)
+        except PdflatexFailed:
+            _report(files, write_all(files, force=args.force))  # the .tex, to look into
+            raise
+        files.append((pdf_path, stamp_pdf(pdf, text)))
+    _report(files, write_all(files, force=args.force))
+    if pdf_path is not None and len(files) == 1:
         _say(f"unchanged {pdf_path}")
-        return EXIT_OK
-    pdf = compile_pdf(text)
-    write_bytes_atomic(pdf_path, pdf)
-    _say(f"wrote {pdf_path}")
+    if not args.no_pdf and pdf_path is None:
+        _warn(f"pdflatex not found: wrote {target} only (install TeX Live to get the PDF)")
     return EXIT_OK
+
+
+def _report(files: list, written: list[Path]) -> None:
+    for path, _ in files:
+        _say(f"{'wrote' if path in written else 'unchanged'} {path}")
 
 
 def cmd_check(args) -> int:
@@ -285,8 +310,16 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    streams.reset()
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return streams.finish(stop.code if isinstance(stop.code, int) else EXIT_INVALID)
+    return streams.finish(_run(args))
+
+
+def _run(args) -> int:
+    """The command, its errors turned into one line on stderr and an exit code."""
     try:
         with _time_limit(args.max_seconds):
             code = COMMANDS[args.command](args)
@@ -302,9 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         return 5
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # output piped into `head`: not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return EXIT_OK
+    except BrokenPipeError as error:  # stdout written outside _say: no exit code known
+        streams.failed(error)
+        return EXIT_INVALID
     except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit 1
         if args.debug:
             traceback.print_exc()
@@ -314,5 +347,4 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    sys.stdout.flush()
     return code

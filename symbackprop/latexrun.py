@@ -169,8 +169,13 @@ def compile_pdf(tex: str, *, timeout: float = 120.0, runs: int = 2) -> bytes:
                     f"pdflatex failed (exit {code}): " + " | ".join(details), hint=_FAILED_HINT
                 )
         try:
-            return (workdir / f"{_JOB}.pdf").read_bytes()
+            pdf = (workdir / f"{_JOB}.pdf").read_bytes()
         except FileNotFoundError:
             raise PdflatexFailed(
                 "pdflatex produced no PDF (the document has no pages)", hint=_FAILED_HINT
             ) from None
+        # The writer's stamp goes before the last startxref (writer.stamp_pdf): a file without
+        # one is no complete PDF, whatever pdflatex's exit code said.
+        if not pdf.startswith(b"%PDF-") or b"\nstartxref" not in pdf[-4096:]:
+            raise PdflatexFailed("pdflatex wrote an incomplete PDF", hint=_FAILED_HINT)
+        return pdf

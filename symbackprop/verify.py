@@ -68,20 +68,63 @@ def run_verify(spec: str, claims: str, *, fmt: str = "text", say: Callable = pri
 
 
 def _read(claims: str) -> str:
+    """The claims text of a file or of stdin (``-``): UTF-8, a leading byte-order mark dropped.
+
+    CRLF and CR line ends need nothing here: ``str.splitlines`` in :func:`verify_text` splits on
+    them. Anything that is not UTF-8 text (binary data, UTF-16, a NUL byte) is exit 2.
+    """
+    limit = 4 * cp.MAX_TEXT + 1  # bytes: no character takes more than 4 in UTF-8
     if claims == "-":
-        text = sys.stdin.read(cp.MAX_TEXT + 1)
-    else:
-        path = Path(claims)
-        if not path.is_file():
-            raise InvalidInput(f"claims file '{claims}' not found")
-        with path.open("rb") as handle:
-            raw = handle.read(4 * cp.MAX_TEXT + 1)
+        where = "<stdin>"
+        stream = sys.stdin
+        if stream is None:  # started with stdin closed (`<&-`)
+            raise InvalidInput("standard input is closed", where=where)
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"byte {exc.start} is not UTF-8", where=claims) from None
+            # The bytes, not the text layer: its decoding would fail on binary data mid-read.
+            raw = stream.buffer.read(limit) if hasattr(stream, "buffer") else stream.read(limit)
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot read claims: {error.strerror or error}", where=where
+            ) from None
+    else:
+        where = claims
+        path = Path(claims)
+        if not path.exists():
+            raise InvalidInput(f"claims file '{claims}' not found")
+        if path.is_dir():
+            raise InvalidInput(f"claims file '{claims}' is a directory", hint="name a file")
+        try:
+            # Any readable file will do, also a pipe such as bash's <(...).
+            with path.open("rb") as handle:
+                raw = handle.read(limit)
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot read claims: {error.strerror or error}", where=where
+            ) from None
+    if len(raw) >= limit:
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=where)
+    text = raw if isinstance(raw, str) else _decode(raw, where)
     if len(text) > cp.MAX_TEXT:
-        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=claims)
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=where)
+    return text.removeprefix("\ufeff")
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """``raw`` as UTF-8 text, or InvalidInput saying it is not (UTF-16, a bad byte, a NUL)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput(
+            "claims must be UTF-8 text, but this is UTF-16", where=where, hint="save it as UTF-8"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"claims must be UTF-8 text (byte {exc.start} is not)", where=where
+        ) from None
+    if "\0" in text:
+        raise InvalidInput(
+            f"claims must be UTF-8 text (a NUL byte at {text.index(chr(0))})", where=where
+        )
     return text
 
 

@@ -16,9 +16,9 @@ from symbackprop.writer import (
     is_pristine,
     resolve_inside,
     stamp,
+    stamp_pdf,
     write_all,
     write_atomic,
-    write_bytes_atomic,
 )
 
 BODY = "import numpy as np\n\n\ndef grad(x):\n    return 2 * x\n"
@@ -208,19 +208,27 @@ def test_target_that_is_not_a_file(tmp_path: Path, kind: str) -> None:
         write_all([(target, generated())], force=True)
 
 
-def test_write_bytes_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_pdf(body: bytes) -> bytes:
+    """The shape of pdfTeX's end of file, enough for the stamp (not a document)."""
+    return b"%PDF-1.5\n" + body + b"\nstartxref\n9\n%%EOF\n"
+
+
+def test_write_all_writes_a_stamped_pdf_atomically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "out" / "handout.pdf"
-    write_bytes_atomic(target, b"%PDF-1.5 old")
+    old, new = stamp_pdf(fake_pdf(b"old"), "a"), stamp_pdf(fake_pdf(b"new"), "b")
+    assert write_all([(target, old)], force=False) == [target]
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", raiser(OSError(errno.EIO, "Input/output error")))
         with pytest.raises(InvalidInput):
-            write_bytes_atomic(target, b"%PDF-1.5 new")
-    assert target.read_bytes() == b"%PDF-1.5 old"
+            write_all([(target, new)], force=False)
+    assert target.read_bytes() == old
     assert leftovers(target.parent) == []
-    write_bytes_atomic(target, b"%PDF-1.5 new")
-    assert target.read_bytes() == b"%PDF-1.5 new"
+    assert write_all([(target, new)], force=False) == [target]  # ours, unedited: replaced
+    assert target.read_bytes() == new
     with pytest.raises(InvalidInput, match="directory"):
-        write_bytes_atomic(target.parent, b"")
+        write_all([(target.parent, new)], force=False)
 
 
 # --- write_all ------------------------------------------------------------------------------
@@ -265,9 +273,10 @@ def test_resolve_inside_rejects_symlink_pointing_outside(tmp_path: Path) -> None
     out.mkdir()
     (out / "net.py").symlink_to(tmp_path / "elsewhere.py")  # dangling, outside --out
     (out / "sub").symlink_to(tmp_path, target_is_directory=True)
-    for name in ["net.py", "sub/x.py"]:
-        with pytest.raises(InvalidInput, match="output must stay inside --out"):
-            resolve_inside(out, name)
+    with pytest.raises(InvalidInput, match="it is a symbolic link"):
+        resolve_inside(out, "net.py")
+    with pytest.raises(InvalidInput, match="output must stay inside --out"):
+        resolve_inside(out, "sub/x.py")
 
 
 def test_resolve_inside_accepts_names_inside(tmp_path: Path) -> None:
@@ -275,8 +284,9 @@ def test_resolve_inside_accepts_names_inside(tmp_path: Path) -> None:
     out.mkdir()
     assert resolve_inside(out, "sub/x.py") == out.resolve() / "sub" / "x.py"
     assert resolve_inside(out, out / "x.py") == out.resolve() / "x.py"
-    (out / "link.py").symlink_to(out / "real.py")
-    assert resolve_inside(out, "link.py") == out.resolve() / "real.py"
+    (out / "inner").mkdir()
+    (out / "dir").symlink_to(out / "inner")  # a link to a directory inside: followed
+    assert resolve_inside(out, "dir/x.py") == out.resolve() / "inner" / "x.py"
 
 
 def test_resolve_inside_rejects_directory(tmp_path: Path) -> None:
