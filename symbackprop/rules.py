@@ -148,6 +148,7 @@ _ACTIVATIONS: tuple[Activation, ...] = (
     ),
 )
 
+
 def _minus_exp_argument(term: Expr) -> Expr | None:
     """u when ``term`` is −exp(u), else None."""
     coeff, rest = term.as_coeff_Mul()
