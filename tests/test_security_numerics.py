@@ -152,14 +152,6 @@ def copy(params):
     return {k: np.array(v, copy=True) for k, v in params.items()}
 
 
-def strict():
-    """NumPy errors (underflow aside: a correctly rounded tiny result is fine) and warnings raise."""
-    stack = warnings.catch_warnings()
-    stack.__enter__()
-    warnings.simplefilter("error")
-    return stack
-
-
 # -------------------------------------------------------------------------------------------
 # row 48: integer and bool inputs, on every path, every function
 
