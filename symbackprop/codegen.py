@@ -19,7 +19,7 @@ from .gcpause import paused_gc
 from .printing import NumpyCodePrinter, numpy_code
 from .pyformat import format_module
 from .render import render
-from .rules import LEAKY_SLOPE, ActivationBase
+from .rules import LEAKY_SLOPE, ActivationBase, numeric_kernels
 
 # Activations with a pure-Python helper for Python floats in the template; others call their
 # NumPy helper on the float and convert back.
@@ -78,7 +78,21 @@ class ScalarCodePrinter(NumpyCodePrinter):
 
 def scalar_code(expr: sp.Expr) -> str:
     """One expression on Python floats for the unrolled scalar path."""
-    return ScalarCodePrinter({"order": "none"}).doprint(expr)
+    return ScalarCodePrinter({"order": "none"}).doprint(numeric_kernels(expr))
+
+
+def array_code(expr: sp.Expr) -> str:
+    """One NumPy expression, with the numerically stable kernels (``1 - exp(u)`` as expm1)."""
+    return numpy_code(numeric_kernels(expr))
+
+
+def gradient_code(expr: sp.Expr) -> str:
+    """A G equation on the NumPy path: a constant (0 where the loss does not depend on the
+    parameter) becomes an array of the batch in the dtype of ``x``, not a Python int that
+    ``np.sum`` would return as an integer."""
+    if expr.free_symbols:
+        return array_code(expr)
+    return f"np.full(_n, {array_code(expr)}, _x.dtype)"
 
 
 class FlatCodePrinter(ScalarCodePrinter):
@@ -100,7 +114,7 @@ class FlatCodePrinter(ScalarCodePrinter):
 
 def flat_code(expr: sp.Expr) -> str:
     """One expression on Python floats for ``gradients_flat``."""
-    return FlatCodePrinter({"order": "none"}).doprint(expr)
+    return FlatCodePrinter({"order": "none"}).doprint(numeric_kernels(expr))
 
 
 def _float(value: sp.Expr) -> str:
@@ -159,7 +173,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     forward = [
         Statement(
             f.symbol.name,
-            numpy_code(f.expr),
+            array_code(f.expr),
             f"{f.label}: {f.symbol.name} = {_plain(f.expr)}",
             scalar(f.expr),
         )
@@ -168,7 +182,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     deltas = [
         Statement(
             d.symbol.name,
-            numpy_code(d.expr),
+            array_code(d.expr),
             f"{d.label}: {d.symbol.name} = d{net.loss.name}/d{d.of.name}",
             scalar(d.expr),
         )
@@ -177,7 +191,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     gradients = [
         Statement(
             g.param.name,
-            numpy_code(g.expr),
+            gradient_code(g.expr),
             f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}",
             scalar(g.expr),
         )
@@ -206,7 +220,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         outputs=[s.name for s in net.outputs],
         params=[s.name for s in net.params],
         loss_name=net.loss.name,
-        loss_code=numpy_code(loss_eq.expr),
+        loss_code=array_code(loss_eq.expr),
         loss_scalar=scalar(loss_eq.expr),
         scalar_path=scalar_path,
         inputs_unpack=_unpack(net.inputs),

@@ -25,6 +25,7 @@ from .layer_losses import z as z_sym
 from .layers import LayerDerivation
 from .optimizers import OPTIMIZERS, settings_for
 from .printing import numpy_code
+from .rules import numeric_kernels
 
 HELPERS = ("sigmoid", "relu", "leaky_relu", "softplus", "softmax")
 EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
@@ -38,7 +39,7 @@ def _on_layer(expr: sp.Expr, l: int) -> str:
         y_sym: sp.Symbol("t"),
         logp_sym: sp.Symbol("logp"),
     }
-    return numpy_code(expr.xreplace(names))
+    return numpy_code(numeric_kernels(expr.xreplace(names)))
 
 
 def _forward(d: LayerDerivation) -> list[Statement]:
@@ -279,6 +280,18 @@ def _optimizers(d: LayerDerivation) -> list[dict]:
     return out
 
 
+def _decay_text(mean: bool, maximize: bool) -> dict:
+    """The L2 convention in words for the module docstring, as ``_backward`` computes it: the
+    term is added to (subtracted from, for a log-likelihood) the sum over the batch before the
+    mean divides by N, so under "mean" it is lambda/(2N) sum w^2 and its gradient lambda W / N."""
+    cost, sign = ("log L", "-") if maximize else ("C", "+")
+    total = f"sum_x {cost}_x {sign} lambda/2 sum w^2"
+    return dict(
+        decay_formula=f"{cost} = (1/N) ({total})" if mean else f"{cost} = {total}",
+        decay_gradient=f"{sign} lambda W" + (" / N" if mean else ""),
+    )
+
+
 def layer_context(d: LayerDerivation, *, source: str) -> dict:
     """Everything the layer template needs, already printed."""
     net = d.net
@@ -303,6 +316,7 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         weight_decay=repr(float(net.weight_decay)),
         decay=net.weight_decay != 0,
         decay_code=weights,
+        **_decay_text(net.reduction == "mean", rule.maximize),
         mean=net.reduction == "mean",
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example must sum to one",

@@ -250,8 +250,12 @@ def _hidden_delta(net: LayerNet, l: int) -> LayerDelta:
 def _gradients(net: LayerNet, l: int) -> tuple[LayerGradient, LayerGradient]:
     decay = net.weight_decay != 0
     dw = sp.Mul(a(l - 1)[k], delta(l)[j], evaluate=False)
-    if decay:
-        dw = sp.Add(dw, sp.Mul(sp.Symbol("lambda"), W(l)[j, k], evaluate=False), evaluate=False)
+    if decay:  # λ/2 Σ w² is subtracted from a log-likelihood, so its gradient −λ w is too
+        lam = sp.Symbol("lambda")
+        term = sp.Mul(lam, W(l)[j, k], evaluate=False)
+        if rules.loss(net.loss).maximize:
+            term = sp.Mul(-1, lam, W(l)[j, k], evaluate=False)
+        dw = sp.Add(dw, term, evaluate=False)
     bp4 = LayerGradient(
         "BP4", l, f"W{l}", sp.Eq(grad_symbol(W(l)[j, k]), dw, evaluate=False), decay
     )

@@ -11,8 +11,9 @@ Where we differ from PyTorch, or from the lecture notes:
   step itself, Δw(t+1) = −η g + μ Δw(t) with θ ← θ + Δw; the two agree step for step with
   Δw = −η v while η is constant;
 - Adagrad adds ε = 1e-10 to the root as PyTorch does; seed 001's η/√(Σ g²) has none;
-- L2 weight decay is part of the loss (λ/2 Σ w², weights only, seed 001), not PyTorch's
-  ``weight_decay`` argument, which also decays biases.
+- L2 weight decay is part of the loss (λ/2 Σ w², weights only, seed 001; taken into the mean
+  under ``reduction = "mean"``, so λ/(2n) Σ w² with gradient λ w / n, and subtracted from a
+  log-likelihood), not PyTorch's ``weight_decay`` argument, which also decays biases.
 """
 
 from __future__ import annotations

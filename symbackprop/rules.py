@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from .errors import InvalidInput
 
@@ -146,6 +147,42 @@ _ACTIVATIONS: tuple[Activation, ...] = (
         kink="LReLU'(0) = 0.01, the negative slope (as PyTorch)",
     ),
 )
+
+
+def _minus_exp_argument(term: Expr) -> Expr | None:
+    """u when ``term`` is −exp(u), else None."""
+    coeff, rest = term.as_coeff_Mul()
+    if coeff == -1 and isinstance(rest, sp.exp):
+        return rest.args[0]
+    return None
+
+
+def _expm1_form(expr: Expr) -> Expr:
+    """1 − exp(u) + rest → −expm1(u) + rest, for one sum (unchanged when it has no such pair)."""
+    args = list(expr.args)
+    if sp.Integer(1) not in args:
+        return expr
+    for i, term in enumerate(args):
+        u = _minus_exp_argument(term)
+        if u is not None:
+            rest = [arg for k, arg in enumerate(args) if k != i]
+            rest.remove(sp.Integer(1))
+            kernel = sp.Mul(-1, expm1(u), evaluate=False)
+            return sp.Add(*rest, kernel, evaluate=False) if rest else kernel
+    return expr
+
+
+def numeric_kernels(expr: Expr) -> Expr:
+    """``expr`` as generated code computes it: every 1 − exp(u) becomes −expm1(u).
+
+    The textbook forms stay in the derivation and the handouts; this is for code only. Softplus'
+    derivative 1 − e^{−a} (a = softplus(z)) is σ(z): for z = −30, a = 9.4e-14 and 1 − e^{−a} keeps
+    about 3 of 16 digits (for z < −37 it is 0), where −expm1(−a) is correct to the last bit.
+    """
+    if not expr.has(sp.exp):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Add), _expm1_form)
+
 
 _FUNCTIONS: dict[str, type[ActivationBase]] = {}
 for _rule in _ACTIVATIONS:
