@@ -7,9 +7,10 @@ through, and ``finally`` blocks and the writer's clean-up still run. The CLI tur
 
 A library that catches ``BaseException`` (or uses a bare ``except:``) and carries on would still
 defeat a single alarm, so the timer keeps firing every :data:`REPEAT` seconds after it first
-expires and raises again, until the limit's block ends. It does not raise while the expiry is
-already being handled (a ``finally`` or ``except`` clause run because of it), so clean-up code is
-not interrupted twice.
+expires and raises again, until the limit's block ends. For :data:`GRACE` seconds it does not
+raise while the expiry is already being handled (a ``finally`` or ``except`` clause run because
+of it), so clean-up code such as the writer's removal of its temporary file is not interrupted;
+after that it raises there too (``except BaseException: slow_fallback()``).
 
 Signal handlers run only between bytecodes: C code that never returns to the interpreter (an
 integer power with a huge exponent, mpmath at huge precision) is not stopped by this; such inputs
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from contextlib import contextmanager
 
 from .errors import EXIT_LIMIT
 
 REPEAT = 0.25  # seconds between alarms once the limit has passed
+GRACE = 0.5  # seconds that clean-up run because of the expiry has before it is interrupted
 LONGEST = 1e9  # seconds (31 years): setitimer overflows near 1e10, and no job needs longer
 
 
@@ -56,11 +59,16 @@ def time_limit(seconds: float):
     if not 0 < seconds < LONGEST or not hasattr(signal, "SIGALRM"):
         yield
         return
-    active = True
+    active, first = True, []
 
     def expired(signum, frame):
-        if active and not _handling_expiry():
-            raise TimeLimitExpired(seconds)
+        if not active:
+            return
+        now = time.monotonic()
+        first[:] = first or [now]
+        if now - first[0] < GRACE and _handling_expiry():
+            return
+        raise TimeLimitExpired(seconds)
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
