@@ -29,7 +29,7 @@ import sympy as sp
 from . import claimparse as cp
 from .errors import InvalidInput
 from .evaluate import evaluate
-from .numrange import OutOfRange, check_range
+from .numrange import MAX_EXACT_DIGITS, OutOfRange, check_range, exact_digits
 from .resolve import LITERAL, NetworkResolver
 from .rules import to_elementary
 
@@ -117,6 +117,9 @@ class Checker:
             except OutOfRange as err:
                 at = "the example values" if env is self.example else "a random point"
                 raise err.naming("the claim", at) from None
+            if exact_digits(expr, {**env, **lits}) > MAX_EXACT_DIGITS:
+                env = {s: sp.Float(v, PREC + 10) if v.is_Rational else v for s, v in env.items()}
+                lits = {s: sp.Float(v, PREC + 10) for s, v in lits.items()}
         filled = expr.xreplace(lits).xreplace(env)
         if getattr(filled, "is_Matrix", False):
             return filled.applyfunc(lambda e: sp.N(e, PREC))

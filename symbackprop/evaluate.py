@@ -17,7 +17,7 @@ from typing import Mapping
 import sympy as sp
 
 from .equations import Derivation
-from .numrange import OutOfRange, check_range
+from .numrange import MAX_EXACT_DIGITS, OutOfRange, check_range, exact_digits
 
 PRECISION = 40
 
@@ -48,6 +48,8 @@ def _value(expr: sp.Expr, env: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """The value of ``expr``: exact when it is rational, else a Float of PRECISION digits;
     :class:`OutOfRange` when it has no real value of a sane size."""
     check_range(expr, env)  # before SymPy builds the numeric expression and evaluates it
+    if exact_digits(expr, env) > MAX_EXACT_DIGITS:  # exact numbers of millions of digits
+        env = {s: sp.Float(env[s], PRECISION + 10) for s in expr.free_symbols if s in env}
     exact = expr.xreplace(env).doit()
     if exact.is_Rational:
         return exact

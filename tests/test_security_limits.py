@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -412,3 +413,55 @@ def test_row45_hard_claims_are_unreadable_quickly(workdir, capsys, claim, kind, 
     assert first.startswith(f"line 1: UNREADABLE: the claim is {kind} at "), first
     assert detail in first
     assert seconds < 5
+
+
+# -------------------------------------------------------------------------------------------
+# Row 45: exact rationals of millions of digits (a power computed in C, out of the time
+# limit's reach) are computed in floating point instead
+
+NESTED = {"h1": "z**64", "h2": "h1**64", "h3": "h2**64"}
+
+
+def chain_spec(b: str) -> str:
+    body = "\n".join(f'{k} = "{v}"' for k, v in NESTED.items())
+    return (
+        '[graph]\ninputs = ["x"]\ntargets = ["t"]\nparams = ["w", "b"]\nloss = "E"\n'
+        f'[graph.nodes]\nz = "w*x + b"\n{body}\nE = "(t - h3)^2/2"\n'
+        f"[values]\nx = 0.5\nw = 0.3\nb = {b}\nt = 0.2\n"
+    )
+
+
+def printed_number(out: str, name: str) -> Decimal:
+    """A number of ``derive``'s text output, fixed (0.123) or scientific (1.23e{-45})."""
+    found = re.search(rf"^\s+\w+\s+{re.escape(name)} = .*= (\S+)$", out, re.M)
+    assert found, out
+    text = found.group(1).replace("{", "").replace("}", "")
+    return Decimal(text)
+
+
+@pytest.mark.parametrize("b", [pytest.param("0.8000000000000002", id="row45-power-262144-derive")])
+def test_row45_huge_exact_powers_are_computed_in_floating_point(workdir, capsys, b):
+    (workdir / "s.toml").write_text(chain_spec(b))
+    code, out, err, seconds = run(capsys, "--max-seconds", "60", "derive", "s.toml")
+    assert code == 0, err
+    assert seconds < 10
+    # Oracle: Python's decimal module at 40 digits, from the same exact inputs.
+    with localcontext() as ctx:
+        ctx.prec = 40
+        z = Decimal("0.3") * Decimal("0.5") + Decimal(b)
+        h3 = z**262144
+        grad_b = (h3 - Decimal("0.2")) * 262144 * z**262143
+    assert printed_number(out, "dE/db") == pytest.approx(grad_b, rel=Decimal("1e-8"))
+    assert printed_number(out, "h3") == pytest.approx(h3, rel=Decimal("1e-8"))
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [pytest.param("x = ((((x+1)^{64}+1)^{64}+1)^{64}+1)^{64}", id="row45-claim-nested-powers")],
+)
+def test_row45_nested_power_claim_is_decided_quickly(workdir, capsys, claim):
+    (workdir / "c.txt").write_text(claim + "\n")
+    code, out, err, seconds = run(capsys, "--max-seconds", "60", "verify", "mazur", "c.txt")
+    assert code == 3, err
+    assert out.startswith("line 1: WRONG")
+    assert seconds < 10
