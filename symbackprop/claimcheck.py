@@ -34,6 +34,7 @@ from .resolve import LITERAL, NetworkResolver
 from .rules import to_elementary
 
 POINTS = 4
+RETRIES = 20  # random points drawn before giving up on one where every node is real
 PREC = 50
 REL_SLACK = sp.Float("1e-6")
 EQUAL_REL = sp.Float("1e-25")
@@ -96,8 +97,14 @@ class Checker:
     def random_point(self, i: int) -> tuple[dict, dict]:
         """The i-th random point (leaf values) and the environment there."""
         while len(self._points) <= i:
-            point = {s: self._rational() for s in self.leaves()}
-            self._points.append((point, self.environment(point)))
+            for attempt in range(RETRIES):  # log(z) is complex where z < 0: draw another point
+                point = {s: self._rational() for s in self.leaves()}
+                try:
+                    self._points.append((point, self.environment(point)))
+                    break
+                except OutOfRange:
+                    if attempt == RETRIES - 1:
+                        raise
         point, env = self._points[i]
         for sym in self.r.free.values():  # free letters get values as claims introduce them
             if sym not in point:

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from decimal import Decimal, localcontext
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -465,3 +466,18 @@ def test_row45_nested_power_claim_is_decided_quickly(workdir, capsys, claim):
     assert code == 3, err
     assert out.startswith("line 1: WRONG")
     assert seconds < 10
+
+
+@pytest.mark.parametrize("claim", [pytest.param(r"h = 2\log(w x + b)", id="row45-log-claim")])
+def test_row45_random_points_avoid_a_complex_node(workdir, capsys, claim):
+    # log(z) is complex at random points where z < 0: verify draws points where it is real.
+    (workdir / "s.toml").write_text(graph("log(z)", VALUES))
+    (workdir / "c.txt").write_text(claim + "\n")
+    code, out, err, _ = run(capsys, "verify", "s.toml", "c.txt")
+    assert code == 3, err + out
+    found = re.search(r"random point \(([^)]*)\): (\S+) vs (\S+)", out)
+    assert found, out
+    point = {k: Fraction(v) for k, v in (kv.split("=") for kv in found.group(1).split(", "))}
+    expected = math.log(point["w"] * point["x"] + point["b"])
+    assert float(found.group(2)) == pytest.approx(expected, rel=1e-8)
+    assert float(found.group(3)) == pytest.approx(2 * expected, rel=1e-8)
