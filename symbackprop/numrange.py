@@ -170,7 +170,8 @@ def _apply(node: sp.Basic, args: list, env: Mapping):
 def _number(value: sp.Basic):
     """An environment value that is an expression of numbers (exact, such as exp(1/4))."""
     check_range(value)
-    return mpmath.mpf(sp.N(value, GUARD_DPS)._mpf_)
+    result = sp.N(value, GUARD_DPS)
+    return mpmath.mpf(result._mpf_) if result.is_Float else None
 
 
 def _power(base, exp):
