@@ -8,16 +8,21 @@ traceback. Outputs are generated and checked in memory, then written atomically 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__, streams
 from .cliargs import DIGITS, MAX_OPS_RANGE, POINTS, SEED, Parser, integer, seconds
-from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
-from .errors import SymbackpropError
+from .deadline import TimeLimitExpired
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    InvalidInput,
+    ResourceLimit,
+    SymbackpropError,
+)
 
 MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
 
@@ -49,8 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         type=integer(*MAX_OPS_RANGE),
         default=MAX_OPS,
         metavar="N",
-        help=f"stop with exit 5 before deriving a network of more than N operations "
-        f"(SymPy nodes in its definitions; default {MAX_OPS})",
+        help=f"stop with exit 5 before deriving a network of more than N operations: SymPy "
+        f"nodes in its unit-level definitions, or in its layer-level equations (which grow "
+        f"with the depth, not the width); default {MAX_OPS}",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -113,36 +119,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextmanager
 def _time_limit(seconds: float):
-    """Raise :class:`ResourceLimit` when the body runs longer than ``seconds`` (main thread)."""
-    if seconds <= 0 or not hasattr(signal, "SIGALRM"):
-        yield
-        return
+    """Raise :class:`deadline.TimeLimitExpired` (a ``BaseException``, so no ``except Exception``
+    swallows it) when the body runs longer than ``seconds``, and again until the body ends."""
+    from .deadline import time_limit
 
-    def expired(signum, frame):
-        raise ResourceLimit(f"gave up after {seconds:g} s", hint="raise --max-seconds")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return time_limit(seconds)
 
 
 def _load(args):
-    """The spec's network, refused (exit 5) before any derivation when it is over --max-ops;
-    its warnings go to stderr."""
+    """The spec's network, refused (exit 5) before the commands' work when it is over --max-ops;
+    its warnings go to stderr. What is counted: the SymPy nodes of the unit-level nodes'
+    definitions, or of a layer net's equations (forward, BP1-BP4, cost, for every layer)."""
     import sympy as sp
 
     from .spec import load_spec
 
     network = load_spec(args.spec, level=getattr(args, "level", None))
+    if _layer_level(network):
+        from .layers import derive_layers
+
+        # Building the net derived these already (linear in the depth). Printing and code
+        # generation grow with their size; numeric work that grows with the widths (check, the
+        # handout's training curve) is bounded by --max-seconds and the memory estimate.
+        d = derive_layers(network)
+        exprs = [e for f in d.forward for e in (f.z, f.a)] + [g.index for g in d.gradients]
+        exprs += [e for delta in d.deltas for e in (delta.general, delta.specialised)]
+        exprs.append(d.cost)
+    else:
+        exprs = [node.expr for node in network.nodes]
     count = 0
-    for node in getattr(network, "nodes", ()):
-        for _ in sp.preorder_traversal(node.expr):
+    for expr in exprs:
+        for _ in sp.preorder_traversal(expr):
             count += 1
             if count > args.max_ops:  # stops counting here: the check costs at most the limit
                 raise ResourceLimit(
@@ -228,8 +236,8 @@ def cmd_codegen(args) -> int:
 
 def cmd_handout(args) -> int:
     from .derive import derive
-    from .handout import generate_handout
     from .errors import PdflatexFailed
+    from .handout import generate_handout
     from .latexrun import compile_pdf, find_pdflatex
     from .writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
 
@@ -295,7 +303,7 @@ def cmd_check(args) -> int:
 def cmd_verify(args) -> int:
     from .verify import run_verify
 
-    return run_verify(args.spec, args.claims, fmt=args.format, say=_say)
+    return run_verify(args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args))
 
 
 COMMANDS = {
@@ -324,6 +332,11 @@ def _run(args) -> int:
         with _time_limit(args.max_seconds):
             code = COMMANDS[args.command](args)
     except SymbackpropError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"symbackprop: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except TimeLimitExpired as error:  # a BaseException: see deadline.py
         if args.debug:
             traceback.print_exc()
         print(f"symbackprop: error: {error}", file=sys.stderr)

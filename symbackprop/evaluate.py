@@ -2,7 +2,10 @@
 
 Evaluation is exact where SymPy can be (the spec's decimals are rationals) and otherwise carried
 at 40 significant digits, so printed digits are correct digits. Used by the handout (numbers at
-every step) and by ``check`` as one of the independent routes to the gradient.
+every step) and by ``check`` as one of the independent routes to the gradient. Each quantity is
+first looked at cheaply (:mod:`numrange`): one that is complex, undefined or absurdly large at
+the point is an :class:`InvalidInput` naming it, e.g. ``node 'h' is complex at the example
+values (log of -0.5)``, instead of minutes of evalf or a complex number in the handout.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Mapping
 import sympy as sp
 
 from .equations import Derivation
+from .numrange import MAX_EXACT_DIGITS, OutOfRange, check_range, exact_digits
 
 PRECISION = 40
 
@@ -41,7 +45,11 @@ class Worked:
 
 
 def _value(expr: sp.Expr, env: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
-    """The value of ``expr``: exact when it is rational, else a Float of PRECISION digits."""
+    """The value of ``expr``: exact when it is rational, else a Float of PRECISION digits;
+    :class:`OutOfRange` when it has no real value of a sane size."""
+    check_range(expr, env)  # before SymPy builds the numeric expression and evaluates it
+    if exact_digits(expr, env) > MAX_EXACT_DIGITS:  # exact numbers of millions of digits
+        env = {s: sp.Float(env[s], PRECISION + 10) for s in expr.free_symbols if s in env}
     exact = expr.xreplace(env).doit()
     if exact.is_Rational:
         return exact
@@ -49,20 +57,41 @@ def _value(expr: sp.Expr, env: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     if result.free_symbols:
         names = ", ".join(sorted(s.name for s in result.free_symbols))
         raise ValueError(f"no value for {names}")
+    if not result.is_Float:  # what check_range does not model (a Piecewise) may still be so
+        raise OutOfRange("complex" if result.is_finite else "undefined", f"value {result}")
     return sp.Float(result, PRECISION)
 
 
 def evaluate(derivation: Derivation, point: Mapping[sp.Symbol, sp.Expr] | None = None) -> Worked:
-    """Evaluate every equation of ``derivation`` in order at ``point`` (default: the example)."""
+    """Evaluate every equation of ``derivation`` in order at ``point`` (default: the example).
+
+    Raises:
+        InvalidInput: a quantity is complex, undefined, too large or too small there.
+    """
     net = derivation.network
     env: dict[sp.Symbol, sp.Expr] = dict(point if point is not None else net.value_map)
+    example = point is None or dict(point) == dict(net.value_map)
+    shown = ", ".join(f"{s}={sp.N(v, 3)}" for s, v in list(env.items())[:6])
+    at = "the example values" if example else f"the point {shown}"
+
+    def value(expr: sp.Expr, thing: str, values: dict) -> sp.Expr:
+        try:
+            return _value(expr, values)
+        except OutOfRange as err:
+            raise err.naming(thing, at) from None
+
     for eq in derivation.forward:
-        env[eq.symbol] = _value(eq.expr, env)
+        env[eq.symbol] = value(eq.expr, f"node '{eq.symbol}'", env)
     for delta in derivation.deltas:
-        env[delta.symbol] = _value(delta.expr, env)
-    gradients = {g.param: _value(g.expr, env) for g in derivation.gradients}
+        env[delta.symbol] = value(delta.expr, f"'{delta.symbol}'", env)
+    gradients = {
+        g.param: value(g.expr, f"the gradient of '{g.param}'", env) for g in derivation.gradients
+    }
     grad_env = {derivation.gradient_symbol(p): v for p, v in gradients.items()}
-    updated = {u.param: _value(u.expr, {**env, **grad_env}) for u in derivation.updates}
+    updated = {
+        u.param: value(u.expr, f"the update of '{u.param}'", {**env, **grad_env})
+        for u in derivation.updates
+    }
     return Worked(env, gradients, updated, grad_env)
 
 

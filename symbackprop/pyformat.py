@@ -40,7 +40,10 @@ def format_module(source: str, mode: black.Mode) -> str:
     """``black.format_str(source, mode=mode)``, computed in time linear in the module's size."""
     try:
         return _Formatter(mode).format(source)
-    except Exception:  # anything unexpected (or invalid source): black alone decides, or raises
+    except (MemoryError, RecursionError):
+        raise  # black alone would need more of the same: give up (the CLI's exit 5 or 1)
+    except Exception:  # noqa: BLE001 - anything unexpected (or invalid source): black decides
+        # The time limit (deadline.TimeLimitExpired) is a BaseException and passes through.
         return black.format_str(source, mode=mode)
 
 

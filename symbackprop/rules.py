@@ -68,6 +68,11 @@ class ActivationBase(sp.Function):
     def fdiff(self, argindex=1):  # noqa: D102 - SymPy hook
         return self.rule.derivative(self.args[0], self).doit()
 
+    def _eval_evalf(self, prec):  # noqa: D102 - SymPy hook
+        # relu(exp(1/4)): the argument is a number but not a Number, so eval left it alone
+        z = self.args[0]._eval_evalf(prec)
+        return self.rule.definition(z)._eval_evalf(prec) if z is not None and z.is_Number else None
+
     def _eval_rewrite_as_elementary(self, z, **kwargs):
         return self.rule.definition(z)
 

@@ -53,9 +53,12 @@ class Verdict:
     message: str = ""
 
 
-def run_verify(spec: str, claims: str, *, fmt: str = "text", say: Callable = print) -> int:
-    """Verify the claims file ``claims`` (``-``: stdin) against ``spec``; returns the exit code."""
-    derivation = derive(load_spec(spec))
+def run_verify(
+    spec: str, claims: str, *, fmt: str = "text", say: Callable = print, load: Callable = load_spec
+) -> int:
+    """Verify the claims file ``claims`` (``-``: stdin) against ``spec`` (read by ``load``: the
+    CLI's applies --max-ops); returns the exit code."""
+    derivation = derive(load(spec))
     source = "<stdin>" if claims == "-" else claims
     verdicts = verify_text(derivation, _read(claims), source=source)
     if fmt == "json":
