@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"stop with exit 5 before deriving a network of more than N operations "
         f"(SymPy nodes in its definitions; default {MAX_OPS})",
     )
+    parser.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        default=None,
+        metavar="BYTES",
+        help="stop with exit 5 before a job estimated to need more memory (e.g. 8G; "
+        "default: half the machine's memory)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("examples", help="list the built-in example networks")
@@ -103,6 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _memory_size(text: str) -> float:
+    from .budget import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 @contextmanager
 def _time_limit(seconds: float):
     """Raise :class:`ResourceLimit` when the body runs longer than ``seconds`` (main thread)."""
@@ -129,6 +146,9 @@ def _load(args):
 
     from .spec import load_spec
 
+    from .budget import set_max_memory
+
+    set_max_memory(args.max_memory)
     network = load_spec(args.spec, level=getattr(args, "level", None))
     count = 0
     for node in getattr(network, "nodes", ()):

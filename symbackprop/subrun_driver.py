@@ -53,26 +53,32 @@ def _losses(module, inputs, call):
 
 def _sgd_curve(module, inputs, call):
     """(iteration, loss before it) every ``every`` steps of sgd_step on the example, then the
-    final loss: the unit handout's training curve."""
+    final loss: the unit handout's training curve. A non-finite loss ends it, as its last row."""
     params = module.init_params()
     x, t = module.EXAMPLE_X, module.EXAMPLE_T
     points = []
     for step in range(call["iterations"]):
         value = float(module.sgd_step(params, x, t))
-        if step % call["every"] == 0:
+        if step % call["every"] == 0 or not np.isfinite(value):
             points.append((step, value))
+        if not np.isfinite(value):
+            return np.array(points, dtype=np.float64)
     points.append((call["iterations"], float(module.loss(params, x, t))))
     return np.array(points, dtype=np.float64)
 
 
 def _optimizer_curve(module, inputs, call):
-    """The loss of each full-batch step of the spec's optimizer: the layer handout's curve."""
+    """The loss of each full-batch step of the spec's optimizer: the layer handout's curve,
+    rows (step, loss). A non-finite loss ends it, as its last row."""
     params = module.init_params(seed=call["seed"])
     state = module.optimizer_init(params)
     x, t = inputs[call["x"]], inputs[call["t"]]
-    return np.array(
-        [float(module.optimizer_step(params, state, x, t)) for _ in range(call["iterations"])]
-    )
+    points = []
+    for step in range(call["iterations"]):
+        points.append((step, float(module.optimizer_step(params, state, x, t))))
+        if not np.isfinite(points[-1][1]):
+            break
+    return np.array(points, dtype=np.float64).reshape(-1, 2)
 
 
 OPS = {
