@@ -125,6 +125,8 @@ def check_network(
 
     ``max_memory`` is unused at unit level: the network's size is bounded by ``--max-ops``.
     """
+    if points < 1:
+        raise InvalidInput(f"points must be at least 1, not {points}", hint="--points")
     if not network.params:
         raise InvalidInput(
             f"network '{network.name}' has no parameters: there is no gradient to check",

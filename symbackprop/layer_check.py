@@ -38,6 +38,7 @@ from .check import (
     richardson,
     richardson_steps,
 )
+from .errors import InvalidInput
 from .layer_codegen import generate_layer_module
 from .layer_losses import SOFTMAX, activation_value
 from .layer_losses import a as a_sym
@@ -220,6 +221,8 @@ def check_layer_net(
     net: LayerNet, *, points: int = 3, seed: int = 0, tolerance: float = TOLERANCE
 ) -> Report:
     """Compare derived, generated and finite-difference gradients at random points."""
+    if points < 1:
+        raise InvalidInput(f"points must be at least 1, not {points}", hint="--points")
     memory, seconds = check_cost(net, points)
     budget.require(f"check of '{net.name}'", memory=memory, seconds=seconds)
     d = derive_layers(net)
