@@ -146,9 +146,6 @@ def _load(args):
 
     from .spec import load_spec
 
-    from .budget import set_max_memory
-
-    set_max_memory(args.max_memory)
     network = load_spec(args.spec, level=getattr(args, "level", None))
     count = 0
     for node in getattr(network, "nodes", ()):
@@ -161,6 +158,9 @@ def _load(args):
                 )
     for warning in network.warnings:
         _warn(warning)
+    from .budget import set_max_memory  # the limit the commands' estimates are held to
+
+    set_max_memory(args.max_memory)
     return network
 
 

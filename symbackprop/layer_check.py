@@ -26,8 +26,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import rules
-from . import budget, subrun
+from . import budget, rules, subrun
 from .check import (
     TOLERANCE,
     ParamCheck,

@@ -254,7 +254,10 @@ def test_runner_uses_a_child_process(real_module):
 
 
 def test_runner_reports_a_failing_module():
-    text = '"""Doc."""\n\nimport numpy as np\n\n\ndef loss(params, x, t):\n    raise ValueError("boom")\n'
+    text = (
+        '"""Doc."""\n\nimport numpy as np\n\n\ndef loss(params, x, t):\n'
+        '    raise ValueError("boom")\n'
+    )
     job = subrun.Job()
     job.losses(
         job.point({"w": np.zeros(1)}, np.zeros(1), np.zeros(1)), [("w", (0,))], np.ones((1, 4))
