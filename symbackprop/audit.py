@@ -30,30 +30,31 @@ from typing import Iterable
 # NumPy names a module may use as np.<name> (and the two dotted ones).
 NUMPY_NAMES = frozenset("""
     abs absolute add all amax amin any arange argmax argmin array asarray ascontiguousarray
-    asanyarray atleast_1d atleast_2d bool_ broadcast_to can_cast clip concatenate copy copyto
-    divide dot dtype einsum empty empty_like equal errstate exp expm1 eye finfo float16 float32
-    float64 floating full full_like greater greater_equal heaviside iinfo inexact inf int32
-    int64 integer intp isfinite isinf isnan issubdtype less less_equal log log1p logaddexp
-    longdouble matmul max maximum may_share_memory mean min minimum multiply nan ndarray ndim
-    negative newaxis number ones ones_like outer power prod promote_types reciprocal
-    result_type shape shares_memory sign size sqrt square stack subtract sum take_along_axis
-    tanh true_divide uint8 where zeros zeros_like
+    asanyarray atleast_1d atleast_2d bool bool_ broadcast_shapes broadcast_to can_cast clip
+    complexfloating concatenate copy copyto divide dot dtype e einsum empty empty_like equal
+    errstate exp expand_dims expm1 eye finfo float16 float32 float64 floating full full_like
+    greater greater_equal heaviside iinfo inexact inf int32 int64 integer intp isdtype isfinite
+    isinf isnan isscalar issubdtype less less_equal log log1p logaddexp longdouble matmul max
+    maximum may_share_memory mean min minimum multiply nan ndarray ndim negative newaxis number
+    ones ones_like outer pi power prod promote_types reciprocal reshape result_type shape
+    shares_memory sign signedinteger size sqrt square squeeze stack subtract sum
+    take_along_axis tanh transpose true_divide uint8 unsignedinteger where zeros zeros_like
     random.default_rng add.reduce maximum.reduce
     """.split())
 
 # Attribute names allowed on anything but np (arrays, dtypes, dicts, generators, finfo).
 _ATTRIBUTES = frozenset("""
-    T all any append astype base c_contiguous clear copy ctypes data dtype eps fill flags
-    f_contiguous get item items itemsize keys kind max mean min nbytes ndim normal pop ravel
-    reduce reshape setdefault shape size standard_normal sum tiny tolist type uniform update
-    values view writeable
+    T all any append argmax astype base c_contiguous clear clip copy ctypes data dot dtype eps
+    fill flags f_contiguous get item items itemsize keys kind max mean min name nbytes ndim
+    normal pop ravel reduce reshape setdefault setflags shape size squeeze standard_normal
+    strides sum tiny tolist transpose type uniform update values view writeable
     """.split())
 
 _BUILTINS = frozenset("""
-    abs all any bool dict enumerate float int isinstance iter len list max min next range
-    reversed sorted sum tuple type zip
-    ArithmeticError FloatingPointError IndexError KeyError OverflowError StopIteration
-    TypeError ValueError ZeroDivisionError
+    abs all any bool dict enumerate float int isinstance iter len list max min next range repr
+    reversed set slice sorted str sum tuple type zip
+    ArithmeticError FloatingPointError IndexError KeyError NotImplementedError OverflowError
+    RuntimeError StopIteration TypeError ValueError ZeroDivisionError
     """.split())
 
 _EXCEPTIONS = frozenset(
