@@ -44,7 +44,7 @@ class ParamCheck:
     name: str
     derived: float
     numpy_error: float
-    fd_error: float
+    fd_error: float  # NaN when no point differenced this parameter (see FD_SAMPLE)
     fd_allowed: float = TOLERANCE  # the tolerance widened by the finite differences' own error
 
 
@@ -58,7 +58,8 @@ class Report:
     @property
     def ok(self) -> bool:
         return all(
-            p.numpy_error <= self.tolerance and p.fd_error <= p.fd_allowed for p in self.params
+            p.numpy_error <= self.tolerance and not p.fd_error > p.fd_allowed  # NaN: not sampled
+            for p in self.params
         )
 
 
@@ -163,7 +164,7 @@ def check_network(
         )
     results = subrun.run(text, job, what=f"the module generated for '{network.name}'")
     worst_np = np.zeros(len(names))
-    worst_fd = np.zeros(len(names))
+    worst_fd = np.full(len(names), np.nan)  # NaN until a point differences the parameter
     allowed_fd = np.full(len(names), tolerance)
     for exact, sample, h, grads_at, losses_at in plans:
         grads = results[grads_at]
@@ -174,7 +175,7 @@ def check_network(
             fd, error, exact[sample], _denominator(exact)[sample], tolerance
         )
         for i, r, a in zip(sample, rel, allowed):
-            if r / a > worst_fd[i] / allowed_fd[i]:
+            if not r / a <= worst_fd[i] / allowed_fd[i]:  # also when worst_fd[i] is NaN
                 worst_fd[i], allowed_fd[i] = r, a
     derived_first = plans[0][0]
     checks = tuple(
@@ -182,6 +183,10 @@ def check_network(
         for n, d, e1, e2, a2 in zip(names, derived_first, worst_np, worst_fd, allowed_fd)
     )
     return Report(network.name, points, checks, tolerance)
+
+
+def _fd_text(error: float) -> str:
+    return f"{'not taken':>10s}" if np.isnan(error) else f"{error:10.2e}"
 
 
 def format_report(report: Report) -> str:
@@ -195,7 +200,7 @@ def format_report(report: Report) -> str:
     for p in report.params:
         bad = p.numpy_error > report.tolerance or p.fd_error > p.fd_allowed
         lines.append(
-            f"  {p.name:16s} {p.derived:16.9g} {p.numpy_error:10.2e} {p.fd_error:10.2e} "
+            f"  {p.name:16s} {p.derived:16.9g} {p.numpy_error:10.2e} {_fd_text(p.fd_error)} "
             f"{p.fd_allowed:10.2e}{'  <-- disagrees' if bad else ''}"
         )
     lines.append(

@@ -238,7 +238,8 @@ def check_layer_net(
         ref = job.point(params, x, t)
         plans.append((exact, entries, h, job.gradients(ref), job.losses(ref, entries, values)))
     results = subrun.run(text, job, what=f"the module generated for '{net.name}'")
-    worst = {p: [0.0, 0.0, tolerance] for p in net.params}
+    # numpy error, finite-difference error (NaN until an entry of p is differenced), allowed
+    worst = {p: [0.0, float("nan"), tolerance] for p in net.params}
     for exact, entries, h, grads_at, losses_at in plans:
         numeric = results[grads_at]
         for name in net.params:
@@ -248,7 +249,7 @@ def check_layer_net(
         for (name, ix), value, err in zip(entries, fd, error):
             e = exact[name]
             rel, allowed = fd_comparison(value, err, e[ix], _denominator(e)[ix], tolerance)
-            if rel / allowed > worst[name][1] / worst[name][2]:
+            if not rel / allowed <= worst[name][1] / worst[name][2]:  # also when still NaN
                 worst[name][1:] = [float(rel), float(allowed)]
     first = {name: float(plans[0][0][name].flat[0]) for name in net.params}
     checks = tuple(ParamCheck(p, first[p], *worst[p]) for p in net.params)

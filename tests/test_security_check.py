@@ -242,3 +242,15 @@ def test_item8_diverging_training_curve(workdir, capsys, level, text, pdf):
     assert "nan" not in tex.split("coordinates")[1].split(";")[0]
     if pdf:
         assert (workdir / "div.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_row44_untaken_finite_differences_neither_pass_nor_fail_silently():
+    """A parameter no point differenced (deep nets sample FD_TOTAL entries per point) is shown
+    as such, and only the routes actually compared decide the verdict."""
+    taken = check.ParamCheck("W1", 0.5, 1e-16, 2e-9, 1e-7)
+    untaken = check.ParamCheck("b1", 0.5, 1e-16, float("nan"), 1e-7)
+    report = check.Report("n", 3, (taken, untaken), 1e-7)
+    assert report.ok
+    assert "not taken" in check.format_report(report).splitlines()[3]
+    wrong = check.ParamCheck("W2", 0.5, 1e-16, 2e-6, 1e-7)
+    assert not check.Report("n", 3, (wrong, untaken), 1e-7).ok
