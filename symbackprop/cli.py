@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         f"nodes in its unit-level definitions, or in its layer-level equations (which grow "
         f"with the depth, not the width); default {MAX_OPS}",
     )
+    parser.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        default=None,
+        metavar="BYTES",
+        help="stop with exit 5 before a job estimated to need more memory (e.g. 8G; "
+        "default: half the machine's memory)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("examples", help="list the built-in example networks")
@@ -119,6 +127,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _memory_size(text: str) -> float:
+    from .budget import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _time_limit(seconds: float):
     """Raise :class:`deadline.TimeLimitExpired` (a ``BaseException``, so no ``except Exception``
     swallows it) when the body runs longer than ``seconds``, and again until the body ends."""
@@ -159,6 +176,9 @@ def _load(args):
                 )
     for warning in network.warnings:
         _warn(warning)
+    from .budget import set_max_memory  # the limit the commands' estimates are held to
+
+    set_max_memory(args.max_memory)
     return network
 
 

@@ -18,6 +18,7 @@ from .equations import Derivation
 from .gcpause import paused_gc
 from .printing import NumpyCodePrinter, numpy_code
 from .pyformat import format_module
+from .pystr import docstring_literal
 from .render import render
 from .rules import LEAKY_SLOPE, ActivationBase, numeric_kernels
 
@@ -129,21 +130,6 @@ def _helpers(derivation: Derivation) -> set[str]:
     return used
 
 
-def _docstring_text(text: str) -> str:
-    """Free text (a title, a file name) made inert inside the module's docstring.
-
-    Backslashes, quotes and non-printable characters (newlines, bidi controls) are escaped, so
-    the text can neither end the docstring (``\"\"\"``) nor start an escape or hide code.
-    """
-
-    def inert(ch: str) -> str:
-        if ch == '"':
-            return '\\"'
-        return ch if ch.isprintable() and ch != "\\" else ascii(ch)[1:-1]
-
-    return "".join(inert(ch) for ch in text)
-
-
 def _unpack(symbols) -> str:
     """The target that unpacks one row into named floats: ``(i1, i2)`` or ``(i1,)``."""
     names = [s.name for s in symbols]
@@ -208,8 +194,11 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     used = _helpers(derivation)
     has_example = net.has_example
     return dict(
-        name=_docstring_text(net.name),
-        description=_docstring_text(net.title or f"Spec: {source}. symbackprop {__version__}."),
+        # Free text reaches the module only through the docstring printer (pystr): the template
+        # renders the docstring's text and python_docstring prints it as one string literal.
+        python_docstring=docstring_literal,
+        name=net.name,
+        description=net.title or f"Spec: {source}. symbackprop {__version__}.",
         inputs=[s.name for s in net.inputs],
         inputs_tuple=repr(tuple(s.name for s in net.inputs)),
         targets_tuple=repr(tuple(s.name for s in net.targets)),

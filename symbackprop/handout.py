@@ -289,9 +289,13 @@ def handout_context(
     curve, after_one, final = [], "", ""
     if w.worked is not None:
         after_one = format_number(error_after_update(derivation, w.worked), digits)
-        points = loss_curve(derivation)
+        points, diverged = loss_curve(derivation)
         curve = " ".join(f"({step},{value:.6g})" for step, value in points)
-        final = format_number(sp.Float(points[-1][1], 17), 6)
+        final = (
+            rf"\infty\ \text{{(the updates diverge: the loss overflows at update {diverged:,})}}"
+            if diverged is not None
+            else format_number(sp.Float(points[-1][1], 17), 6)
+        )
     return dict(
         curve=curve,
         param_count=len(net.params),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .budget import require_layer_codegen
 from .layer_codegen import generate_layer_module
 from .layer_handout import generate_layer_handout
 from .layer_print import layer_equations
@@ -49,7 +50,9 @@ def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
 
 
 def module_text(net: LayerNet, *, source: str) -> str:
-    """The generated matmul module (without header)."""
+    """The generated matmul module (without header); refused up front when clearly too deep
+    for the time left (:mod:`budget`)."""
+    require_layer_codegen(f"code generation for '{net.name}'", net.sizes)
     return generate_layer_module(derive_layers(net), source=source)
 
 

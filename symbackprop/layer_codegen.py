@@ -25,6 +25,7 @@ from .layer_losses import z as z_sym
 from .layers import LayerDerivation
 from .optimizers import OPTIMIZERS, settings_for
 from .printing import numpy_code
+from .pystr import docstring_literal
 from .rules import numeric_kernels
 
 HELPERS = ("sigmoid", "relu", "leaky_relu", "softplus", "softmax")
@@ -304,6 +305,9 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
     chosen = settings_for(opt.name, dict(opt.settings))
     weights = " + ".join(f"np.sum(W{l} * W{l})" for l in range(1, L + 1))
     return dict(
+        # Free text reaches the module only through the docstring printer (pystr): the template
+        # renders the docstring's text and python_docstring prints it as one string literal.
+        python_docstring=docstring_literal,
         name=net.name,
         description=net.title or f"Spec: {source}. symbackprop {__version__}.",
         sizes=repr(net.sizes),

@@ -2,7 +2,8 @@
 
 Python prints every formula here (the proofs' fixed steps are LaTeX constants, the net's own
 equations come from :mod:`layer_print`); ``templates/latex/layer_handout.tex.jinja`` only lays
-them out. The loss-over-iterations figure is made by running the generated module on the spec's
+them out. The loss-over-iterations figure is made by running the generated module (in a child
+process, :mod:`subrun`; its memory and time estimated first, :func:`curve_cost`) on the spec's
 data (or, without data, on a fixed synthetic set drawn from a random teacher net of the same
 shape, which the caption says).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import __version__
+from . import __version__, budget, subrun
 from .handout import escape_text as latex_escape
 from .layer_codegen import generate_layer_module
 from .layer_exercises import layer_exercises
@@ -19,8 +20,8 @@ from .layer_figure import gradient_costs, layer_figure
 from .layer_losses import SOFTMAX
 from .layer_print import activation_latex, layer_equations
 from .layers import LayerDerivation, LayerNet, derive_layers
-from .loader import load_generated
 from .optimizers import optimizer
+from .training import finite_prefix
 
 ITERATIONS = 60
 SYNTHETIC_ROWS = 200
@@ -114,22 +115,40 @@ def _data(net: LayerNet) -> tuple[np.ndarray, np.ndarray, bool]:
     return x, t, True
 
 
-def loss_curve(d: LayerDerivation, module_text: str) -> tuple[list[tuple[int, float]], bool]:
-    """Run the generated module: full-batch steps of the spec's optimizer, loss per step."""
-    module = load_generated(module_text, name=f"handout_{d.net.name}")
+def curve_cost(net: LayerNet) -> tuple[float, float]:
+    """Bytes and seconds of the training run (see :mod:`budget`): the data, the activations
+    and deltas of every layer for every row, the parameters with their gradient and up to two
+    optimizer buffers; three matmuls per weight and row in each iteration."""
+    rows = len(net.data_x) if net.data_x else SYNTHETIC_ROWS
+    n = budget.layer_params(net.sizes)
+    memory = 8 * (4 * rows * sum(net.sizes) + 4 * n) * 2  # parent and child copies
+    seconds = ITERATIONS * 6 * n * rows * budget.FLOP_SECONDS
+    return memory, seconds
+
+
+def loss_curve(
+    d: LayerDerivation, module_text: str
+) -> tuple[list[tuple[int, float]], bool, int | None]:
+    """Run the generated module in a child process (:mod:`subrun`): full-batch steps of the
+    spec's optimizer, the loss per step; whether the data are synthetic; and the step at which
+    the loss overflowed (the curve stops before it), or None."""
     x, t, synthetic = _data(d.net)
-    params = module.init_params(seed=0)
-    state = module.optimizer_init(params)
-    points = [(i, float(module.optimizer_step(params, state, x, t))) for i in range(ITERATIONS)]
-    return points, synthetic
+    job = subrun.Job()
+    job.optimizer_curve(x, t, ITERATIONS, seed=0)
+    (rows,) = subrun.run(module_text, job, what="the handout's training run")
+    points, diverged = finite_prefix(rows)
+    return points, synthetic, diverged
 
 
 def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool = True) -> str:
     """The LaTeX handout for a layer-level net."""
     from .render import render
 
+    memory, seconds = curve_cost(net)
+    budget.require_layer_codegen(f"the handout of '{net.name}'", net.sizes)
+    budget.require(f"the handout's training run of '{net.name}'", memory=memory, seconds=seconds)
     d = derive_layers(net)
-    curve, synthetic = loss_curve(d, generate_layer_module(d, source=source))
+    curve, synthetic, diverged = loss_curve(d, generate_layer_module(d, source=source))
     opt = optimizer(net.optimizer.name)
     rule = d.output
     return render(
@@ -163,6 +182,7 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
         curve=" ".join(f"({i},{v:.6g})" for i, v in curve),
         iterations=ITERATIONS,
         synthetic=synthetic,
+        diverged="" if diverged is None else f"{diverged:,}",
         show_solutions=show_solutions,
         figure=layer_figure(net),
         exercises=layer_exercises(net),

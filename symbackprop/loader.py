@@ -1,7 +1,9 @@
-"""Load a generated module from its text, for ``check`` and the tests.
+"""Load a generated module from its text, for the tests and the benchmarks only.
 
-The text is our own output and has passed :func:`audit.audit_module`; it is written to a
-private temporary directory and imported from there like any module a user would import.
+The tool itself never imports a generated module: ``check`` and the handouts run it in a child
+process (:mod:`subrun`). Tests import modules directly to call them like a user would. The text
+must pass :func:`audit.audit_module`; it is written to a private temporary directory and
+imported from there.
 """
 
 from __future__ import annotations

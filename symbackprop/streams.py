@@ -14,7 +14,6 @@ import sys
 
 from .errors import EXIT_INVALID, EXIT_OK
 
-
 # The first error writing standard output, kept so the command can finish and report its own exit
 # code: a wrong verdict piped into `head -1` must still exit 3, not die as a BrokenPipeError.
 _error: OSError | None = None

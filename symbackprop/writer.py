@@ -27,8 +27,7 @@ from pathlib import Path
 
 from symbackprop.errors import InvalidInput, RefusedOverwrite
 from symbackprop.outpath import resolve_inside
-from symbackprop.stamps import is_ours, is_pristine, pdf_is_current, pdf_made_from, stamp
-from symbackprop.stamps import stamp_pdf
+from symbackprop.stamps import is_ours, is_pristine, pdf_is_current, pdf_made_from, stamp, stamp_pdf
 
 # The stamp functions are part of the writer's interface: generate, stamp, write.
 __all__ = [

@@ -187,7 +187,9 @@ def layered_spec(draw) -> str:
         units_out = max(units, 2) if "softmax" in layers[-1] else units
         rows = draw(st.integers(1, 3))
         x = [[draw(NUMBERS) for _ in range(inputs)] for _ in range(rows)]
-        t = [[draw(st.sampled_from([0.0, 1.0, 0.5])) for _ in range(units_out)] for _ in range(rows)]
+        t = [
+            [draw(st.sampled_from([0.0, 1.0, 0.5])) for _ in range(units_out)] for _ in range(rows)
+        ]
         lines += ["[data]", f"x = {toml(x)}", f"t = {toml(t)}"]
     return draw(corrupted("\n".join(lines) + "\n"))
 
@@ -382,7 +384,15 @@ def test_fuzz_claims_against_examples(claims, fmt):
             stderr = io.StringIO()
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
                 code = cli.main(
-                    ["--max-seconds", str(MAX_SECONDS), "verify", example, str(path), "--format", fmt]
+                    [
+                        "--max-seconds",
+                        str(MAX_SECONDS),
+                        "verify",
+                        example,
+                        str(path),
+                        "--format",
+                        fmt,
+                    ]
                 )
             assert code in (0, 2, 3, 5), f"{example}: exit {code}\n{claims!r}\n{stderr.getvalue()}"
             assert "Traceback" not in stderr.getvalue()
