@@ -31,6 +31,7 @@ from .claimcheck import Checker, Link
 from .derive import derive
 from .diagnose import diagnose, number, show
 from .equations import Derivation
+from .layers import LayerNet
 from .errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
 from .resolve import NetworkResolver, names_resolve
 from .spec import load_spec
@@ -55,7 +56,14 @@ class Verdict:
 
 def run_verify(spec: str, claims: str, *, fmt: str = "text", say: Callable = print) -> int:
     """Verify the claims file ``claims`` (``-``: stdin) against ``spec``; returns the exit code."""
-    derivation = derive(load_spec(spec))
+    network = load_spec(spec)
+    if isinstance(network, LayerNet):  # the resolver reads unit-level names only
+        raise InvalidInput(
+            "verify needs a unit-level network; this spec is at layer level",
+            where=spec,
+            hint='claims are checked at unit level: a spec with level = "unit"',
+        )
+    derivation = derive(network)
     source = "<stdin>" if claims == "-" else claims
     verdicts = verify_text(derivation, _read(claims), source=source)
     if fmt == "json":
