@@ -14,6 +14,9 @@ n-ary ``Add``/``Mul``/``Hadamard``, ``Neg``, ``Div``, ``Pow``, ``Sum(index, body
 upper)``, ``Transpose``.
 
 Parsing rules (resolver-independent, so a claim parses the same for every network):
+- Claims are ASCII. Pasted math characters are read as what they stand for (U+2212 minus and an
+  en dash as ``-``; ``×``, ``·``, ``⋅`` as ``*``; ``′`` as ``'``; a byte-order mark and
+  non-breaking or thin spaces as a space); any other non-ASCII character is refused at its column.
 - Calls are only ``\\sigma \\exp \\log \\ln \\tanh`` and the words ``sigmoid sigma exp log ln
   tanh relu f g`` (``'`` = derivative) followed by ``(``; so ``y_j(1-y_j)`` is a product.
 - A letter run is one name (``out_{h1}``, ``net``; write ``a b`` for a product). In LaTeX an
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache, reduce
@@ -219,6 +223,38 @@ _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
 _SUM_RE = re.compile(r"([A-Za-z])(?:\\in([A-Za-z0-9]+)|=([A-Za-z0-9]+))?")
 _CALL_RE = re.compile(r"\s*'?\s*(?:\\(?:left|bigl?|Bigl?)\s*)?\(")
 _LABEL_RE = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]\s*")
+
+
+# Characters pasted from word processors and PDFs, each read as the one ASCII character it
+# stands for (one for one, so columns in messages stay right); any other non-ASCII is refused.
+_PASTED = {
+    "\u2212": "-",  # MINUS SIGN
+    "\u2013": "-",  # EN DASH, typed for a minus
+    "\u00d7": "*",  # MULTIPLICATION SIGN
+    "\u00b7": "*",  # MIDDLE DOT
+    "\u22c5": "*",  # DOT OPERATOR
+    "\u2217": "*",  # ASTERISK OPERATOR
+    "\u00f7": "/",  # DIVISION SIGN
+    "\u2215": "/",  # DIVISION SLASH
+    "\u2032": "'",  # PRIME
+    "\ufeff": " ",  # BYTE ORDER MARK (ZERO WIDTH NO-BREAK SPACE) left in the text
+    **dict.fromkeys("\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f", " "),
+}
+_PASTED_TABLE = str.maketrans(_PASTED)
+
+
+def _ascii_line(line: str) -> str:
+    """``line`` with pasted math characters made ASCII; ``_Error`` at the first other one."""
+    line = line.translate(_PASTED_TABLE)
+    if not line.isascii():
+        col, ch = next((i, ch) for i, ch in enumerate(line, start=1) if not ch.isascii())
+        raise _Error(
+            col,
+            f"unexpected character U+{ord(ch):04X} {unicodedata.name(ch, '(unnamed)')}",
+            "claims are ASCII (LaTeX or plain math); the Unicode minus, times, dot, prime and "
+            "non-breaking spaces are read as -, *, ' and space",
+        )
+    return line
 
 
 def _number(text: str, col: int) -> Num:
@@ -440,6 +476,7 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
     try:
         if len(line) > MAX_LINE:
             raise _Error(None, f"claim longer than {MAX_LINE} characters")
+        line = _ascii_line(line)
         depth = 0
         for i, ch in enumerate(line):  # linear bracket-depth scan before any parsing
             depth += (ch in "([{") - (ch in ")]}")
@@ -475,7 +512,7 @@ def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:
     return [
         parse_claim_line(line, lineno=lineno, source=source)
         for lineno, line in lines
-        if line.strip() and line.lstrip()[0] not in "#%"
+        if (bare := line.translate(_PASTED_TABLE).strip()) and bare[0] not in "#%"
     ]
 
 
