@@ -248,12 +248,16 @@ def _ascii_line(line: str) -> str:
     line = line.translate(_PASTED_TABLE)
     if not line.isascii():
         col, ch = next((i, ch) for i, ch in enumerate(line, start=1) if not ch.isascii())
-        raise _Error(
-            col,
-            f"unexpected character U+{ord(ch):04X} {unicodedata.name(ch, '(unnamed)')}",
+        label = unicodedata.name(ch, "(unnamed)")
+        hint = (
             "claims are ASCII (LaTeX or plain math); the Unicode minus, times, dot, prime and "
-            "non-breaking spaces are read as -, *, ' and space",
+            "non-breaking spaces are read as -, *, ' and space"
         )
+        greek = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER ([A-Z]+)", label)
+        if greek:
+            word = greek.group(2).lower()
+            hint = "write it in LaTeX: \\" + (word if greek.group(1) == "SMALL" else word.title())
+        raise _Error(col, f"unexpected character U+{ord(ch):04X} {label}", hint)
     return line
 
 
