@@ -88,7 +88,9 @@ class Mazur(Notation):
             return f"i{u.j}"
         if u.last:
             return f"o{u.j}"
-        return f"{_HIDDEN_LETTERS[(u.layer - 1) % len(_HIDDEN_LETTERS)]}{u.j}"
+        if u.depth - 1 > len(_HIDDEN_LETTERS):  # letters run out: number every hidden layer
+            return f"h{u.layer}_{u.j}"  # net_h7_2 prints net_{h7,2}
+        return f"{_HIDDEN_LETTERS[u.layer - 1]}{u.j}"
 
     def input(self, u: Unit) -> str:
         return self.label(u)
@@ -138,11 +140,19 @@ class Hmkcode(Mazur):
 
 
 class Jacobs(Notation):
+    """Jacobs' one hidden layer is ``h``; with several, each is numbered: ``h2`` in
+    superscripts (``s^{h2}_j``, ``w^{h2}_{jk}``, ``\\delta^{h2}_j``) and ``h^{2}_{j}``."""
+
     def _side(self, u: Unit) -> str:
-        return "y" if u.last else "h"
+        if u.last:
+            return "y"
+        return "h" if u.depth == 2 else f"h{u.layer}"
 
     def label(self, u: Unit) -> str:
-        return f"x{u.j}" if u.layer == 0 else f"{self._side(u)}{u.j}"
+        if u.layer == 0:
+            return f"x{u.j}"
+        side = self._side(u)
+        return f"{side}_{u.j}" if side[1:] else f"{side}{u.j}"
 
     def input(self, u: Unit) -> str:
         return f"x_{u.j}"
@@ -151,7 +161,8 @@ class Jacobs(Notation):
         return f"s__{self._side(u)}_{u.j}"
 
     def act(self, u: Unit) -> str:
-        return f"{self._side(u)}_{u.j}"
+        side = self._side(u)
+        return f"h__{side[1:]}_{u.j}" if side[1:] else f"{side}_{u.j}"
 
     def target(self, u: Unit) -> str:
         return f"ystar_{u.j}"
@@ -164,7 +175,8 @@ class Jacobs(Notation):
         return f"b__l{layer}" if u is None else f"b__{self._side(u)}_{u.j}"
 
     def delta(self, label: str) -> str:
-        return f"delta__{label[0]}_{label[1:]}"
+        side, sep, j = label.partition("_")  # "h2_1" (a numbered layer) or "h1"
+        return f"delta__{side}_{j}" if sep else f"delta__{label[0]}_{label[1:]}"
 
 
 class Nielsen(Notation):
