@@ -140,19 +140,20 @@ class Hmkcode(Mazur):
 
 
 class Jacobs(Notation):
-    """Jacobs' one hidden layer is ``h``; with several, each is numbered: ``h2`` in
-    superscripts (``s^{h2}_j``, ``w^{h2}_{jk}``, ``\\delta^{h2}_j``) and ``h^{2}_{j}``."""
+    """Jacobs' one hidden layer is ``h``; with several, each is numbered from 1 like the layers:
+    ``s^{2}_j``, ``h^{2}_j``, ``w^{2}_{jk}``, ``b^{2}_j``, ``\\delta^{2}_j`` (outputs stay ``y``).
+    """
 
     def _side(self, u: Unit) -> str:
         if u.last:
             return "y"
-        return "h" if u.depth == 2 else f"h{u.layer}"
+        return "h" if u.depth == 2 else str(u.layer)
 
     def label(self, u: Unit) -> str:
         if u.layer == 0:
             return f"x{u.j}"
         side = self._side(u)
-        return f"{side}_{u.j}" if side[1:] else f"{side}{u.j}"
+        return f"{side}_{u.j}" if side.isdigit() else f"{side}{u.j}"
 
     def input(self, u: Unit) -> str:
         return f"x_{u.j}"
@@ -162,7 +163,7 @@ class Jacobs(Notation):
 
     def act(self, u: Unit) -> str:
         side = self._side(u)
-        return f"h__{side[1:]}_{u.j}" if side[1:] else f"{side}_{u.j}"
+        return f"h__{side}_{u.j}" if side.isdigit() else f"{side}_{u.j}"
 
     def target(self, u: Unit) -> str:
         return f"ystar_{u.j}"
@@ -175,7 +176,7 @@ class Jacobs(Notation):
         return f"b__l{layer}" if u is None else f"b__{self._side(u)}_{u.j}"
 
     def delta(self, label: str) -> str:
-        side, sep, j = label.partition("_")  # "h2_1" (a numbered layer) or "h1"
+        side, sep, j = label.partition("_")  # "2_1" (a numbered layer) or "h1"
         return f"delta__{side}_{j}" if sep else f"delta__{label[0]}_{label[1:]}"
 
 

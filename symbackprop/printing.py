@@ -135,7 +135,9 @@ def derivation_latex(derivation) -> str:
             f"{printer._print(derivation.gradient_symbol(g.param))} &= {printer.doprint(g.expr)}"
         )
     lines += [
-        f"{printer._print(u.param)}^{{+}} &= {printer.doprint(u.expr)}" for u in derivation.updates
+        # braced: w^{h}_{11} and w' already carry a superscript
+        f"{{{printer._print(u.param)}}}^{{+}} &= {printer.doprint(u.expr)}"
+        for u in derivation.updates
     ]
     return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
 

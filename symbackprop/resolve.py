@@ -104,7 +104,10 @@ class NetworkResolver:
 
     # ---------------------------------------------------------------------------- names
     def _candidates(self, base: str, sub: str | None, sup: str | None) -> list[str]:
-        sub = sub.replace(",", "") if sub else sub
+        if sub and "," in sub:  # w_{j,k} is w_jk; w^{2}_{1,11} (as printed) is w__2_1_11
+            return self._candidates(base, sub.replace(",", ""), sup) + self._candidates(
+                base, sub.replace(",", "_"), sup
+            )
         if sup == "*":
             base, sup = base + "star", None
         if sup == "L" and self.last_layer:
