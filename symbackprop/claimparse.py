@@ -58,6 +58,7 @@ import sympy
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer
+from sympy.matrices.exceptions import ShapeError
 
 from symbackprop.errors import InvalidInput, ResourceLimit
 
@@ -241,14 +242,18 @@ _PASTED = {
     **dict.fromkeys("\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f", " "),
 }
 _PASTED_TABLE = str.maketrans(_PASTED)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is white space
 
 
 def _ascii_line(line: str) -> str:
     """``line`` with pasted math characters made ASCII; ``_Error`` at the first other one."""
     line = line.translate(_PASTED_TABLE)
-    if not line.isascii():
-        col, ch = next((i, ch) for i, ch in enumerate(line, start=1) if not ch.isascii())
-        label = unicodedata.name(ch, "(unnamed)")
+    if not line.isascii() or _CONTROL.search(line):
+        # Refused by code point, never echoed: a raw ESC would reach the user's terminal.
+        col, ch = next(
+            (i, c) for i, c in enumerate(line, 1) if not c.isascii() or _CONTROL.match(c)
+        )
+        label = unicodedata.name(ch, "(a control character)")
         hint = (
             "claims are ASCII (LaTeX or plain math); the Unicode minus, times, dot, prime and "
             "non-breaking spaces are read as -, *, ' and space"
@@ -559,7 +564,15 @@ def _known(name: Node, resolver: Resolver, bound: Mapping[str, object]) -> bool:
     return True
 
 
+def _is_matrix(value: object) -> bool:
+    return getattr(value, "is_Matrix", False)
+
+
 def _power(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
+    if _is_matrix(base) or _is_matrix(exp):
+        raise InvalidInput("a power of an array is not supported", hint="write the product")
+    if base == 0 and exp.is_negative:
+        raise InvalidInput("division by zero")
     if exp.is_Number and abs(exp) > MAX_EXPONENT:
         raise InvalidInput(f"exponent {exp} exceeds {MAX_EXPONENT}")
     bits = base.p.bit_length() + base.q.bit_length() if base.is_Rational else 0
@@ -569,9 +582,22 @@ def _power(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
 
 
 def _fold(args: list, cls: type) -> sympy.Expr:  # matrices need operators, scalars the n-ary op
-    if any(getattr(a, "is_Matrix", False) for a in args):
+    if not any(_is_matrix(a) for a in args):
+        return cls(*args)
+    if cls is sympy.Add and not all(_is_matrix(a) for a in args):
+        raise InvalidInput("an array and a number cannot be added")
+    try:
         return reduce(operator.add if cls is sympy.Add else operator.mul, args)
-    return cls(*args)
+    except ShapeError:
+        raise InvalidInput("array shapes do not match") from None
+
+
+def _divide(num: sympy.Expr, den: sympy.Expr) -> sympy.Expr:
+    if _is_matrix(den):
+        raise InvalidInput("division by an array is not supported")
+    if den == 0:
+        raise InvalidInput("division by zero")
+    return num / den
 
 
 def to_sympy(
@@ -606,20 +632,22 @@ def to_sympy(
             return _fold([c(t) for t in n.terms], sympy.Add)
         if isinstance(n, (Mul, Hadamard)):
             args = [c(f) for f in n.factors]
-            if isinstance(n, Hadamard) and all(getattr(a, "is_Matrix", False) for a in args):
+            if isinstance(n, Hadamard) and all(_is_matrix(a) for a in args):
+                if len({a.shape for a in args}) > 1:
+                    raise InvalidInput("\\odot needs arrays of one shape")
                 return sympy.hadamard_product(*args)
             return _fold(args, sympy.Mul)  # a Hadamard product of scalars is their product
         if isinstance(n, Neg):
             return -c(n.arg)
         if isinstance(n, Transpose):
             arg = c(n.arg)
-            return arg.T if getattr(arg, "is_Matrix", False) else arg  # a scalar is its own ᵀ
+            return arg.T if _is_matrix(arg) else arg  # a scalar is its own ᵀ
         if isinstance(n, Div) and _is_d(n.num) and _is_d(n.den):
             if not (_known(n.num, resolver, bound) or _known(n.den, resolver, bound)):
                 of, wrt = Name(n.num.base[1:], n.num.sub), Name(n.den.base[1:], n.den.sub)
                 return resolver.partial(c(of), c(wrt))  # dE/dw5 is ∂E/∂w5
         if isinstance(n, Div):
-            return c(n.num) / c(n.den)
+            return _divide(c(n.num), c(n.den))
         if isinstance(n, Pow):
             if tower >= MAX_TOWER:
                 raise InvalidInput(f"power tower higher than {MAX_TOWER} refused")

@@ -218,6 +218,8 @@ class NetworkResolver:
         if name == "exp":
             return sp.exp(arg)
         if name == "log":
+            if arg == 0:
+                raise InvalidInput("log(0) is undefined")
             return 1 / arg if prime else sp.log(arg)
         raise InvalidInput(f"unknown function '{name}'")
 

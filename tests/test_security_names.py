@@ -250,8 +250,12 @@ def test_row51_bom_before_a_comment_is_a_comment() -> None:
         ("[\u00e9q] a = b", 2, "U+00E9"),
         ("x = \u200b1", 5, "U+200B ZERO WIDTH SPACE"),
         ("\\delta_{o1} = \u03b4", 15, "U+03B4 GREEK SMALL LETTER DELTA"),
+        ("a = b\x1b[31m", 6, "U+001B (a control character)"),
     ],
-    ids=["row51-accent", "row51-arabic-digit", "row51-bidi", "row51-label", "row51-zwsp", "greek"],
+    ids=[
+        *("row51-accent", "row51-arabic-digit", "row51-bidi", "row51-label", "row51-zwsp"),
+        *("row51-greek", "row51-escape"),
+    ],
 )
 def test_row51_other_non_ascii_is_unreadable_with_column(text, col, what, workdir, capsys):
     with pytest.raises(InvalidInput) as info:
@@ -282,6 +286,40 @@ def test_item8_claims_get_a_verdict_or_unreadable(spec, claim, workdir, capsys) 
     assert code in (0, 2, 3), err
     assert "internal error" not in err and "Traceback" not in err
     assert "UNREADABLE" in out or "correct" in out or "wrong" in out or "error:" in err
+
+
+NIELSEN_UNIT = (
+    'notation = "nielsen"\nlevel = "unit"\n[network]\ninputs = 2\n'
+    "layers = [{units = 3}, {units = 2}]\n"
+)
+UNDEFINED = [
+    (
+        "item8-relu-of-1-over-0",
+        "hmkcode",
+        "i2 = relu(\\frac{\\frac{w_{4}}{0}}{Error} 0)",
+        "division by zero",
+    ),
+    ("item8-zero-power", "mazur", "w_5 = 0^{-1}", "division by zero"),
+    ("item8-log-0", "mazur", "w_5 = \\log(1 - 1)", "log(0) is undefined"),
+    ("item8-array-plus-number", "n.toml", "z^{2} + 1 = 0", "an array and a number cannot be added"),
+    ("item8-odot-shapes", "n.toml", "z^{2} \\odot z^{3} = 1", "\\odot needs arrays of one shape"),
+    ("item8-matmul-shapes", "n.toml", "w^{2} z^{2} = 1", "array shapes do not match"),
+    ("item8-over-array", "n.toml", "x / w^{2} = 1", "division by an array is not supported"),
+    ("item8-array-power", "n.toml", "(z^{2})^2 = 1", "a power of an array is not supported"),
+]
+
+
+@pytest.mark.parametrize(
+    ("spec", "claim", "message"), [u[1:] for u in UNDEFINED], ids=[u[0] for u in UNDEFINED]
+)
+def test_item8_undefined_values_and_array_mixups_are_unreadable(
+    spec, claim, message, workdir, capsys
+):
+    (workdir / "n.toml").write_text(NIELSEN_UNIT)
+    (workdir / "c.txt").write_text(claim + "\n")
+    code, out, err = run(capsys, "verify", spec, "c.txt")
+    assert code == 2 and "Traceback" not in err, err
+    assert f"line 1: UNREADABLE: {message}" in out
 
 
 def test_item8_incomplete_layer_arrays_are_not_padded(workdir, capsys) -> None:
