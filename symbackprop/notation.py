@@ -7,7 +7,11 @@ rate. Each preset reproduces one course's symbols, and the symbol name *is* the 
 listed in ``latex``.
 
 Layers are numbered 0 (inputs) to L (outputs); units within a layer from 1. ``Unit`` carries
-both numberings and the preset turns them into names.
+both numberings and the preset turns them into names. Names stay unique at any depth and width:
+Mazur/hmkcode's hidden letters (h k m p q r) are used while they last, then every hidden layer is
+numbered (``net_h7_2`` prints ``net_{h7,2}``); Jacobs' ``h`` numbers its hidden layers when there
+are several (``s^{2}_j``, ``h^{2}_j``, ``w^{2}_{jk}``); indices past 9 are separated
+(``w__2_1_11`` prints ``w^{2}_{1,11}``). Nets of the seeds' size keep the seeds' names.
 
 | preset  | source (../shared/seeds)   | example names                                         |
 |---------|----------------------------|-------------------------------------------------------|
