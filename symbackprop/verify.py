@@ -31,8 +31,8 @@ from .claimcheck import Checker, Link
 from .derive import derive
 from .diagnose import diagnose, number, show
 from .equations import Derivation
-from .layers import LayerNet
 from .errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from .layers import LayerNet
 from .resolve import NetworkResolver, names_resolve
 from .spec import load_spec
 

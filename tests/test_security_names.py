@@ -19,12 +19,16 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sympy.printing.latex import greek_letters_set, modifier_dict, other_symbols
+from sympy.printing.latex import (
+    greek_letters_set,
+    modifier_dict,
+    other_symbols,
+    tex_greek_dictionary,
+)
 from sympy.printing.latex import latex as sympy_latex
-from sympy.printing.latex import tex_greek_dictionary
 
-from symbackprop import cli
 from symbackprop import claimparse as cp
+from symbackprop import cli
 from symbackprop.claimcheck import Checker
 from symbackprop.derive import derive
 from symbackprop.errors import InvalidInput, ResourceLimit
