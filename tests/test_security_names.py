@@ -108,6 +108,20 @@ def test_row47_handout_compiles(workdir, capsys, require_pdflatex) -> None:
     assert "\\mathscr" not in tex and "\\varkappa" not in tex and "\\beth" not in tex
 
 
+def test_row47_layer_handout_prints_the_name_as_text(workdir, capsys, require_pdflatex) -> None:
+    """At layer level the symbols are Nielsen's own; the one user name that reaches the
+    handout, the network's, is escaped text in the title."""
+    (workdir / "lay.toml").write_text(
+        'name = "wscr_beth"\nlevel = "layer"\n[network]\ninputs = 2\n'
+        "layers = [{units = 2}, {units = 1}]\n"
+    )
+    code, out, err = run(capsys, "handout", "lay.toml", "-o", "lay.tex")
+    assert code == 0, err
+    assert (workdir / "lay.pdf").read_bytes().startswith(b"%PDF")
+    tex = (workdir / "lay.tex").read_text()
+    assert "wscr\\_beth" in tex and "\\mathscr" not in tex and "\\beth" not in tex
+
+
 @pytest.mark.parametrize("spec", ["names.toml", "jacobs", "mazur", "essa", "hmkcode"])
 def test_row47_derive_latex_compiles(spec, workdir, capsys, require_pdflatex) -> None:
     """``derive --format latex`` compiles; jacobs' w^{h}_{11}^{+} used to be a double
