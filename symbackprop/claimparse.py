@@ -14,6 +14,9 @@ n-ary ``Add``/``Mul``/``Hadamard``, ``Neg``, ``Div``, ``Pow``, ``Sum(index, body
 upper)``, ``Transpose``.
 
 Parsing rules (resolver-independent, so a claim parses the same for every network):
+- Claims are ASCII. Pasted math characters are read as what they stand for (U+2212 minus and an
+  en dash as ``-``; ``×``, ``·``, ``⋅`` as ``*``; ``′`` as ``'``; a byte-order mark and
+  non-breaking or thin spaces as a space); any other non-ASCII character is refused at its column.
 - Calls are only ``\\sigma \\exp \\log \\ln \\tanh`` and the words ``sigmoid sigma exp log ln
   tanh relu f g`` (``'`` = derivative) followed by ``(``; so ``y_j(1-y_j)`` is a product.
 - A letter run is one name (``out_{h1}``, ``net``; write ``a b`` for a product). In LaTeX an
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache, reduce
@@ -54,6 +58,7 @@ import sympy
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lexer import Lexer
+from sympy.matrices.exceptions import ShapeError
 
 from symbackprop.errors import InvalidInput, ResourceLimit
 
@@ -219,6 +224,46 @@ _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
 _SUM_RE = re.compile(r"([A-Za-z])(?:\\in([A-Za-z0-9]+)|=([A-Za-z0-9]+))?")
 _CALL_RE = re.compile(r"\s*'?\s*(?:\\(?:left|bigl?|Bigl?)\s*)?\(")
 _LABEL_RE = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]\s*")
+
+
+# Characters pasted from word processors and PDFs, each read as the one ASCII character it
+# stands for (one for one, so columns in messages stay right); any other non-ASCII is refused.
+_PASTED = {
+    "\u2212": "-",  # MINUS SIGN
+    "\u2013": "-",  # EN DASH, typed for a minus
+    "\u00d7": "*",  # MULTIPLICATION SIGN
+    "\u00b7": "*",  # MIDDLE DOT
+    "\u22c5": "*",  # DOT OPERATOR
+    "\u2217": "*",  # ASTERISK OPERATOR
+    "\u00f7": "/",  # DIVISION SIGN
+    "\u2215": "/",  # DIVISION SLASH
+    "\u2032": "'",  # PRIME
+    "\ufeff": " ",  # BYTE ORDER MARK (ZERO WIDTH NO-BREAK SPACE) left in the text
+    **dict.fromkeys("\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f", " "),
+}
+_PASTED_TABLE = str.maketrans(_PASTED)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is white space
+
+
+def _ascii_line(line: str) -> str:
+    """``line`` with pasted math characters made ASCII; ``_Error`` at the first other one."""
+    line = line.translate(_PASTED_TABLE)
+    if not line.isascii() or _CONTROL.search(line):
+        # Refused by code point, never echoed: a raw ESC would reach the user's terminal.
+        col, ch = next(
+            (i, c) for i, c in enumerate(line, 1) if not c.isascii() or _CONTROL.match(c)
+        )
+        label = unicodedata.name(ch, "(a control character)")
+        hint = (
+            "claims are ASCII (LaTeX or plain math); the Unicode minus, times, dot, prime and "
+            "non-breaking spaces are read as -, *, ' and space"
+        )
+        greek = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER ([A-Z]+)", label)
+        if greek:
+            word = greek.group(2).lower()
+            hint = "write it in LaTeX: \\" + (word if greek.group(1) == "SMALL" else word.title())
+        raise _Error(col, f"unexpected character U+{ord(ch):04X} {label}", hint)
+    return line
 
 
 def _number(text: str, col: int) -> Num:
@@ -440,6 +485,7 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
     try:
         if len(line) > MAX_LINE:
             raise _Error(None, f"claim longer than {MAX_LINE} characters")
+        line = _ascii_line(line)
         depth = 0
         for i, ch in enumerate(line):  # linear bracket-depth scan before any parsing
             depth += (ch in "([{") - (ch in ")]}")
@@ -475,7 +521,7 @@ def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:
     return [
         parse_claim_line(line, lineno=lineno, source=source)
         for lineno, line in lines
-        if line.strip() and line.lstrip()[0] not in "#%"
+        if (bare := line.translate(_PASTED_TABLE).strip()) and bare[0] not in "#%"
     ]
 
 
@@ -518,7 +564,15 @@ def _known(name: Node, resolver: Resolver, bound: Mapping[str, object]) -> bool:
     return True
 
 
+def _is_matrix(value: object) -> bool:
+    return getattr(value, "is_Matrix", False)
+
+
 def _power(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
+    if _is_matrix(base) or _is_matrix(exp):
+        raise InvalidInput("a power of an array is not supported", hint="write the product")
+    if base == 0 and exp.is_negative:
+        raise InvalidInput("division by zero")
     if exp.is_Number and abs(exp) > MAX_EXPONENT:
         raise InvalidInput(f"exponent {exp} exceeds {MAX_EXPONENT}")
     bits = base.p.bit_length() + base.q.bit_length() if base.is_Rational else 0
@@ -528,9 +582,22 @@ def _power(base: sympy.Expr, exp: sympy.Expr) -> sympy.Expr:
 
 
 def _fold(args: list, cls: type) -> sympy.Expr:  # matrices need operators, scalars the n-ary op
-    if any(getattr(a, "is_Matrix", False) for a in args):
+    if not any(_is_matrix(a) for a in args):
+        return cls(*args)
+    if cls is sympy.Add and not all(_is_matrix(a) for a in args):
+        raise InvalidInput("an array and a number cannot be added")
+    try:
         return reduce(operator.add if cls is sympy.Add else operator.mul, args)
-    return cls(*args)
+    except ShapeError:
+        raise InvalidInput("array shapes do not match") from None
+
+
+def _divide(num: sympy.Expr, den: sympy.Expr) -> sympy.Expr:
+    if _is_matrix(den):
+        raise InvalidInput("division by an array is not supported")
+    if den == 0:
+        raise InvalidInput("division by zero")
+    return num / den
 
 
 def to_sympy(
@@ -565,20 +632,22 @@ def to_sympy(
             return _fold([c(t) for t in n.terms], sympy.Add)
         if isinstance(n, (Mul, Hadamard)):
             args = [c(f) for f in n.factors]
-            if isinstance(n, Hadamard) and all(getattr(a, "is_Matrix", False) for a in args):
+            if isinstance(n, Hadamard) and all(_is_matrix(a) for a in args):
+                if len({a.shape for a in args}) > 1:
+                    raise InvalidInput("\\odot needs arrays of one shape")
                 return sympy.hadamard_product(*args)
             return _fold(args, sympy.Mul)  # a Hadamard product of scalars is their product
         if isinstance(n, Neg):
             return -c(n.arg)
         if isinstance(n, Transpose):
             arg = c(n.arg)
-            return arg.T if getattr(arg, "is_Matrix", False) else arg  # a scalar is its own ᵀ
+            return arg.T if _is_matrix(arg) else arg  # a scalar is its own ᵀ
         if isinstance(n, Div) and _is_d(n.num) and _is_d(n.den):
             if not (_known(n.num, resolver, bound) or _known(n.den, resolver, bound)):
                 of, wrt = Name(n.num.base[1:], n.num.sub), Name(n.den.base[1:], n.den.sub)
                 return resolver.partial(c(of), c(wrt))  # dE/dw5 is ∂E/∂w5
         if isinstance(n, Div):
-            return c(n.num) / c(n.den)
+            return _divide(c(n.num), c(n.den))
         if isinstance(n, Pow):
             if tower >= MAX_TOWER:
                 raise InvalidInput(f"power tower higher than {MAX_TOWER} refused")

@@ -7,7 +7,11 @@ rate. Each preset reproduces one course's symbols, and the symbol name *is* the 
 listed in ``latex``.
 
 Layers are numbered 0 (inputs) to L (outputs); units within a layer from 1. ``Unit`` carries
-both numberings and the preset turns them into names.
+both numberings and the preset turns them into names. Names stay unique at any depth and width:
+Mazur/hmkcode's hidden letters (h k m p q r) are used while they last, then every hidden layer is
+numbered (``net_h7_2`` prints ``net_{h7,2}``); Jacobs' ``h`` numbers its hidden layers when there
+are several (``s^{2}_j``, ``h^{2}_j``, ``w^{2}_{jk}``); indices past 9 are separated
+(``w__2_1_11`` prints ``w^{2}_{1,11}``). Nets of the seeds' size keep the seeds' names.
 
 | preset  | source (../shared/seeds)   | example names                                         |
 |---------|----------------------------|-------------------------------------------------------|
@@ -88,7 +92,9 @@ class Mazur(Notation):
             return f"i{u.j}"
         if u.last:
             return f"o{u.j}"
-        return f"{_HIDDEN_LETTERS[(u.layer - 1) % len(_HIDDEN_LETTERS)]}{u.j}"
+        if u.depth - 1 > len(_HIDDEN_LETTERS):  # letters run out: number every hidden layer
+            return f"h{u.layer}_{u.j}"  # net_h7_2 prints net_{h7,2}
+        return f"{_HIDDEN_LETTERS[u.layer - 1]}{u.j}"
 
     def input(self, u: Unit) -> str:
         return self.label(u)
@@ -138,11 +144,20 @@ class Hmkcode(Mazur):
 
 
 class Jacobs(Notation):
+    """Jacobs' one hidden layer is ``h``; with several, each is numbered from 1 like the layers:
+    ``s^{2}_j``, ``h^{2}_j``, ``w^{2}_{jk}``, ``b^{2}_j``, ``\\delta^{2}_j`` (outputs stay ``y``).
+    """
+
     def _side(self, u: Unit) -> str:
-        return "y" if u.last else "h"
+        if u.last:
+            return "y"
+        return "h" if u.depth == 2 else str(u.layer)
 
     def label(self, u: Unit) -> str:
-        return f"x{u.j}" if u.layer == 0 else f"{self._side(u)}{u.j}"
+        if u.layer == 0:
+            return f"x{u.j}"
+        side = self._side(u)
+        return f"{side}_{u.j}" if side.isdigit() else f"{side}{u.j}"
 
     def input(self, u: Unit) -> str:
         return f"x_{u.j}"
@@ -151,7 +166,8 @@ class Jacobs(Notation):
         return f"s__{self._side(u)}_{u.j}"
 
     def act(self, u: Unit) -> str:
-        return f"{self._side(u)}_{u.j}"
+        side = self._side(u)
+        return f"h__{side}_{u.j}" if side.isdigit() else f"{side}_{u.j}"
 
     def target(self, u: Unit) -> str:
         return f"ystar_{u.j}"
@@ -164,7 +180,8 @@ class Jacobs(Notation):
         return f"b__l{layer}" if u is None else f"b__{self._side(u)}_{u.j}"
 
     def delta(self, label: str) -> str:
-        return f"delta__{label[0]}_{label[1:]}"
+        side, sep, j = label.partition("_")  # "2_1" (a numbered layer) or "h1"
+        return f"delta__{side}_{j}" if sep else f"delta__{label[0]}_{label[1:]}"
 
 
 class Nielsen(Notation):

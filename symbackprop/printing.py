@@ -7,6 +7,11 @@ They only read equations; they never derive. Conventions:
 - a gradient symbol (:func:`equations.gradient_symbol`) prints as
   ``\\frac{\\partial E}{\\partial w}``;
 - registry activations print with their LaTeX name (``\\sigma``), ReLU' as an Iverson bracket;
+- several subscripts are joined by commas (``w__2_1_11`` -> ``w^{2}_{1,11}``, never ``111``);
+- a name part SymPy would turn into a command (its Greek, symbol and modifier tables: ``beta``,
+  ``hbar``, ``xhat``) keeps it only when the command is in :data:`SAFE_COMMANDS`, which base
+  LaTeX and amsmath define; any other (``wscr`` -> ``\\mathscr``, ``varkappa``, ``beth``, which
+  need mathrsfs or amssymb) prints as written, so every handout compiles with its preamble;
 - products and sums keep the order the derivation wrote them (``order="none"``);
 - with ``values``, every symbol found there prints as its number instead (a negative number in
   parentheses), which turns ``w_1 i_1 + w_2 i_2 + b_1`` into ``0.15 × 0.05 + 0.2 × 0.1 + 0.35``.
@@ -14,14 +19,31 @@ They only read equations; they never derive. Conventions:
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, translate
 from sympy.printing.numpy import NumPyPrinter
 
 from .equations import split_gradient_symbol
 from .notation import Notation, preset
+
+SAFE_COMMANDS = frozenset(
+    """alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau
+    upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+    varepsilon varphi varpi varrho varsigma vartheta mathrm aleph ell hbar wp
+    mathring ddddot dddot ddot dot check breve acute grave tilde hat bar vec boldsymbol mathcal
+    left right langle rangle""".split()
+)
+"""Commands a name may print as: those of base LaTeX and amsmath (``\\boldsymbol``, ``\\dddot``)."""
+
+
+def _name_part(part: str) -> str:
+    """SymPy's rendering of one part of a name, or the part as written if it needs a package."""
+    tex = translate(part)
+    return tex if set(re.findall(r"\\([A-Za-z]+)", tex)) <= SAFE_COMMANDS else part
 
 
 class NotationLatexPrinter(LatexPrinter):
@@ -64,6 +86,19 @@ class NotationLatexPrinter(LatexPrinter):
             return self.name_latex(expr.name)
         return super()._print_Symbol(expr, style)
 
+    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
+        if "{" in string or "\\" in string:  # already LaTeX (SymPy passes these through too)
+            return string
+        name, supers, subs = split_super_sub(string)
+        text = _name_part(name)
+        if style == "bold":
+            text = rf"\mathbf{{{text}}}"
+        if supers:
+            text += "^{%s}" % ",".join(_name_part(s) for s in supers)
+        if subs:
+            text += "_{%s}" % ",".join(_name_part(s) for s in subs)
+        return text
+
     def _print_ActivationBase(self, expr, exp=None) -> str:
         text = rf"{expr.rule.latex}\left({self._print(expr.args[0])}\right)"
         return f"{text}^{{{exp}}}" if exp else text
@@ -100,7 +135,9 @@ def derivation_latex(derivation) -> str:
             f"{printer._print(derivation.gradient_symbol(g.param))} &= {printer.doprint(g.expr)}"
         )
     lines += [
-        f"{printer._print(u.param)}^{{+}} &= {printer.doprint(u.expr)}" for u in derivation.updates
+        # braced: w^{h}_{11} and w' already carry a superscript
+        f"{{{printer._print(u.param)}}}^{{+}} &= {printer.doprint(u.expr)}"
+        for u in derivation.updates
     ]
     return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
 

@@ -104,7 +104,10 @@ class NetworkResolver:
 
     # ---------------------------------------------------------------------------- names
     def _candidates(self, base: str, sub: str | None, sup: str | None) -> list[str]:
-        sub = sub.replace(",", "") if sub else sub
+        if sub and "," in sub:  # w_{j,k} is w_jk; w^{2}_{1,11} (as printed) is w__2_1_11
+            return self._candidates(base, sub.replace(",", ""), sup) + self._candidates(
+                base, sub.replace(",", "_"), sup
+            )
         if sup == "*":
             base, sup = base + "star", None
         if sup == "L" and self.last_layer:
@@ -125,7 +128,10 @@ class NetworkResolver:
                 if name in self.names:
                     return self.names[name]
         if sup and not sub and sup not in ("+", "*"):
-            return self._layer_array(base, self.last_layer if sup == "L" else sup)
+            # ^L is the last layer only in Nielsen's layer-numbered names; elsewhere a letter
+            return self._layer_array(
+                base, self.last_layer if sup == "L" and self.last_layer else sup
+            )
         return None
 
     def symbol(self, base: str, sub: str | None, sup: str | None) -> sp.Basic:
@@ -157,18 +163,38 @@ class NetworkResolver:
         return ", ".join([s.name for s in self.kind if self.kind[s] in kinds][:8]) + ", ..."
 
     def _layer_array(self, base: str, layer: str) -> sp.Matrix | None:
+        """The units of one layer as a column (a weight matrix, rows j, columns k), or None.
+
+        Only a complete array is returned: a missing unit would otherwise enter the claim as 0.
+        Weights are ``w__l_jk`` with one digit each, or ``w__l_j_k`` once an index passes 9.
+        """
         if base == "a" and layer == "1" and self.last_layer:
-            pattern, base = re.compile(r"x_(\d+)$"), "x"
+            pattern, base = re.compile(r"x_([1-9]\d*)()$"), "x"
         else:
-            pattern = re.compile(rf"{re.escape(base)}__{re.escape(layer)}_(\d+)$")
-        found = {int(m.group(1)): s for n, s in self.names.items() if (m := pattern.match(n))}
+            pattern = re.compile(
+                rf"{re.escape(base)}__{re.escape(layer)}_([1-9]\d*)(?:_([1-9]\d*))?$"
+            )
+        weight = base[0] in "wW"
+        found: dict[tuple[int, ...], sp.Symbol] = {}
+        for name, sym in self.names.items():
+            m = pattern.match(name)
+            if m is None or bool(m.group(2)) and not weight:
+                continue
+            if weight and not m.group(2):
+                if len(m.group(1)) != 2 or "0" in m.group(1):
+                    continue  # w__2_1 or w__2_123: not a (j, k) pair this reading can split
+                found[(int(m.group(1)[0]), int(m.group(1)[1]))] = sym
+            else:
+                found[tuple(int(g) for g in m.groups() if g)] = sym
         if not found:
             return None
-        if base[0] in "wW":  # a weight matrix: rows j (destination), columns k (source)
-            pairs = {(int(k[0]), int(k[1:])): s for k, s in ((str(i), s) for i, s in found.items())}
-            rows, cols = max(j for j, _ in pairs), max(k for _, k in pairs)
-            return sp.Matrix(rows, cols, lambda j, k: pairs.get((j + 1, k + 1), 0))
-        return sp.Matrix([found[i] for i in sorted(found)])
+        if weight:
+            rows, cols = max(j for j, _ in found), max(k for _, k in found)
+            if len(found) != rows * cols:
+                return None
+            return sp.Matrix(rows, cols, lambda j, k: found[(j + 1, k + 1)])
+        size = max(i for (i,) in found)
+        return sp.Matrix([found[(i,)] for i in range(1, size + 1)]) if len(found) == size else None
 
     def _literal(self, sub: str | None) -> sp.Symbol:
         sym = sp.Symbol(f"{LITERAL}{sub}")
@@ -192,6 +218,8 @@ class NetworkResolver:
         if name == "exp":
             return sp.exp(arg)
         if name == "log":
+            if arg == 0:
+                raise InvalidInput("log(0) is undefined")
             return 1 / arg if prime else sp.log(arg)
         raise InvalidInput(f"unknown function '{name}'")
 

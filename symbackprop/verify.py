@@ -32,6 +32,7 @@ from .derive import derive
 from .diagnose import diagnose, number, show
 from .equations import Derivation
 from .errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from .layers import LayerNet
 from .resolve import NetworkResolver, names_resolve
 from .spec import load_spec
 
@@ -58,7 +59,14 @@ def run_verify(
 ) -> int:
     """Verify the claims file ``claims`` (``-``: stdin) against ``spec`` (read by ``load``: the
     CLI's applies --max-ops); returns the exit code."""
-    derivation = derive(load(spec))
+    network = load(spec)
+    if isinstance(network, LayerNet):  # the resolver reads unit-level names only
+        raise InvalidInput(
+            "verify needs a unit-level network; this spec is at layer level",
+            where=spec,
+            hint='claims are checked at unit level: a spec with level = "unit"',
+        )
+    derivation = derive(network)
     source = "<stdin>" if claims == "-" else claims
     verdicts = verify_text(derivation, _read(claims), source=source)
     if fmt == "json":

@@ -468,7 +468,7 @@ HOSTILE = [
     ("x = y'", "prime"),
     (r"x = \exp x", "parenthesised"),
     (r"\sum x = 1", "needs an index"),
-    ("x = δ", "unexpected 'δ'"),
+    ("x = δ", "unexpected character U+03B4 GREEK SMALL LETTER DELTA"),
     ("^^5cinput{x} = 1", "unexpected"),
 ]
 
