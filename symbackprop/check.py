@@ -31,8 +31,10 @@ from .derive import derive
 from .errors import InvalidInput
 from .evaluate import evaluate
 from .network import Network
+from .numrange import OutOfRange
 
 TOLERANCE = 1e-7
+REDRAWS = 50  # random points tried before a net's domain is taken as empty
 FD_SAMPLE = 40  # parameters (unit level) or entries per array (layer level) per point
 # The rounding of one loss evaluation, in units of eps * |loss|: a loss is a sum of a few
 # rounded terms, each of relative error ~eps; a few more guard against unlucky accumulation.
@@ -114,6 +116,28 @@ def _worst(rel: np.ndarray, allowed: np.ndarray) -> tuple[float, float]:
     return float(rel[i]), float(allowed[i])
 
 
+def _random_point(network: Network, derivation, rng: np.random.Generator):
+    """Parameters, x, t drawn at random, and the derivation evaluated there. A point where some
+    node is undefined or complex (``log`` of a negative input, say) is drawn again, up to
+    :data:`REDRAWS` times, so that a net with a restricted domain is still checked; past that,
+    the last point's error (exit 2, naming the node) stands."""
+    names = [p.name for p in network.params]
+    for attempt in range(REDRAWS):
+        params = {p: rng.uniform(-1, 1) for p in names}
+        x = rng.uniform(-1, 1, size=(1, len(network.inputs)))
+        t = rng.uniform(0.05, 0.95, size=(1, len(network.targets)))
+        point = {p: sp.Float(v, 30) for p, v in zip(network.params, params.values())}
+        point.update({s: sp.Float(v, 30) for s, v in zip(network.inputs, x[0])})
+        point.update({s: sp.Float(v, 30) for s, v in zip(network.targets, t[0])})
+        point[network.learning_rate] = sp.Rational(1, 10)
+        try:
+            return params, x, t, evaluate(derivation, point)
+        except OutOfRange:
+            if attempt == REDRAWS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def check_network(
     network: Network,
     *,
@@ -140,14 +164,7 @@ def check_network(
     job = subrun.Job()
     plans = []
     for _ in range(points):
-        params = {p: rng.uniform(-1, 1) for p in names}
-        x = rng.uniform(-1, 1, size=(1, len(network.inputs)))
-        t = rng.uniform(0.05, 0.95, size=(1, len(network.targets)))
-        point = {p: sp.Float(v, 30) for p, v in zip(network.params, params.values())}
-        point.update({s: sp.Float(v, 30) for s, v in zip(network.inputs, x[0])})
-        point.update({s: sp.Float(v, 30) for s, v in zip(network.targets, t[0])})
-        point[network.learning_rate] = sp.Rational(1, 10)
-        worked = evaluate(derivation, point)
+        params, x, t, worked = _random_point(network, derivation, rng)
         exact = np.array([float(worked.gradients[p]) for p in network.params])
         sample = np.sort(rng.choice(len(names), min(len(names), FD_SAMPLE), replace=False))
         values, h = richardson_steps(np.array([params[names[i]] for i in sample]))
