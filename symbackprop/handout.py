@@ -277,6 +277,11 @@ def used_activations(derivation: Derivation) -> list:
     return found
 
 
+def _ticks(span: int) -> list[int]:
+    """Update numbers marked on the plot's axis: each one on a short axis, else five."""
+    return list(range(span + 1)) if span <= 8 else [span * k // 4 for k in range(5)]
+
+
 def handout_context(
     derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
 ) -> dict:
@@ -286,23 +291,24 @@ def handout_context(
     rate = w.s(net.learning_rate)
     rate_value = w.values.get(net.learning_rate, "")
     direction = "ascent" if net.maximize else "descent"
-    curve, after_one, final = [], "", ""
+    curve, after_one, final, diverged, span = [], "", "", None, ITERATIONS
     if w.worked is not None:
         after_one = format_number(error_after_update(derivation, w.worked), digits)
         points, diverged = loss_curve(derivation)
         curve = " ".join(f"({step},{value:.6g})" for step, value in points)
-        final = (
-            rf"\infty\ \text{{(the updates diverge: the loss overflows at update {diverged:,})}}"
-            if diverged is not None
-            else format_number(sp.Float(points[-1][1], 17), 6)
-        )
+        if diverged is None:
+            final = format_number(sp.Float(points[-1][1], 17), 6)
+        else:  # the plot ends where the loss overflowed, so its finite part is visible
+            span = max(diverged, 4)
     return dict(
         curve=curve,
         param_count=len(net.params),
         has_biases=any(len(bias) > 0 for bias in (net.layout.biases if net.layout else ())),
         iterations=f"{ITERATIONS:,}",
-        iterations_plain=str(ITERATIONS),
-        xticks=",".join(str(ITERATIONS * k // 4) for k in range(5)),
+        diverged=diverged is not None,
+        diverged_at=f"{diverged or 0:,}",
+        iterations_plain=str(span),
+        xticks=",".join(str(k) for k in _ticks(span)),
         loss_before=w.values.get(net.loss, ""),
         loss_after_one=after_one,
         loss_final=final,

@@ -52,14 +52,16 @@ def _losses(module, inputs, call):
 
 
 def _sgd_curve(module, inputs, call):
-    """(iteration, loss before it) every ``every`` steps of sgd_step on the example, then the
-    final loss: the unit handout's training curve. A non-finite loss ends it, as its last row."""
+    """(iteration, loss before it) every ``every`` steps of sgd_step on the example (and every
+    step of the first ``every``, where a curve changes fastest and a diverging one ends), then
+    the final loss: the unit handout's training curve. A non-finite loss ends it, as its last
+    row."""
     params = module.init_params()
     x, t = module.EXAMPLE_X, module.EXAMPLE_T
     points = []
     for step in range(call["iterations"]):
         value = float(module.sgd_step(params, x, t))
-        if step % call["every"] == 0 or not np.isfinite(value):
+        if step % call["every"] == 0 or step < call["every"] or not np.isfinite(value):
             points.append((step, value))
         if not np.isfinite(value):
             return np.array(points, dtype=np.float64)

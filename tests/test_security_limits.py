@@ -226,8 +226,7 @@ def test_row43_max_ops_applies_to_verify(workdir, capsys):
 
 
 def test_row43_help_says_what_max_ops_counts(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["--help"])
+    assert cli.main(["--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "unit-level definitions, or in its layer-level equations" in text
 
@@ -398,7 +397,8 @@ CLAIMS = [
     ("item6-claim-exp-exp-exp", r"x = \exp(\exp(\exp(100)))", "too large", "exp of 2.69e+43"),
     ("row45-claim-e-to-1e10", "x = e^{10^{10}}", "too large", "exp of 1.0e+10"),
     ("row45-claim-exp-1e29", r"x = \exp(10^{29})", "too large", "exp of 1.0e+29"),
-    ("row45-claim-zero-to-minus-1", "x = 0^{-1}", "undefined", "division by zero"),
+    # A constant: refused as the claim is read, before any random point.
+    ("row45-claim-zero-to-minus-1", "x = 0^{-1}", None, "division by zero"),
     ("row45-claim-log-minus-1", r"x = \log(-1)", "complex", ""),
 ]
 
@@ -411,7 +411,8 @@ def test_row45_hard_claims_are_unreadable_quickly(workdir, capsys, claim, kind, 
     code, out, err, seconds = run(capsys, "verify", "mazur", "c.txt")
     assert code == 2, err + out
     first = out.splitlines()[0]
-    assert first.startswith(f"line 1: UNREADABLE: the claim is {kind} at "), first
+    prefix = "line 1: UNREADABLE: " + ("" if kind is None else f"the claim is {kind} at ")
+    assert first.startswith(prefix), first
     assert detail in first
     assert seconds < 5
 
