@@ -5,7 +5,8 @@ has a test.
 Most rows drive the real command line in-process (``cli.main``) on a spec written to
 ``tmp_path`` and check the exit code, the one-line message, that nothing was written (every
 file under ``tmp_path`` byte-identical, no new ones) and, where the row says so, the time.
-Rows 31-35 exercise a generated module; rows 20-23 the claims parser; rows 37-40 the writer, pdflatex and determinism.
+Rows 31-35 exercise a generated module; rows 20-23 the claims parser; rows 37-40 the writer,
+pdflatex and determinism.
 """
 
 from __future__ import annotations

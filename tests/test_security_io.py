@@ -488,8 +488,10 @@ def _stderr_lines(data: bytes) -> list[str]:
     return text.splitlines()
 
 
-@pytest.mark.parametrize(("claims", "code"), [pytest.param(WRONG, 3, id="row51-wrong-claims"),
-                                             pytest.param(CORRECT, 2, id="row51-correct")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [pytest.param(WRONG, 3, id="row51-wrong-claims"), pytest.param(CORRECT, 2, id="row51-correct")],
+)
 @pytest.mark.parametrize("stream", ["closed", "dev-full", "pipe-closed-early"])
 def test_row51_stdout_failures_in_a_real_process(tmp_path, claims, code, stream):
     (tmp_path / "c.txt").write_text(claims + "\n")

@@ -294,7 +294,7 @@ def test_row31_non_finite_values_are_refused_when_checked(load, bad):
         "gradients": lambda p, x, t: m.gradients(p, x, t, check_inputs=True),
         "sgd_step": lambda p, x, t: m.sgd_step(copy(p), x, t, check_inputs=True),
     }
-    for name, call in calls.items():
+    for call in calls.values():
         for args, label in (
             ((params, x_bad, t), "x"),
             ((params, x, t_bad), "t"),
@@ -435,9 +435,9 @@ def reference_cost(net, params, x, t):
     and SciPy: (1/N if mean) (sum over examples of the per-example loss +- lambda/2 sum w^2)."""
     a = x
     L = len(net.sizes) - 1
-    for l in range(1, L + 1):
-        z = a @ params[f"W{l}"].T + params[f"b{l}"]
-        a = ACT[net.activations[l - 1]](z) if l < L else None
+    for layer in range(1, L + 1):
+        z = a @ params[f"W{layer}"].T + params[f"b{layer}"]
+        a = ACT[net.activations[layer - 1]](z) if layer < L else None
     out = net.activations[-1]
     if net.loss in ("cross_entropy", "multinomial_loglik"):
         per = -np.sum(t * special.log_softmax(z, axis=1))
@@ -447,7 +447,7 @@ def reference_cost(net, params, x, t):
         y = special.softmax(z, axis=1) if out == "softmax" else ACT[out](z)
         per = 0.5 * np.sum((t - y) ** 2)
     maximize = net.loss in MAXIMIZE
-    weights = sum(np.sum(params[f"W{l}"] ** 2) for l in range(1, L + 1))
+    weights = sum(np.sum(params[f"W{k}"] ** 2) for k in range(1, L + 1))
     total = (-per if maximize else per) + (-1 if maximize else 1) * net.weight_decay / 2 * weights
     return total / len(x) if net.reduction == "mean" else total
 
