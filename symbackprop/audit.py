@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
 from typing import Iterable
 
 # NumPy names a module may use as np.<name> (and the two dotted ones).
@@ -173,9 +174,30 @@ def _check_body(root: ast.AST, bound: set[str], reads: list[ast.Name]) -> None:
                 _fail(node, "has an except clause other than for arithmetic/value/type errors")
 
 
+# Digest of each module text that passed, with the functions it defines (most recent last):
+# code generation audits a module and the child-process runner audits it again before running
+# it, and the walk is the slow part of both. The audit is a pure function of the text.
+_PASSED: dict[bytes, frozenset[str]] = {}
+_REMEMBERED = 64
+
+
 def audit_module(source: str, *, expected: Iterable[str]) -> None:
     """Raise :class:`AuditError` unless ``source`` is a module of the allowed kinds defining
     the functions ``expected``."""
+    key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+    defined = _PASSED.get(key)
+    if defined is None:
+        defined = _audit(source)
+        _PASSED[key] = defined
+        if len(_PASSED) > _REMEMBERED:
+            del _PASSED[next(iter(_PASSED))]
+    missing = sorted(set(expected) - defined)
+    if missing:
+        raise AuditError(f"generated code lacks {', '.join(missing)}")
+
+
+def _audit(source: str) -> frozenset[str]:
+    """The audit proper; returns the names of the module's top-level functions."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:  # would be a template bug
@@ -208,7 +230,4 @@ def audit_module(source: str, *, expected: Iterable[str]) -> None:
     for node in reads:
         if node.id not in bound and node.id not in _BUILTINS:
             _fail(node, f"reads {node.id}, neither defined in the module nor an allowed builtin")
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    missing = sorted(set(expected) - defined)
-    if missing:
-        raise AuditError(f"generated code lacks {', '.join(missing)}")
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef))

@@ -251,7 +251,8 @@ def test_runner_uses_a_child_process(real_module):
     before = set(sys.modules)
     (result,) = subrun.run(real_module, job)
     assert result.shape == (0, 4)
-    assert set(sys.modules) == before
+    # Nothing new here but, at most, a codec the pipes' text needed on first use.
+    assert {m for m in set(sys.modules) - before if not m.startswith("encodings.")} == set()
     assert at == 0
 
 
