@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from clirun import one_line_error, snapshot
+from clirun import run_timed as run
 
 from symbackprop import cli
 from symbackprop.claimparse import parse_claims, to_sympy
@@ -70,30 +72,6 @@ def one_node(expr: str, **kwargs) -> str:
 
 def layers(*entries: str, extra: str = "") -> str:
     return f"[network]\ninputs = 2\nlayers = [{', '.join(entries)}]\n{extra}"
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
-
-
-def run(capsys, *args: str) -> tuple[int, str, str, float]:
-    """``symbackprop ARGS`` in-process: (exit code, stdout, stderr, seconds)."""
-    capsys.readouterr()
-    start = time.perf_counter()
-    code = cli.main(list(args))
-    seconds = time.perf_counter() - start
-    out, err = capsys.readouterr()
-    return code, out, err, seconds
-
-
-def one_line_error(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("symbackprop: error: "), err
-    return lines[0]
 
 
 @pytest.fixture

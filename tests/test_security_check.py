@@ -11,32 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import sympy as sp
+from clirun import one_line_error
+from clirun import run_timed as run
 
 from symbackprop import check, cli, layer_check
 from symbackprop.check import _denominator, richardson, richardson_steps
 from symbackprop.spec import load_spec
-
-
-def run(capsys, *args: str) -> tuple[int, str, str, float]:
-    capsys.readouterr()
-    start = time.perf_counter()
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - start
-
-
-def one_line_error(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def layer_spec(inputs: int, layers: list[tuple[int, str]], loss: str = "bce", extra="") -> str:

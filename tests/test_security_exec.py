@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clirun import run
 
 from symbackprop import cli, subrun
 from symbackprop.audit import AuditError, audit_module
@@ -46,13 +47,6 @@ def payload(pwned: Path) -> str:
 FILE_NAME = (
     'a""";import numpy as np;p=np.ctypeslib.ctypes.CDLL(None).system(b"id>PWNED.txt");r="""b'
 )
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strings_only(text: str, needle: str) -> None:

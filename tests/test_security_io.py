@@ -27,6 +27,7 @@ from pathlib import Path
 
 import mpmath
 import pytest
+from clirun import one_line_error, run
 
 from symbackprop import cli
 from symbackprop.writer import pdf_made_from, stamp, stamp_pdf, write_all
@@ -47,21 +48,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
         else:
             found[name] = b"<dir>"
     return found
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("symbackprop: error: "), err
-    return lines[0]
 
 
 def tex_digest(path: Path) -> str:

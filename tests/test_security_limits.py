@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from clirun import one_line_error, snapshot
 
 from symbackprop import cli, pyformat
 from symbackprop.deadline import TimeLimitExpired, time_limit
@@ -48,12 +49,6 @@ DRIVER = textwrap.dedent("""\
     """)
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
-
-
 def run_timed(workdir: Path, *args: str) -> tuple[int, str, float, float]:
     """``symbackprop ARGS`` in a fresh interpreter: (exit code, stderr without the timing line,
     seconds inside ``cli.main``, wall seconds of the whole process)."""
@@ -72,14 +67,6 @@ def run_timed(workdir: Path, *args: str) -> tuple[int, str, float, float]:
     assert found, proc.stderr
     err = proc.stderr.replace(found.group(0), "").strip()
     return proc.returncode, err, float(found.group(1)), wall
-
-
-def one_line_error(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("symbackprop: error: "), err
-    return lines[0]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from clirun import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sympy.printing.latex import (
@@ -28,7 +29,6 @@ from sympy.printing.latex import (
 from sympy.printing.latex import latex as sympy_latex
 
 from symbackprop import claimparse as cp
-from symbackprop import cli
 from symbackprop.claimcheck import Checker
 from symbackprop.derive import derive
 from symbackprop.errors import InvalidInput, ResourceLimit
@@ -41,13 +41,6 @@ from symbackprop.spec import example_names, load_spec
 from symbackprop.verify import _instances
 
 COMMAND = re.compile(r"\\([A-Za-z]+)")
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
