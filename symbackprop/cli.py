@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 
 from . import __version__, streams
-from .cliargs import DIGITS, MAX_OPS_RANGE, POINTS, SEED, Parser, integer, seconds
-from .deadline import TimeLimitExpired
+from .cliargs import DIGITS, MAX_OPS_RANGE, POINTS, SEED, Parser, integer, memory, seconds
+from .deadline import TimeLimitExpired, time_limit
 from .errors import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-memory",
-        type=_memory_size,
+        type=memory,
         default=None,
         metavar="BYTES",
         help="stop with exit 5 before a job estimated to need more memory (e.g. 8G; "
@@ -125,23 +125,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("claims", metavar="CLAIMS", help="a file of claims, or - for standard input")
     p.add_argument("--format", choices=("text", "json"), default="text")
     return parser
-
-
-def _memory_size(text: str) -> float:
-    from .budget import parse_memory
-
-    try:
-        return parse_memory(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _time_limit(seconds: float):
-    """Raise :class:`deadline.TimeLimitExpired` (a ``BaseException``, so no ``except Exception``
-    swallows it) when the body runs longer than ``seconds``, and again until the body ends."""
-    from .deadline import time_limit
-
-    return time_limit(seconds)
 
 
 def _load(args):
@@ -349,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     """The command, its errors turned into one line on stderr and an exit code."""
     try:
-        with _time_limit(args.max_seconds):
+        with time_limit(args.max_seconds):
             code = COMMANDS[args.command](args)
     except SymbackpropError as error:
         if args.debug:

@@ -56,3 +56,13 @@ def seconds(text: str) -> float:
             f"must be a number of seconds above 0 and at most {MAX_SECONDS:g}, not {text!r}"
         )
     return value
+
+
+def memory(text: str) -> float:
+    """An argparse type: a size in bytes such as ``8G`` or ``512M`` (see budget.parse_memory)."""
+    from .budget import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from clirun import run
 
-from symbackprop import cli, subrun
+from symbackprop import subrun
 from symbackprop.audit import AuditError, audit_module
 from symbackprop.codegen import generate_module
-from symbackprop.deadline import TimeLimitExpired
+from symbackprop.deadline import TimeLimitExpired, time_limit
 from symbackprop.derive import derive
 from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.layer_codegen import generate_layer_module
@@ -275,7 +275,7 @@ def test_runner_is_killed_when_time_runs_out():
     # The child's timeout is the time left on the alarm: whichever of the two fires first, the
     # command ends with exit 5 (both carry it) and the looping child is killed.
     start = time.monotonic()
-    with pytest.raises((ResourceLimit, TimeLimitExpired)) as caught, cli._time_limit(3):
+    with pytest.raises((ResourceLimit, TimeLimitExpired)) as caught, time_limit(3):
         subrun.run(text, job)
     assert caught.value.exit_code == 5
     assert time.monotonic() - start < 5
