@@ -32,9 +32,9 @@ class Timing:
 
 
 def unit_timing(n: int, budget_s: float) -> Timing | None:
-    from symbackprop.codegen import generate_module
-    from symbackprop.derive import derive
-    from symbackprop.layered import LayerSpec, build_layered
+    from symbackprop.codegen.unit import generate_module
+    from symbackprop.derivation.unit import derive
+    from symbackprop.model.layered import LayerSpec, build_layered
 
     start = time.perf_counter()
     layers = [LayerSpec(n, "sigmoid", "unit"), LayerSpec(n, "sigmoid", "unit")]
@@ -48,7 +48,7 @@ def unit_timing(n: int, budget_s: float) -> Timing | None:
 
 def layer_timing(case: Case) -> Timing:
     from generated import find_layer_generator, layer_net
-    from symbackprop.layers import derive_layers
+    from symbackprop.derivation.layer import derive_layers
 
     start = time.perf_counter()
     derivation = derive_layers(layer_net(case))

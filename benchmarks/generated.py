@@ -20,25 +20,25 @@ UNIT_LEVEL_MAX_PARAMS = 100  # above this the layer-level module is the right to
 # Where a layer-level generator may live: (module, function), tried in order. The function takes
 # a layer derivation and ``source=`` and returns the module's text, like ``generate_module``.
 _LAYER_GENERATORS = (
-    ("symbackprop.layer_codegen", "generate_layer_module"),
-    ("symbackprop.codegen", "generate_layer_module"),
-    ("symbackprop.layer_codegen", "generate_module"),
+    ("symbackprop.codegen.layer", "generate_layer_module"),
+    ("symbackprop.codegen.unit", "generate_layer_module"),
+    ("symbackprop.codegen.layer", "generate_module"),
     ("symbackprop.codegen_layers", "generate_module"),
 )
 
 
 def unit_network(case: Case):
     """The case's net at unit level (Mazur's names, one bias per unit)."""
-    from symbackprop.layered import LayerSpec, build_layered
+    from symbackprop.model.layered import LayerSpec, build_layered
 
     layers = [LayerSpec(n, a, "unit") for n, a in zip(case.sizes[1:], case.activations)]
     return build_layered(name="bench", inputs=case.sizes[0], layers=layers, notation="mazur")
 
 
 def unit_module(case: Case):
-    from symbackprop.codegen import generate_module
-    from symbackprop.derive import derive
-    from symbackprop.loader import load_generated
+    from symbackprop.codegen.loader import load_generated
+    from symbackprop.codegen.unit import generate_module
+    from symbackprop.derivation.unit import derive
 
     network = unit_network(case)
     return network, load_generated(generate_module(derive(network), source="bench"))
@@ -101,7 +101,7 @@ def find_layer_generator():
 
 
 def layer_net(case: Case):
-    from symbackprop.layers import LayerNet
+    from symbackprop.derivation.layer import LayerNet
 
     loss = "cross_entropy" if case.loss == "softmax_ce" else "half_sse"
     return LayerNet(name="bench", sizes=case.sizes, activations=case.activations, loss=loss)
@@ -111,8 +111,8 @@ def layer_module(case: Case):
     generate = find_layer_generator()
     if generate is None:
         raise Unavailable("n/a (layer codegen pending)")
-    from symbackprop.layers import derive_layers
-    from symbackprop.loader import load_generated
+    from symbackprop.codegen.loader import load_generated
+    from symbackprop.derivation.layer import derive_layers
 
     return load_generated(generate(derive_layers(layer_net(case)), source="bench"))
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from symbackprop.layer_codegen import generate_layer_module
-from symbackprop.layers import derive_layers
-from symbackprop.loader import load_generated
-from symbackprop.spec import load_spec
+from symbackprop.codegen.layer import generate_layer_module
+from symbackprop.codegen.loader import load_generated
+from symbackprop.derivation.layer import derive_layers
+from symbackprop.spec.load import load_spec
 
 
 def load_digits_split(seed: int = 0):

@@ -6,20 +6,24 @@ NumPy module. See DESIGN.md for the pipeline.
 
 The public API::
 
-    from symbackprop import build_network, build_layered, LayerSpec, load_spec, derive
+    from symbackprop import build_network
+    from symbackprop import build_layered
+    from symbackprop import LayerSpec
+    from symbackprop import load_spec
+    from symbackprop import derive
     from symbackprop import generate_handout, generate_module, check_network, ACTIVATIONS
 """
 
 __version__ = "0.1.0"
 
-from .check import check_network  # noqa: E402
-from .codegen import generate_module  # noqa: E402
-from .derive import derive  # noqa: E402
-from .handout import generate_handout  # noqa: E402
-from .layered import LayerSpec, build_layered  # noqa: E402
-from .network import Network, Node, build_network  # noqa: E402
-from .rules import ACTIVATIONS, LOSSES  # noqa: E402
-from .spec import load_spec  # noqa: E402
+from symbackprop.check.unit import check_network  # noqa: E402
+from symbackprop.codegen.unit import generate_module  # noqa: E402
+from symbackprop.derivation.unit import derive  # noqa: E402
+from symbackprop.handout.unit import generate_handout  # noqa: E402
+from symbackprop.model.layered import LayerSpec, build_layered  # noqa: E402
+from symbackprop.model.network import Network, Node, build_network  # noqa: E402
+from symbackprop.rules.registry import ACTIVATIONS, LOSSES  # noqa: E402
+from symbackprop.spec.load import load_spec  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",

@@ -15,8 +15,8 @@ import math
 import os
 import re
 
-from .errors import ResourceLimit
-from .subrun import remaining_seconds
+from symbackprop.check.subrun import remaining_seconds
+from symbackprop.errors import ResourceLimit
 
 BASELINE_BYTES = 300e6  # the interpreter with SymPy and NumPy loaded, plus the child process
 MPF_BYTES = 250  # one 30-digit mpmath number and its list slot (measured: about 224 + 8)

@@ -24,7 +24,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from .errors import EXIT_LIMIT
+from symbackprop.errors import EXIT_LIMIT
 
 REPEAT = 0.25  # seconds between alarms once the limit has passed
 GRACE = 0.5  # seconds that clean-up run because of the expiry has before it is interrupted

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from symbackprop import cli
+from symbackprop.cli import commands as cli
 
 
 def run_timed(capsys, *args: str) -> tuple[int, str, str, float]:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from symbackprop.latexrun import find_pdflatex
+from symbackprop.handout.latexrun import find_pdflatex
 
 
 @pytest.fixture

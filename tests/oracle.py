@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from symbackprop.layered import LayerSpec, build_layered
-from symbackprop.network import Network
-from symbackprop.rules import to_elementary
+from symbackprop.model.layered import LayerSpec, build_layered
+from symbackprop.model.network import Network
+from symbackprop.rules.registry import to_elementary
 
 
 def expanded_loss(network: Network) -> sp.Expr:

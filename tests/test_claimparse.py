@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 import sympy as sp
 
-from symbackprop.claimparse import (
+from symbackprop.errors import InvalidInput, ResourceLimit
+from symbackprop.verify.claimparse import (
     Add,
     Call,
     Claim,
@@ -24,7 +25,6 @@ from symbackprop.claimparse import (
     parse_claims,
     to_sympy,
 )
-from symbackprop.errors import InvalidInput, ResourceLimit
 
 MAZUR = (
     "i_1 i_2 net_h1 net_h2 net_o1 net_o2 out_h1 out_h2 out_o1 out_o2 b1 b2 target_o1 target_o2 "

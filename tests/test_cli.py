@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from symbackprop.cli import main
+from symbackprop.cli.commands import main
 
 
 def run(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:

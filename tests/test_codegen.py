@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from oracle import expanded_gradients, random_point, small_net
 
-from symbackprop.check import check_network
-from symbackprop.codegen import generate_module
-from symbackprop.derive import derive
-from symbackprop.loader import load_generated
-from symbackprop.spec import load_spec
+from symbackprop.check.unit import check_network
+from symbackprop.codegen.loader import load_generated
+from symbackprop.codegen.unit import generate_module
+from symbackprop.derivation.unit import derive
+from symbackprop.spec.load import load_spec
 
 UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa"]
 
@@ -156,8 +156,8 @@ def test_user_names_that_the_template_uses_internally_do_not_clash():
     """Inputs called x and n, a target called t: the module's own locals are _-prefixed."""
     import sympy as sp
 
-    from symbackprop.network import build_network
-    from symbackprop.rules import ACTIVATIONS
+    from symbackprop.model.network import build_network
+    from symbackprop.rules.registry import ACTIVATIONS
 
     x, n, t, u, w, v, z, a = sp.symbols("x n t u w v z a")
     sigmoid = ACTIVATIONS["sigmoid"].function

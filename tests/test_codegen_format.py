@@ -14,14 +14,14 @@ import pytest
 import sympy as sp
 from oracle import small_net
 
-import symbackprop.pyformat as pyformat
-from symbackprop.codegen import BLACK_MODE, generate_module, unit_context
-from symbackprop.derive import derive
-from symbackprop.layered import LayerSpec, build_layered
-from symbackprop.network import build_network
-from symbackprop.render import render
-from symbackprop.rules import ACTIVATIONS
-from symbackprop.spec import load_spec
+import symbackprop.codegen.pyformat as pyformat
+from symbackprop.codegen.unit import BLACK_MODE, generate_module, unit_context
+from symbackprop.derivation.unit import derive
+from symbackprop.model.layered import LayerSpec, build_layered
+from symbackprop.model.network import build_network
+from symbackprop.output.render import render
+from symbackprop.rules.registry import ACTIVATIONS
+from symbackprop.spec.load import load_spec
 
 UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa"]
 

@@ -6,9 +6,9 @@ import pytest
 import sympy as sp
 from oracle import expanded_gradients, random_point, small_net
 
-from symbackprop.derive import derive
-from symbackprop.evaluate import evaluate
-from symbackprop.spec import example_names, load_spec
+from symbackprop.derivation.evaluate import evaluate
+from symbackprop.derivation.unit import derive
+from symbackprop.spec.load import example_names, load_spec
 
 UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa"]
 
@@ -84,7 +84,7 @@ def test_jacobs_is_gradient_ascent():
 
 
 def test_every_builtin_example_derives():
-    from symbackprop.layers import LayerNet, derive_layers
+    from symbackprop.derivation.layer import LayerNet, derive_layers
 
     for name in example_names():
         network = load_spec(name)

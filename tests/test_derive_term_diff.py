@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symbackprop.derive import _term_diff
-from symbackprop.rules import ACTIVATIONS
+from symbackprop.derivation.unit import _term_diff
+from symbackprop.rules.registry import ACTIVATIONS
 
 w, x, y, b = sp.symbols("w x y b")
 TERMS = [

@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 from symbackprop.errors import EXIT_INVALID, InvalidInput
-from symbackprop.exprparse import Limits, parse_expression
+from symbackprop.spec.exprparse import Limits, parse_expression
 
 NAMES = "w w1 w2 i1 i2 b1 x y z t a b E I N S pi gamma beta".split()
 SYMBOLS = {name: sympy.Symbol(name, real=True) for name in NAMES}

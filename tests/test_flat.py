@@ -8,12 +8,12 @@ import pytest
 import sympy as sp
 from oracle import expanded_gradients, random_point, small_net
 
-from symbackprop.codegen import generate_module
-from symbackprop.derive import derive
-from symbackprop.loader import load_generated
-from symbackprop.network import build_network
-from symbackprop.rules import ACTIVATIONS
-from symbackprop.spec import load_spec
+from symbackprop.codegen.loader import load_generated
+from symbackprop.codegen.unit import generate_module
+from symbackprop.derivation.unit import derive
+from symbackprop.model.network import build_network
+from symbackprop.rules.registry import ACTIVATIONS
+from symbackprop.spec.load import load_spec
 
 
 def module_for(network):

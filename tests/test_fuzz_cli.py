@@ -26,7 +26,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop import cli
+from symbackprop.cli import commands as cli
 
 _FRESH = int(os.environ.get("SYMBACKPROP_FUZZ", "0"))
 MAX_SECONDS = 20

@@ -4,7 +4,7 @@ import gc
 
 import pytest
 
-from symbackprop.gcpause import paused_gc
+from symbackprop.codegen.gcpause import paused_gc
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +36,9 @@ def test_a_collector_disabled_before_stays_disabled():
 
 
 def test_generate_module_leaves_the_collector_enabled():
-    from symbackprop.codegen import generate_module
-    from symbackprop.derive import derive
-    from symbackprop.layered import LayerSpec, build_layered
+    from symbackprop.codegen.unit import generate_module
+    from symbackprop.derivation.unit import derive
+    from symbackprop.model.layered import LayerSpec, build_layered
 
     net = build_layered(
         name="tiny", inputs=2, layers=[LayerSpec(2, "sigmoid", "unit")], notation="mazur"

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.codegen import generate_module
-from symbackprop.derive import derive
-from symbackprop.handout import generate_handout
-from symbackprop.spec import load_spec
-from symbackprop.writer import stamp
+from symbackprop.codegen.unit import generate_module
+from symbackprop.derivation.unit import derive
+from symbackprop.handout.unit import generate_handout
+from symbackprop.output.writer import stamp
+from symbackprop.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
@@ -51,7 +51,7 @@ LAYER_EXAMPLES = ["nielsen", "digits"]
 def test_generated_layer_modules_are_up_to_date(name, request):
     """The layer-level modules; their handouts are not kept here, because the loss figure in them
     comes from running BLAS matrix products, whose last bits may differ between machines."""
-    from symbackprop.layer_cli import module_text
+    from symbackprop.cli.layer import module_text
 
     text = stamp(module_text(load_spec(name), source=name), comment="#", source=name)
     path = GENERATED / f"{name}.py"

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from symbackprop.derive import derive
-from symbackprop.handout import escape_text, generate_handout
-from symbackprop.latexrun import compile_pdf
-from symbackprop.spec import load_spec
+from symbackprop.derivation.unit import derive
+from symbackprop.handout.latexrun import compile_pdf
+from symbackprop.handout.unit import escape_text, generate_handout
+from symbackprop.spec.load import load_spec
 
 
 def mazur_by_hand() -> dict[str, float]:
@@ -125,7 +125,7 @@ def test_non_ascii_title_compiles(tmp_path, require_pdflatex):
 
 def test_kink_convention_of_the_registry_is_stated():
     from symbackprop import LayerSpec, build_layered
-    from symbackprop.rules import ACTIVATIONS
+    from symbackprop.rules.registry import ACTIVATIONS
 
     net = build_layered(
         name="r", inputs=2, layers=[LayerSpec(2, "relu"), LayerSpec(1, "sigmoid")], notation="mazur"

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.latexrun: pdflatex compiles, fails cleanly, times out, stays sandboxed."""
+"""Tests for handout.latexrun: pdflatex compiles, fails cleanly, times out, stays sandboxed."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import latexrun
 from symbackprop.errors import InvalidInput, PdflatexFailed
-from symbackprop.latexrun import compile_pdf, find_pdflatex
+from symbackprop.handout import latexrun
+from symbackprop.handout.latexrun import compile_pdf, find_pdflatex
 
 
 def document(body: str) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symbackprop.layer_cli import module_text
-from symbackprop.loader import load_generated
-from symbackprop.spec import load_spec
+from symbackprop.cli.layer import module_text
+from symbackprop.codegen.loader import load_generated
+from symbackprop.spec.load import load_spec
 
 
 @pytest.fixture(scope="module", params=["digits", "nielsen"])

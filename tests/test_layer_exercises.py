@@ -1,9 +1,9 @@
 """The layer handout's exercises: answered by deriving a variant net, hidden by --no-solutions."""
 
-from symbackprop.cli import main
-from symbackprop.layer_exercises import layer_exercises
-from symbackprop.layers import LayerNet
-from symbackprop.spec import load_spec
+from symbackprop.cli.commands import main
+from symbackprop.derivation.layer import LayerNet
+from symbackprop.handout.layer_exercises import layer_exercises
+from symbackprop.spec.load import load_spec
 
 
 def _net(activations, loss="half_sse"):

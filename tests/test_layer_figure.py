@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from symbackprop.cli import main
-from symbackprop.layer_cli import module_text
-from symbackprop.layer_figure import gradient_costs, layer_figure
-from symbackprop.layers import LayerNet
-from symbackprop.loader import load_generated
-from symbackprop.spec import load_spec
+from symbackprop.cli.commands import main
+from symbackprop.cli.layer import module_text
+from symbackprop.codegen.loader import load_generated
+from symbackprop.derivation.layer import LayerNet
+from symbackprop.handout.layer_figure import gradient_costs, layer_figure
+from symbackprop.spec.load import load_spec
 
 
 def _net(sizes, activations, loss="half_sse"):

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symbackprop.cli import main
-from symbackprop.layer_codegen import generate_layer_module
-from symbackprop.layer_spec import resolve_level
-from symbackprop.layers import LayerNet, derive_layers
-from symbackprop.loader import load_generated
-from symbackprop.spec import load_spec
+from symbackprop.cli.commands import main
+from symbackprop.codegen.layer import generate_layer_module
+from symbackprop.codegen.loader import load_generated
+from symbackprop.derivation.layer import LayerNet, derive_layers
+from symbackprop.spec.layer import resolve_level
+from symbackprop.spec.load import load_spec
 
 
 def _module(net):

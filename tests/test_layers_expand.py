@@ -1,6 +1,6 @@
 """Every layer-level equation = unit-level sympy.diff, expanded at small concrete sizes.
 
-The oracle here is built independently of :mod:`symbackprop.layers`: plain symbols per unit,
+The oracle here is built independently of :mod:`derivation.layer`: plain symbols per unit,
 each activation's and loss's elementary definition, and ``sympy.diff``. Values are compared at
 random points to 25 digits (ReLU kinks have probability zero at random points).
 """
@@ -14,10 +14,10 @@ import random
 import pytest
 import sympy as sp
 
-from symbackprop import rules
-from symbackprop.layer_expand import expand_delta, expand_gradients, unit_symbol
-from symbackprop.layer_losses import SOFTMAX, softmax_value
-from symbackprop.layers import LayerNet, derive_layers
+from symbackprop.derivation.layer import LayerNet, derive_layers
+from symbackprop.derivation.layer_expand import expand_delta, expand_gradients, unit_symbol
+from symbackprop.rules import registry as rules
+from symbackprop.rules.layer_losses import SOFTMAX, softmax_value
 
 LAM = sp.Symbol("lambda")
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softplus"]

@@ -7,7 +7,7 @@ import keyword
 import pytest
 
 from symbackprop.errors import EXIT_INVALID, InvalidInput
-from symbackprop.names import MAX_NAME_LENGTH, RESERVED, check_unique, validate_name
+from symbackprop.model.names import MAX_NAME_LENGTH, RESERVED, check_unique, validate_name
 
 # --------------------------------------------------------------------------------------------
 # accepted names

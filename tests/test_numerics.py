@@ -11,8 +11,8 @@ import pytest
 import scipy.special as special
 
 from symbackprop import LayerSpec, build_layered, derive, generate_module, load_spec
-from symbackprop.layer_cli import module_text
-from symbackprop.loader import load_generated
+from symbackprop.cli.layer import module_text
+from symbackprop.codegen.loader import load_generated
 
 
 def ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:

@@ -11,9 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from symbackprop.layer_codegen import generate_layer_module
-from symbackprop.layers import LayerNet, derive_layers
-from symbackprop.loader import load_generated
+from symbackprop.codegen.layer import generate_layer_module
+from symbackprop.codegen.loader import load_generated
+from symbackprop.derivation.layer import LayerNet, derive_layers
 
 
 def _reference(name, theta, grads, lr, **h):

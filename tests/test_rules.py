@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symbackprop import rules
 from symbackprop.errors import InvalidInput
+from symbackprop.rules import registry as rules
 
 z = sp.Symbol("z", real=True)
 y, t = sp.symbols("y t", real=True)

@@ -20,9 +20,11 @@ import sympy as sp
 from clirun import one_line_error
 from clirun import run_timed as run
 
-from symbackprop import check, cli, layer_check
-from symbackprop.check import _denominator, richardson, richardson_steps
-from symbackprop.spec import load_spec
+from symbackprop.check import layer as layer_check
+from symbackprop.check import unit as check
+from symbackprop.check.unit import _denominator, richardson, richardson_steps
+from symbackprop.cli import commands as cli
+from symbackprop.spec.load import load_spec
 
 
 def layer_spec(inputs: int, layers: list[tuple[int, str]], loss: str = "bce", extra="") -> str:
@@ -170,7 +172,7 @@ def test_row50_unit_gradient_off_by_1e4_fails(monkeypatch, tmp_path):
 
 
 def load_spec_text_layer(text: str):
-    from symbackprop.spec import load_spec_text
+    from symbackprop.spec.load import load_spec_text
 
     return load_spec_text(text, source="net.toml", name="net")
 
@@ -190,7 +192,7 @@ def test_item8_check_without_params(workdir, capsys):
     assert "no parameters" in one_line_error(err)
 
 
-MAZUR = Path(check.__file__).parent / "examples" / "mazur.toml"
+MAZUR = Path(check.__file__).parent.parent / "examples" / "mazur.toml"
 
 
 @pytest.mark.parametrize(

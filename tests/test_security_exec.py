@@ -22,16 +22,16 @@ import numpy as np
 import pytest
 from clirun import run
 
-from symbackprop import subrun
-from symbackprop.audit import AuditError, audit_module
-from symbackprop.codegen import generate_module
+from symbackprop.check import subrun
+from symbackprop.codegen.audit import AuditError, audit_module
+from symbackprop.codegen.layer import generate_layer_module
+from symbackprop.codegen.unit import generate_module
 from symbackprop.deadline import TimeLimitExpired, time_limit
-from symbackprop.derive import derive
+from symbackprop.derivation.layer import LayerNet, derive_layers
+from symbackprop.derivation.unit import derive
 from symbackprop.errors import InvalidInput, ResourceLimit
-from symbackprop.layer_codegen import generate_layer_module
-from symbackprop.layers import LayerNet, derive_layers
-from symbackprop.pystr import docstring_literal
-from symbackprop.spec import example_names, load_spec
+from symbackprop.printers.pystr import docstring_literal
+from symbackprop.spec.load import example_names, load_spec
 
 LAYER_NET = '[network]\ninputs = 2\nlayers = [{units = 2, activation = "sigmoid"}]\n'
 

@@ -29,8 +29,8 @@ import mpmath
 import pytest
 from clirun import one_line_error, run
 
-from symbackprop import cli
-from symbackprop.writer import pdf_made_from, stamp, stamp_pdf, write_all
+from symbackprop.cli import commands as cli
+from symbackprop.output.writer import pdf_made_from, stamp, stamp_pdf, write_all
 
 CORRECT = "dE/dw5 = delta_o1*out_h1"  # Mazur's w5 gradient as in the tutorial
 WRONG = "dE/dw5 = 2*delta_o1"

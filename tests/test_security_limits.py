@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from clirun import one_line_error, snapshot
 
-from symbackprop import cli, pyformat
+from symbackprop.cli import commands as cli
+from symbackprop.codegen import pyformat
 from symbackprop.deadline import TimeLimitExpired, time_limit
 
 LIMIT = 5.0
@@ -41,7 +42,7 @@ BIG_UNIT = textwrap.dedent("""\
 
 DRIVER = textwrap.dedent("""\
     import sys, time
-    from symbackprop import cli
+    from symbackprop.cli import commands as cli
     start = time.monotonic()
     code = cli.main(sys.argv[1:])
     print(f"MAIN-SECONDS {time.monotonic() - start:.3f}", file=sys.stderr)
@@ -162,8 +163,8 @@ def count_layer_ops(spec: Path) -> int:
     """The layer equations' SymPy nodes, counted here independently of cli._load."""
     import sympy as sp
 
-    from symbackprop.layers import derive_layers
-    from symbackprop.spec import load_spec
+    from symbackprop.derivation.layer import derive_layers
+    from symbackprop.spec.load import load_spec
 
     d = derive_layers(load_spec(str(spec)))
     exprs = [d.cost, *(e for f in d.forward for e in (f.z, f.a)), *(g.index for g in d.gradients)]

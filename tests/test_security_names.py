@@ -28,17 +28,17 @@ from sympy.printing.latex import (
 )
 from sympy.printing.latex import latex as sympy_latex
 
-from symbackprop import claimparse as cp
-from symbackprop.claimcheck import Checker
-from symbackprop.derive import derive
+from symbackprop.derivation.unit import derive
 from symbackprop.errors import InvalidInput, ResourceLimit
-from symbackprop.latexrun import compile_pdf
-from symbackprop.layered import LayerSpec, build_layered
-from symbackprop.notation import PRESETS, Unit
-from symbackprop.printing import SAFE_COMMANDS, NotationLatexPrinter
-from symbackprop.resolve import NetworkResolver
-from symbackprop.spec import example_names, load_spec
-from symbackprop.verify import _instances
+from symbackprop.handout.latexrun import compile_pdf
+from symbackprop.model.layered import LayerSpec, build_layered
+from symbackprop.model.notation import PRESETS, Unit
+from symbackprop.printers.printing import SAFE_COMMANDS, NotationLatexPrinter
+from symbackprop.spec.load import example_names, load_spec
+from symbackprop.verify import claimparse as cp
+from symbackprop.verify.claimcheck import Checker
+from symbackprop.verify.resolve import NetworkResolver
+from symbackprop.verify.run import _instances
 
 COMMAND = re.compile(r"\\([A-Za-z]+)")
 

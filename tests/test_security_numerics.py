@@ -23,13 +23,13 @@ import pytest
 import scipy.special as special
 
 from symbackprop import LayerSpec, build_layered, derive, generate_module, load_spec
+from symbackprop.cli.layer import module_text
+from symbackprop.codegen.loader import load_generated
+from symbackprop.derivation.layer import LayerNet
 from symbackprop.errors import InvalidInput
-from symbackprop.layer_cli import module_text
-from symbackprop.layer_losses import required_output
-from symbackprop.layers import LayerNet
-from symbackprop.loader import load_generated
-from symbackprop.optimizers import OPTIMIZERS
-from symbackprop.spec import example_names
+from symbackprop.rules.layer_losses import required_output
+from symbackprop.rules.optimizers import OPTIMIZERS
+from symbackprop.spec.load import example_names
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear")
@@ -546,7 +546,7 @@ def test_item14_l2_loss_and_gradient_equal_the_stated_formula(loss, reduction):
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize("loss", ["cross_entropy", "multinomial_loglik"])
 def test_item14_l2_stated_the_same_in_docstring_and_handout(loss, reduction):
-    from symbackprop.layer_handout import generate_layer_handout
+    from symbackprop.handout.layer import generate_layer_handout
 
     net, m = layer_module((3, 4, 3), ("tanh", "softmax"), loss, reduction, 0.3)
     maximize, mean = loss in MAXIMIZE, reduction == "mean"

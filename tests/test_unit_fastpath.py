@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from oracle import small_net
 
-from symbackprop.codegen import generate_module
-from symbackprop.derive import derive
-from symbackprop.loader import load_generated
+from symbackprop.codegen.loader import load_generated
+from symbackprop.codegen.unit import generate_module
+from symbackprop.derivation.unit import derive
 
 
 def module_for(network):

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symbackprop import claimparse as cp
-from symbackprop.cli import main
-from symbackprop.derive import derive
-from symbackprop.evaluate import evaluate
-from symbackprop.resolve import NetworkResolver
-from symbackprop.spec import load_spec
+from symbackprop.cli.commands import main
+from symbackprop.derivation.evaluate import evaluate
+from symbackprop.derivation.unit import derive
+from symbackprop.spec.load import load_spec
+from symbackprop.verify import claimparse as cp
+from symbackprop.verify.resolve import NetworkResolver
 
 CLAIMS = Path(__file__).resolve().parent.parent / "examples" / "claims"
 NIELSEN = str(CLAIMS / "nielsen_2_3_4.toml")
@@ -62,7 +62,7 @@ def expectations(path: Path) -> dict[int, str]:
 
 # ----------------------------------------------------------------- independent evaluation
 def oracle_values(spec: str, point: dict[str, str]) -> dict[sp.Symbol, sp.Expr]:
-    """Every network quantity at ``point`` through symbackprop.evaluate (not verify's code);
+    """Every network quantity at ``point`` through derivation.evaluate (not verify's code);
     updated parameters and steps from the update rule written out here."""
     d = derivation_of(spec)
     net = d.network

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.writer: headers, refusals, atomic writes, staying inside --out."""
+"""Tests for symbackprop.output.writer: headers, refusals, atomic writes, staying inside --out."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from symbackprop import __version__
 from symbackprop.errors import InvalidInput, RefusedOverwrite
-from symbackprop.writer import (
+from symbackprop.output.writer import (
     is_pristine,
     resolve_inside,
     stamp,
@@ -173,7 +173,7 @@ def test_permission_error_is_a_clean_message(
 ) -> None:
     # Runs everywhere, also as root, unlike the real read-only directory below.
     denied = raiser(PermissionError(errno.EACCES, "Permission denied"))
-    monkeypatch.setattr("symbackprop.writer.tempfile.mkstemp", denied)
+    monkeypatch.setattr("symbackprop.output.writer.tempfile.mkstemp", denied)
     with pytest.raises(InvalidInput, match=r"cannot write '.*net\.py': Permission denied"):
         write_atomic(tmp_path / "net.py", generated())
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from symbackprop.layer_check import check_layer_net
-from symbackprop.layers import LayerNet
+from symbackprop.check.layer import check_layer_net
+from symbackprop.derivation.layer import LayerNet
 
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softplus"]
 # (loss, reduction, weight decay, output activation or None for "the hidden one")

@@ -1,0 +1,3 @@
+from symbackprop.cli.commands import main
+
+__all__ = ["main"]

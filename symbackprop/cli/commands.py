@@ -1,0 +1,376 @@
+"""The ``symbackprop`` command line.
+
+Each command reads a SPEC (a built-in example's name or a TOML file), derives, and writes or
+prints. Errors are one line on stderr with the exit codes of :mod:`errors`; ``--debug`` adds the
+traceback. Outputs are generated and checked in memory, then written atomically (:mod:`writer`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from symbackprop import __version__
+from symbackprop.cli import streams
+from symbackprop.cli.args import (
+    DIGITS,
+    MAX_OPS_RANGE,
+    POINTS,
+    SEED,
+    Parser,
+    integer,
+    memory,
+    seconds,
+)
+from symbackprop.deadline import TimeLimitExpired, time_limit
+from symbackprop.errors import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    InvalidInput,
+    ResourceLimit,
+    SymbackpropError,
+)
+
+MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
+
+_EPILOG = """exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a claim is wrong (verify),
+4 refused to overwrite, 5 resource limit, 6 pdflatex failed. When standard output cannot
+be written (closed, full, a pipe closed early) the exit code is the command's own if that is not
+0, else 2.
+SPEC is the name of a built-in example (see 'symbackprop examples') or a TOML file."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="symbackprop",
+        description="Exact symbolic backpropagation: derivations, LaTeX handouts, NumPy code.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument(
+        "--max-seconds",
+        type=seconds,
+        default=300.0,
+        metavar="S",
+        help="stop with exit 5 when a command takes longer (default 300)",
+    )
+    parser.add_argument(
+        "--max-ops",
+        type=integer(*MAX_OPS_RANGE),
+        default=MAX_OPS,
+        metavar="N",
+        help=f"stop with exit 5 before deriving a network of more than N operations: SymPy "
+        f"nodes in its unit-level definitions, or in its layer-level equations (which grow "
+        f"with the depth, not the width); default {MAX_OPS}",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=memory,
+        default=None,
+        metavar="BYTES",
+        help="stop with exit 5 before a job estimated to need more memory (e.g. 8G; "
+        "default: half the machine's memory)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("examples", help="list the built-in example networks")
+
+    def level(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--level",
+            choices=("unit", "layer", "auto"),
+            help="override the spec's level: one symbol per neuron, or BP1-BP4 per layer",
+        )
+
+    p = sub.add_parser("derive", help="print the δ-recursion derivation in the terminal")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--format", choices=("text", "latex"), default="text")
+    p.add_argument(
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
+    )
+    level(p)
+
+    def outputs(p: argparse.ArgumentParser, suffix: str) -> None:
+        p.add_argument("spec", metavar="SPEC")
+        p.add_argument(
+            "-o", "--output", metavar="FILE", help=f"output file (default: <name>{suffix})"
+        )
+        p.add_argument("--out", metavar="DIR", help="directory the output must stay inside")
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="overwrite files edited by hand or not ours (the old one is kept as .bak, "
+            "or .bak.1, .bak.2, ... : no backup is replaced)",
+        )
+        level(p)
+
+    p = sub.add_parser(
+        "handout", help="write the LaTeX handout, and its PDF when pdflatex is found"
+    )
+    outputs(p, ".tex")
+    p.add_argument(
+        "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
+    )
+    p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
+    p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+
+    p = sub.add_parser("codegen", help="write the NumPy module")
+    outputs(p, ".py")
+
+    p = sub.add_parser("check", help="symbolic = generated NumPy = finite differences, or exit 1")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument(
+        "--points", type=integer(*POINTS), default=3, help="random points to check (default 3)"
+    )
+    p.add_argument("--seed", type=integer(*SEED), default=0)
+    level(p)
+
+    p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("claims", metavar="CLAIMS", help="a file of claims, or - for standard input")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _load(args):
+    """The spec's network, refused (exit 5) before the commands' work when it is over --max-ops;
+    its warnings go to stderr. What is counted: the SymPy nodes of the unit-level nodes'
+    definitions, or of a layer net's equations (forward, BP1-BP4, cost, for every layer)."""
+    import sympy as sp
+
+    from symbackprop.spec.load import load_spec
+
+    network = load_spec(args.spec, level=getattr(args, "level", None))
+    if _layer_level(network):
+        from symbackprop.derivation.layer import derive_layers
+
+        # Building the net derived these already (linear in the depth). Printing and code
+        # generation grow with their size; numeric work that grows with the widths (check, the
+        # handout's training curve) is bounded by --max-seconds and the memory estimate.
+        d = derive_layers(network)
+        exprs = [e for f in d.forward for e in (f.z, f.a)] + [g.index for g in d.gradients]
+        exprs += [e for delta in d.deltas for e in (delta.general, delta.specialised)]
+        exprs.append(d.cost)
+    else:
+        exprs = [node.expr for node in network.nodes]
+    count = 0
+    for expr in exprs:
+        for _ in sp.preorder_traversal(expr):
+            count += 1
+            if count > args.max_ops:  # stops counting here: the check costs at most the limit
+                raise ResourceLimit(
+                    f"network '{network.name}' has more than {args.max_ops} operations",
+                    hint="raise --max-ops; derivation time grows faster than the network",
+                )
+    for warning in network.warnings:
+        _warn(warning)
+    from symbackprop.budget import set_max_memory  # the limit the commands' estimates are held to
+
+    set_max_memory(args.max_memory)
+    return network
+
+
+def _target(args, network_name: str, suffix: str) -> Path:
+    from symbackprop.output.writer import resolve_inside
+
+    out_dir = Path(args.out) if args.out else None
+    name = args.output or f"{network_name}{suffix}"
+    if out_dir is None:
+        return resolve_inside(None, name)
+    return resolve_inside(out_dir, name)
+
+
+def _warn(message: str) -> None:
+    print(f"symbackprop: warning: {message}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    streams.say(message)
+
+
+def _layer_level(network) -> bool:
+    """True for a layer-level net (layers.LayerNet), which has its own derivation and outputs."""
+    from symbackprop.derivation.layer import LayerNet
+
+    return isinstance(network, LayerNet)
+
+
+def cmd_examples(args) -> int:
+    from symbackprop.spec.load import example_names, load_spec
+
+    for name in example_names():
+        net = load_spec(name)
+        _say(f"{name:10s} {net.title}")
+    return EXIT_OK
+
+
+def cmd_derive(args) -> int:
+    from symbackprop.derivation.unit import derive
+    from symbackprop.printers.printing import derivation_latex
+    from symbackprop.printers.text import derivation_text
+
+    network = _load(args)
+    if _layer_level(network):
+        from symbackprop.cli.layer import derivation_text as layer_text
+
+        _say(layer_text(network, latex=args.format == "latex"))
+        return EXIT_OK
+    derivation = derive(network)
+    if args.format == "latex":
+        _say(derivation_latex(derivation))
+    else:
+        _say(derivation_text(derivation, digits=args.digits))
+    return EXIT_OK
+
+
+def cmd_codegen(args) -> int:
+    from symbackprop.codegen.unit import generate_module
+    from symbackprop.derivation.unit import derive
+    from symbackprop.output.writer import stamp, write_atomic
+
+    network = _load(args)
+    target = _target(args, network.name, ".py")
+    if _layer_level(network):
+        from symbackprop.cli.layer import module_text
+
+        body = module_text(network, source=args.spec)
+    else:
+        body = generate_module(derive(network), source=args.spec)
+    text = stamp(body, comment="#", source=args.spec)
+    changed = write_atomic(target, text, force=args.force)
+    _say(f"{'wrote' if changed else 'unchanged'} {target}")
+    return EXIT_OK
+
+
+def cmd_handout(args) -> int:
+    from symbackprop.derivation.unit import derive
+    from symbackprop.errors import PdflatexFailed
+    from symbackprop.handout.latexrun import compile_pdf, find_pdflatex
+    from symbackprop.handout.unit import generate_handout
+    from symbackprop.output.writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
+
+    if args.output and Path(args.output).suffix.lower() == ".pdf":
+        # The .tex would be written to X.pdf and then replaced by the PDF: refuse up front.
+        raise InvalidInput(
+            f"-o names the .tex file, not the PDF: '{args.output}'",
+            hint=f"give -o {Path(args.output).with_suffix('.tex')}; the PDF is written beside it",
+        )
+    network = _load(args)
+    target = _target(args, network.name, ".tex")
+    if _layer_level(network):
+        from symbackprop.cli.layer import handout_text
+
+        body = handout_text(network, source=args.spec, show_solutions=not args.no_solutions)
+    else:
+        body = generate_handout(
+            derive(network),
+            source=args.spec,
+            digits=args.digits,
+            show_solutions=not args.no_solutions,
+        )
+    text = stamp(body, comment="%", source=args.spec)
+    files: list = [(target, text)]
+    pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")
+    # Both outputs are checked before pdflatex runs and before either is written: a refusal of
+    # the PDF leaves the .tex untouched too.
+    check_all(files + ([(pdf_path, None)] if pdf_path else []), force=args.force)
+    if pdf_path is not None and not pdf_is_current(pdf_path, text):
+        try:
+            pdf = compile_pdf(text)
+        except PdflatexFailed:
+            _report(files, write_all(files, force=args.force))  # the .tex, to look into
+            raise
+        files.append((pdf_path, stamp_pdf(pdf, text)))
+    _report(files, write_all(files, force=args.force))
+    if pdf_path is not None and len(files) == 1:
+        _say(f"unchanged {pdf_path}")
+    if not args.no_pdf and pdf_path is None:
+        _warn(f"pdflatex not found: wrote {target} only (install TeX Live to get the PDF)")
+    return EXIT_OK
+
+
+def _report(files: list, written: list[Path]) -> None:
+    for path, _ in files:
+        _say(f"{'wrote' if path in written else 'unchanged'} {path}")
+
+
+def cmd_check(args) -> int:
+    from symbackprop.check.unit import check_network, format_report
+
+    network = _load(args)
+    if _layer_level(network):
+        from symbackprop.check.layer import check_layer_net
+
+        report = check_layer_net(network, points=args.points, seed=args.seed)
+    else:
+        report = check_network(network, points=args.points, seed=args.seed)
+    _say(format_report(report))
+    return EXIT_OK if report.ok else EXIT_INTERNAL
+
+
+def cmd_verify(args) -> int:
+    from symbackprop.verify.run import run_verify
+
+    return run_verify(args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args))
+
+
+COMMANDS = {
+    "examples": cmd_examples,
+    "derive": cmd_derive,
+    "codegen": cmd_codegen,
+    "handout": cmd_handout,
+    "check": cmd_check,
+    "verify": cmd_verify,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    streams.reset()
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return streams.finish(stop.code if isinstance(stop.code, int) else EXIT_INVALID)
+    return streams.finish(_run(args))
+
+
+def _run(args) -> int:
+    """The command, its errors turned into one line on stderr and an exit code."""
+    try:
+        with time_limit(args.max_seconds):
+            code = COMMANDS[args.command](args)
+    except SymbackpropError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"symbackprop: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except TimeLimitExpired as error:  # a BaseException: see deadline.py
+        if args.debug:
+            traceback.print_exc()
+        print(f"symbackprop: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except RecursionError:
+        if args.debug:
+            traceback.print_exc()
+        print("symbackprop: error: input too deeply nested", file=sys.stderr)
+        return 5
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError as error:  # stdout written outside _say: no exit code known
+        streams.failed(error)
+        return EXIT_INVALID
+    except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit 1
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"symbackprop: internal error: {type(error).__name__}: {error} "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return code

@@ -1,0 +1,348 @@
+"""Matmul NumPy code for layer-level nets: equations → printed statements → template → black.
+
+Batch-first arrays: row n of ``a{l}`` is a^l of example n, so Nielsen's column forms turn into
+their transposes: z^l = W^l a^{l−1} + b^l is ``z{l} = a{l-1} @ W{l}.T + b{l}``, BP2's
+(W^{l+1})ᵀ δ^{l+1} is ``delta{l+1} @ W{l+1}``, BP4's δ^l (a^{l−1})ᵀ summed over the batch is
+``delta{l}.T @ a{l-1}``. Each per-unit rule (f', ∂C/∂a, the fused δ^L, the stable loss term) is
+printed from the derivation's SymPy expression by :func:`printing.numpy_code`; this module adds
+only the array plumbing. The result is formatted with black and audited before anyone sees it.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symbackprop import __version__
+from symbackprop.codegen.audit import audit_module
+from symbackprop.codegen.unit import Statement, format_python
+from symbackprop.derivation.layer import LayerDerivation
+from symbackprop.printers.printing import numpy_code
+from symbackprop.printers.pystr import docstring_literal
+from symbackprop.rules.layer_losses import SOFTMAX, activation_value
+from symbackprop.rules.layer_losses import a as a_sym
+from symbackprop.rules.layer_losses import logp as logp_sym
+from symbackprop.rules.layer_losses import y as y_sym
+from symbackprop.rules.layer_losses import z as z_sym
+from symbackprop.rules.optimizers import OPTIMIZERS, settings_for
+from symbackprop.rules.registry import numeric_kernels
+
+HELPERS = ("sigmoid", "relu", "leaky_relu", "softplus", "softmax")
+EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
+
+
+def _on_layer(expr: sp.Expr, l: int) -> str:
+    """A per-unit rule printed on the arrays of layer ``l`` (a→a{l}, z→z{l}, y→t)."""
+    names = {
+        a_sym: sp.Symbol(f"a{l}"),
+        z_sym: sp.Symbol(f"z{l}"),
+        y_sym: sp.Symbol("t"),
+        logp_sym: sp.Symbol("logp"),
+    }
+    return numpy_code(numeric_kernels(expr.xreplace(names)))
+
+
+def _forward(d: LayerDerivation) -> list[Statement]:
+    out = []
+    for f in d.forward:
+        l = f.layer
+        out.append(
+            Statement(
+                f"z{l}",
+                f"a{l - 1} @ W{l}.T + b{l}",
+                f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)",
+            )
+        )
+        if f.activation == SOFTMAX and _fused_softmax(d):  # as in ``_backward``
+            out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
+        elif f.activation == SOFTMAX:
+            out.append(
+                Statement(
+                    "logp",
+                    f"_log_softmax(z{l})",
+                    f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                )
+            )
+            out.append(Statement(f"a{l}", "_exp_floored(logp)", f"F{l}: a^{l} = softmax(z^{l})"))
+        else:
+            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            out.append(Statement(f"a{l}", code, f"F{l}: a^{l} = {f.activation}(z^{l})"))
+    return out
+
+
+def _fprime_form(code: str, l: int) -> str | None:
+    """Which f'(a^l) the printed rule is, where ufunc calls with ``out=`` can compute it."""
+    a = f"a{l}"
+    return {f"1 - {a}**2": "tanh", f"{a}*(1 - {a})": "sigmoid"}.get(code)
+
+
+# In-place forms of f'(a^l) multiplied into delta^l: they overwrite a^l's buffer, which is dead by
+# then (BP4 of layer l + 1 has already read it).
+def _fprime_in_place(code: str, l: int) -> list[str] | None:
+    a, d = f"a{l}", f"delta{l}"
+    form = _fprime_form(code, l)
+    if form == "tanh":  # 1 - a^2
+        return [f"np.square({a}, out={a})", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
+    if form == "sigmoid":  # a (1 - a)
+        return [f"{d} *= {a}", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
+    return None
+
+
+# The same f'(a^l) written into its own buffer fp{l} during the forward pass, while a^l is still in
+# the cache; BP2 then multiplies it in with one pass instead of three over a cold a^l.
+def _fprime_into(expr: sp.Expr, l: int) -> list[str] | None:
+    a, fp = f"a{l}", f"fp{l}"
+    form = _fprime_form(_on_layer(expr, l), l)
+    if form == "tanh":
+        return [f"np.square({a}, out={fp})", f"np.subtract(one, {fp}, out={fp})"]
+    if form == "sigmoid":
+        return [f"np.subtract(one, {a}, out={fp})", f"{fp} *= {a}"]
+    return None
+
+
+def _fused_softmax(d: LayerDerivation) -> bool:
+    """Softmax output whose δ^L is a − t (cross-entropy): a^L needs no log-probabilities."""
+    L, rule = d.net.depth, d.output
+    return (
+        d.net.activations[-1] == SOFTMAX
+        and rule.delta is not None
+        and _on_layer(rule.delta, L) in (f"a{L} - t", f"t - a{L}")
+        and not _uses_z(rule.stable, rule.delta)
+    )
+
+
+def _fprime_lines(expr: sp.Expr, l: int) -> list[str]:
+    """delta{l} *= f'(z^l), in place where the rule has an in-place form."""
+    if expr == 1:
+        return []
+    code = _on_layer(expr, l)
+    return _fprime_in_place(code, l) or [f"delta{l} *= {code}"]
+
+
+def _uses_z(*exprs) -> bool:
+    return any(e is not None and z_sym in e.free_symbols for e in exprs)
+
+
+def _fast(d: LayerDerivation) -> dict:
+    """The workspace form of ``_backward``: buffers, forward and backward blocks."""
+    net, rule, L = d.net, d.output, d.net.depth
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    buffers: list[tuple[str, int]] = []  # (name, width): one (N, width) array each
+    aliases: list[tuple[str, str]] = []  # name = other buffer's name
+    forward: list[dict] = []
+    value_lines: list[str] = []  # run only when the loss is wanted, before it is summed
+    for f in d.forward:
+        l, width = f.layer, net.sizes[f.layer]
+        buffers.append((f"z{l}", width))
+        lines = [f"np.matmul(a{l - 1}, W{l}.T, out=z{l})", f"z{l} += b{l}"]
+        block = [dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)]
+        output_z = _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
+        keep_z = output_z if l == L else _uses_z(fprimes.get(l))
+        if f.activation == SOFTMAX:
+            if keep_z:
+                buffers.append(("logp", width))
+            else:
+                aliases.append(("logp", f"z{l}"))
+            buffers.append((f"a{l}", width))
+            log_softmax = f"_log_softmax(z{l}, out=logp)"
+            if _fused_softmax(d):  # log a^l only for the loss
+                block.append(
+                    dict(
+                        comment=f"F{l}: a^{l} = softmax(z^{l})", lines=[f"_softmax(z{l}, out=a{l})"]
+                    )
+                )
+                value_lines = [f"{log_softmax}  # log a^{l}, max subtracted"]
+            else:
+                block += [
+                    dict(
+                        comment=f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                        lines=[log_softmax],
+                    ),
+                    dict(
+                        comment=f"F{l}: a^{l} = softmax(z^{l})",
+                        lines=[f"_exp_floored(logp, out=a{l})"],
+                    ),
+                ]
+        else:
+            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            if code == f"z{l}":  # linear: a^l is z^l
+                aliases.append((f"a{l}", f"z{l}"))
+                lines = []
+            else:
+                if keep_z:
+                    buffers.append((f"a{l}", width))
+                else:
+                    aliases.append((f"a{l}", f"z{l}"))
+                lines = [f"{code[:-1]}, out=a{l})"]
+            comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
+            if lines:
+                block.append(dict(comment=comment, lines=lines))
+            fprime = _fprime_into(fprimes[l], l) if l < L else None
+            if fprime:
+                buffers.append((f"fp{l}", width))
+                block.append(
+                    dict(
+                        comment=f"BP2's f'(z^{l}), from a^{l} while it is in the cache",
+                        lines=["if want_grads:", *(f"    {line}" for line in fprime)],
+                    )
+                )
+        forward += block
+    buffers += [(f"delta{l}", net.sizes[l]) for l in range(L, 0, -1)]
+    return dict(
+        fast_buffers=buffers, fast_aliases=aliases, fast_forward=forward, value_lines=value_lines
+    )
+
+
+def _fast_backward(d: LayerDerivation) -> list[dict]:
+    """BP1, then per layer from the top: BP4, BP3 into ``out``'s arrays or fresh ones, BP2 into
+    the workspace."""
+    rule, L = d.output, d.net.depth
+    mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    blocks = []
+    fused = _on_layer(rule.delta, L) if rule.delta is not None else None
+    if fused in (f"a{L} - t", f"t - a{L}"):
+        first, second = fused.split(" - ")
+        lines = [f"np.subtract({first}, {second}, out=delta{L})"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
+    elif (
+        rule.delta is not None
+        and rule.fprime is not None
+        and _on_layer(rule.dC_da, L) == f"a{L} - t"
+        and _fprime_in_place(_on_layer(rule.fprime, L), L)
+    ):
+        lines = [f"np.subtract(a{L}, t, out=delta{L})", *_fprime_lines(rule.fprime, L)]
+        what = "dC/da * f'(z), in place"
+    elif rule.delta is not None:
+        lines = [f"delta{L}[...] = {_on_layer(rule.delta, L)}"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da * f'(z)"
+    else:
+        lines = [
+            f"g = {_on_layer(rule.dC_da, L)}",
+            f"delta{L}[...] = a{L} * (g - np.sum(a{L} * g, axis=1, keepdims=True))",
+        ]
+        what = "a_j (g_j - sum_k a_k g_k), g = dC/da, softmax Jacobian"
+    blocks.append(dict(comment=f"BP1: delta^{L} = {what}", lines=lines))
+    by_layer = {}
+    for g in d.gradients:
+        by_layer.setdefault(g.layer, []).append(g)
+    for l in range(L, 0, -1):
+        for g in by_layer.get(l, []):
+            name, into = f"g{g.param}", f'out.get("{g.param}")'
+            if g.label == "BP4":
+                outer = f"np.multiply(delta{l}.T, a{l - 1}, out={into})"
+                product = f"np.matmul(delta{l}.T, a{l - 1}, out={into})"
+                lines = [f"{name} = {outer} if n == 1 else {product}"]
+                comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T (an outer product at N = 1)"
+                if g.decay:
+                    lines.append(f"{name} {sign}= WEIGHT_DECAY * W{l}")
+                    comment += f" {sign} lambda W^{l}"
+            else:
+                lines = [f"{name} = np.matmul(ones, delta{l}, out={into})"]
+                comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch (a BLAS gemv)"
+            if mean:
+                lines.append(f"{name} /= n")
+                comment += ", averaged over the batch"
+            blocks.append(dict(comment=comment, lines=lines))
+        if l > 1:
+            k = l - 1
+            if _fprime_into(fprimes[k], k):  # computed in the forward pass
+                fprime = [f"delta{k} *= fp{k}"]
+            else:
+                fprime = _fprime_lines(fprimes[k], k)
+            lines = [f"np.matmul(delta{l}, W{l}, out=delta{k})", *fprime]
+            blocks.append(
+                dict(
+                    comment=f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k}), in place",
+                    lines=lines,
+                )
+            )
+    return blocks
+
+
+def _optimizers(d: LayerDerivation) -> list[dict]:
+    out = []
+    for opt in OPTIMIZERS.values():
+        out.append(
+            dict(
+                name=opt.name,
+                title=opt.title,
+                note=opt.note,
+                state=list(opt.state),
+                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
+                call="".join(f", {k}={k}" for k, _ in opt.settings),
+                # The statement is the update equation itself; the comment names the rule.
+                statements=[Statement("", code, f"U ({opt.title}): {code}") for code in opt.code],
+                uses_step=any("step" in c for c in opt.code),
+                wrapper=opt.name != "sgd",  # sgd_step(params, x, t, lr) is the stateless one
+            )
+        )
+    return out
+
+
+def _decay_text(mean: bool, maximize: bool) -> dict:
+    """The L2 convention in words for the module docstring, as ``_backward`` computes it: the
+    term is added to (subtracted from, for a log-likelihood) the sum over the batch before the
+    mean divides by N, so under "mean" it is lambda/(2N) sum w^2 and its gradient lambda W / N."""
+    cost, sign = ("log L", "-") if maximize else ("C", "+")
+    total = f"sum_x {cost}_x {sign} lambda/2 sum w^2"
+    return dict(
+        decay_formula=f"{cost} = (1/N) ({total})" if mean else f"{cost} = {total}",
+        decay_gradient=f"{sign} lambda W" + (" / N" if mean else ""),
+    )
+
+
+def layer_context(d: LayerDerivation, *, source: str) -> dict:
+    """Everything the layer template needs, already printed."""
+    net = d.net
+    L = net.depth
+    rule = d.output
+    used = set(net.activations)
+    if any(f.func.__name__ == "softplus" for f in rule.stable.atoms(sp.Function)):
+        used.add("softplus")  # the stable binary cross-entropy is written with softplus
+    opt = net.optimizer
+    chosen = settings_for(opt.name, dict(opt.settings))
+    weights = " + ".join(f"np.sum(W{l} * W{l})" for l in range(1, L + 1))
+    return dict(
+        # Free text reaches the module only through the docstring printer (pystr): the template
+        # renders the docstring's text and python_docstring prints it as one string literal.
+        python_docstring=docstring_literal,
+        name=net.name,
+        description=net.title or f"Spec: {source}. symbackprop {__version__}.",
+        sizes=repr(net.sizes),
+        depth=L,
+        layers=list(range(1, L + 1)),
+        params_tuple=repr(net.params),
+        activations=repr(net.activations),
+        loss_name=net.loss,
+        learning_rate=repr(float(net.learning_rate)),
+        weight_decay=repr(float(net.weight_decay)),
+        decay=net.weight_decay != 0,
+        decay_code=weights,
+        **_decay_text(net.reduction == "mean", rule.maximize),
+        mean=net.reduction == "mean",
+        maximize=rule.maximize,
+        assumption=rule.assumption and "the targets of each example must sum to one",
+        loss_term=_on_layer(rule.stable, L),
+        forward=_forward(d),
+        optimizers=_optimizers(d),
+        optimizer=opt.name,
+        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
+        has_example=bool(net.data_x),
+        example_x=repr([list(r) for r in net.data_x]),
+        example_t=repr([list(r) for r in net.data_t]),
+        fast_backward=_fast_backward(d),
+        grad_names=list(net.params),
+        **_fast(d),
+        **{f"use_{h}": h in used for h in HELPERS},
+    )
+
+
+def generate_layer_module(d: LayerDerivation, *, source: str) -> str:
+    """The generated module's text (without the do-not-edit header), formatted and audited."""
+    from symbackprop.output.render import render
+
+    text = format_python(render("numpy", "layer.py.jinja", **layer_context(d, source=source)))
+    audit_module(text, expected=EXPECTED)
+    return text

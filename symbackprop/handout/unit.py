@@ -1,0 +1,344 @@
+"""The handout: a derivation printed as worked steps, laid out by ``templates/latex``.
+
+It reads like seed 000: the forward pass symbolically, then with the numbers, step by step; the
+total error; for every weight the chain rule written out, the δ identified, and its value; the
+hidden δ's with the sum over the units they feed; the updated weights. In each layer the first
+unit is worked in the text and the others are exercises whose worked answers can be shown or
+hidden (``show_solutions``). All numbers come from :mod:`evaluate`, never from a seed.
+
+Everything is printed to strings here; the template only places them. Free text (the title)
+is escaped for LaTeX once, by :func:`escape_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symbackprop import __version__
+from symbackprop.derivation.equations import Delta, Derivation, Gradient
+from symbackprop.derivation.evaluate import Worked, evaluate, format_number
+from symbackprop.handout.figure import build_figure
+from symbackprop.handout.training import ITERATIONS, error_after_update, loss_curve
+from symbackprop.output.render import render
+from symbackprop.printers.printing import NotationLatexPrinter, partial_latex
+from symbackprop.rules.registry import activation_of
+
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+}
+
+
+_GREEK = {
+    chr(code): name
+    for code, name in zip(
+        range(0x3B1, 0x3CA),
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+        "varsigma sigma tau upsilon phi chi psi omega".split(),
+    )
+    if name not in ("o", "varsigma")
+}
+_GREEK.update(
+    {
+        "Γ": "Gamma",
+        "Δ": "Delta",
+        "Θ": "Theta",
+        "Λ": "Lambda",
+        "Π": "Pi",
+        "Σ": "Sigma",
+        "Φ": "Phi",
+        "Ψ": "Psi",
+        "Ω": "Omega",
+    }
+)
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _TEX_SPECIALS:
+        return _TEX_SPECIALS[ch]
+    if ch in _GREEK:
+        return rf"\ensuremath{{\{_GREEK[ch]}}}"
+    if ord(ch) < 0x100:  # Latin-1: the T1 fonts have these glyphs
+        return ch
+    return "?"  # no glyph in the handout's fonts; pdflatex would stop on it
+
+
+def escape_text(text: str) -> str:
+    """Free text as literal LaTeX, in one pass (so ``\\input`` or ``^^5c`` stay text).
+
+    Greek letters become math symbols; other characters the fonts lack become ``?``.
+    """
+    text = "".join(ch for ch in text if ch.isprintable() or ch == " ")
+    return "".join(_escape_char(ch) for ch in text)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One displayed derivation: ``lines`` of an ``align*`` (lhs, rhs), with a heading."""
+
+    heading: str
+    lines: tuple[tuple[str, str], ...]
+    exercise: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the backward step (a layer): its title and steps."""
+
+    title: str
+    steps: tuple[Step, ...]
+
+
+class _Writer:
+    """Prints the steps of one derivation, with or without numbers."""
+
+    def __init__(self, derivation: Derivation, digits: int):
+        self.d = derivation
+        self.net = derivation.network
+        self.sym = NotationLatexPrinter(self.net.notation)
+        self.worked: Worked | None = evaluate(derivation) if self.net.has_example else None
+        values = {}
+        if self.worked is not None:
+            values = {k: format_number(v, digits) for k, v in self.worked.all.items()}
+        self.num = NotationLatexPrinter(self.net.notation, values)
+        self.values = values
+        self.digits = digits
+
+    def s(self, expr: sp.Expr) -> str:
+        return self.sym.doprint(expr)
+
+    def n(self, expr: sp.Expr) -> str:
+        return self.num.doprint(expr)
+
+    def numbers(self, expr: sp.Expr, symbol: sp.Symbol) -> list[tuple[str, str]]:
+        """The lines ``= <numbers>`` and ``= <value>`` when the spec has an example."""
+        if self.worked is None:
+            return []
+        return [("", "= " + self.n(expr)), ("", "= " + self.values[symbol])]
+
+    def forward_lines(self, eq) -> list[tuple[str, str]]:
+        """``x = expr`` (and, for an activation, its definition), then the numbers."""
+        rhs = "= " + self.s(eq.expr)
+        shown = eq.expr
+        rule = activation_of(eq.expr)
+        if rule is not None:
+            shown = rule.definition(eq.expr.args[0])
+            rhs += " = " + self.s(shown)
+        return [(self.s(eq.symbol), rhs)] + self.numbers(shown, eq.symbol)
+
+    def forward_steps(self) -> list[Step]:
+        """One step per unit (pre-activation and activation together), in evaluation order."""
+        steps: list[Step] = []
+        step_of_unit: dict[str, int] = {}
+        layers_seen: set[str] = set()
+        for eq in self.d.forward[:-1]:
+            unit = self.net.node(eq.symbol).unit
+            lines = tuple(self.forward_lines(eq))
+            heading = f"${self.s(eq.symbol)}$"
+            if unit is not None and unit in step_of_unit:
+                i = step_of_unit[unit]
+                prev = steps[i]
+                steps[i] = Step(f"{prev.heading} and {heading}", prev.lines + lines, prev.exercise)
+                continue
+            layer = self.layer_of(unit)
+            exercise = unit is not None and layer in layers_seen
+            layers_seen.add(layer)
+            if unit is not None:
+                step_of_unit[unit] = len(steps)
+            steps.append(Step(heading, lines, exercise))
+        return steps
+
+    def layer_of(self, unit: str | None) -> str:
+        """Units of one layer share a key (the layout's column, else the label's letters)."""
+        if unit is None:
+            return ""
+        layout = self.net.layout
+        if layout is not None:
+            for col, column in enumerate(layout.columns):
+                if unit in column:
+                    return str(col)
+        return unit.rstrip("0123456789")
+
+    def loss_step(self) -> Step:
+        eq = self.d.forward[-1]
+        lines = [(self.s(eq.symbol), "= " + self.s(eq.expr))] + self.numbers(eq.expr, eq.symbol)
+        return Step(f"${self.s(eq.symbol)}$", tuple(lines))
+
+    def delta_step(self, delta: Delta, exercise: bool) -> Step:
+        loss = self.net.loss
+        lhs = self.s(delta.symbol)
+        first = "= " + partial_latex(loss, delta.of, self.sym)
+        if delta.through is not None:
+            first += r" = " + partial_latex(loss, delta.through, self.sym)
+            first += r" \times " + partial_latex(delta.through, delta.of, self.sym)
+        lines = [(lhs, first)]
+        if any(t.upstream.is_Symbol for t in delta.terms):
+            # Σ over the units it feeds: ∂E/∂(consumer) × ∂(consumer)/∂(this unit)
+            paths = " + ".join(
+                partial_latex(loss, t.chain[-1].num, self.sym)
+                + " "
+                + partial_latex(t.chain[-1].num, t.chain[-1].den, self.sym)
+                for t in delta.terms
+            )
+            tail = ""
+            if delta.through is not None:
+                tail = r" \times " + partial_latex(delta.through, delta.of, self.sym)
+            lines.append(("", rf"= \left({paths}\right){tail}"))
+        lines.append(("", "= " + self.s(delta.expr)))
+        lines += self.numbers(delta.expr, delta.symbol)
+        return Step(f"${lhs}$", tuple(lines), exercise)
+
+    def gradient_step(self, grad: Gradient, exercise: bool) -> Step:
+        gsym = self.d.gradient_symbol(grad.param)
+        chains = []
+        for term in grad.terms:
+            factors = [*term.via, term.local]
+            chains.append(r" \times ".join(partial_latex(p.num, p.den, self.sym) for p in factors))
+        lines = [(self.s(gsym), "= " + " + ".join(chains))]
+        lines.append(("", "= " + self.s(grad.expr)))
+        lines += self.numbers(grad.expr, gsym)
+        return Step(f"${self.s(gsym)}$", tuple(lines), exercise)
+
+    def update_lines(self) -> list[tuple[str, str]]:
+        """``p⁺ = p ∓ η ∂E/∂p`` per parameter; in the Δ style (Fausett) ``Δp`` first, then
+        ``p⁺ = p + Δp``."""
+        lines = []
+        delta_style = self.net.notation.update_style == "delta"
+        for u in self.d.updates:
+            p = self.s(u.param)
+            after = ""
+            if self.worked is not None:
+                after = " = " + format_number(self.worked.updated[u.param], self.digits)
+            if not delta_style:
+                numbers = " = " + self.n(u.expr) if self.worked is not None else ""
+                lines.append((f"{{{p}}}^{{+}}", "= " + self.s(u.expr) + numbers + after))
+                continue
+            step = u.expr.args[1]  # the ∓η ∂E/∂p term of p + (∓η ∂E/∂p)
+            rhs, plus = "= " + self.s(step), ""
+            if self.worked is not None:
+                change = self.worked.updated[u.param] - self.net.value_map[u.param]
+                change_text = format_number(change, self.digits)
+                rhs += " = " + self.n(step) + " = " + change_text
+                value = self.values.get(u.param) or format_number(self.net.value_map[u.param])
+                sign = "" if change_text.startswith("-") else "+ "
+                plus = f" = {value} {sign}{change_text}".replace("+ -", "- ")
+            lines.append((rf"\Delta {p}", rhs))
+            lines.append((f"{{{p}}}^{{+}}", rf"= {p} + \Delta {p}" + plus + after))
+        return lines
+
+    def backward_sections(self) -> list[Section]:
+        """One section per layer, output layer first: its δ's, then the gradients that use them."""
+        groups: dict[str, list[Delta]] = {}
+        for delta in self.d.deltas:
+            groups.setdefault(self.layer_of(self.net.node(delta.of).unit), []).append(delta)
+        placed: set[sp.Symbol] = set()
+        sections = []
+        for index, deltas in enumerate(groups.values()):
+            steps: list[Step] = []
+            names = {d.symbol for d in deltas}
+            for k, delta in enumerate(deltas):
+                steps.append(self.delta_step(delta, exercise=k > 0))
+                for grad in self.d.gradients:
+                    used = {t.delta for t in grad.terms}
+                    if grad.param not in placed and used == {delta.symbol}:
+                        placed.add(grad.param)
+                        steps.append(self.gradient_step(grad, exercise=k > 0))
+            for grad in self.d.gradients:
+                used = {t.delta for t in grad.terms}
+                if grad.param not in placed and used <= names | {sp.Integer(1)}:
+                    placed.add(grad.param)
+                    steps.append(self.gradient_step(grad, exercise=False))
+            title = "The output layer" if index == 0 else f"Layer {len(groups) - index} (hidden)"
+            sections.append(Section(title, tuple(steps)))
+        rest = [g for g in self.d.gradients if g.param not in placed]
+        if rest:
+            steps = [self.gradient_step(g, exercise=False) for g in rest]
+            sections.append(Section("Other parameters", tuple(steps)))
+        return sections
+
+
+def used_activations(derivation: Derivation) -> list:
+    """The registry rules of the activations the network uses, in order of first use."""
+    found = []
+    for eq in derivation.forward:
+        rule = activation_of(eq.expr)
+        if rule is not None and rule not in found:
+            found.append(rule)
+    return found
+
+
+def _ticks(span: int) -> list[int]:
+    """Update numbers marked on the plot's axis: each one on a short axis, else five."""
+    return list(range(span + 1)) if span <= 8 else [span * k // 4 for k in range(5)]
+
+
+def handout_context(
+    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+) -> dict:
+    """Everything the handout template needs, already printed."""
+    w = _Writer(derivation, digits)
+    net = derivation.network
+    rate = w.s(net.learning_rate)
+    rate_value = w.values.get(net.learning_rate, "")
+    direction = "ascent" if net.maximize else "descent"
+    curve, after_one, final, diverged, span = [], "", "", None, ITERATIONS
+    if w.worked is not None:
+        after_one = format_number(error_after_update(derivation, w.worked), digits)
+        points, diverged = loss_curve(derivation)
+        curve = " ".join(f"({step},{value:.6g})" for step, value in points)
+        if diverged is None:
+            final = format_number(sp.Float(points[-1][1], 17), 6)
+        else:  # the plot ends where the loss overflowed, so its finite part is visible
+            span = max(diverged, 4)
+    return dict(
+        curve=curve,
+        param_count=len(net.params),
+        has_biases=any(len(bias) > 0 for bias in (net.layout.biases if net.layout else ())),
+        iterations=f"{ITERATIONS:,}",
+        diverged=diverged is not None,
+        diverged_at=f"{diverged or 0:,}",
+        iterations_plain=str(span),
+        xticks=",".join(str(k) for k in _ticks(span)),
+        loss_before=w.values.get(net.loss, ""),
+        loss_after_one=after_one,
+        loss_final=final,
+        title=escape_text(net.title or f"Backpropagation for the network '{net.name}'"),
+        notation=escape_text(net.notation.description),
+        version=__version__,
+        source=escape_text(source),
+        figure=build_figure(net),
+        has_numbers=w.worked is not None,
+        forward=w.forward_steps(),
+        loss=w.loss_step(),
+        loss_symbol=w.s(net.loss),
+        maximize=net.maximize,
+        direction=direction,
+        backward=w.backward_sections(),
+        updates=w.update_lines(),
+        rate=rate,
+        rate_value=rate_value,
+        delta_style=net.notation.update_style == "delta",
+        kinks=[escape_text(rule.kink) for rule in used_activations(derivation) if rule.kink],
+        show_solutions=show_solutions,
+        digits=digits,
+    )
+
+
+def generate_handout(
+    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+) -> str:
+    """The handout's LaTeX source (without the do-not-edit header)."""
+    context = handout_context(
+        derivation, source=source, digits=digits, show_solutions=show_solutions
+    )
+    return render("latex", "handout.tex.jinja", **context)

@@ -1,0 +1,176 @@
+"""Printers: SymPy printer subclasses for LaTeX (in a notation) and for NumPy code.
+
+They only read equations; they never derive. Conventions:
+
+- the symbol name is the rendering (``net_h1`` → ``net_{h1}``), except names listed in the
+  notation's ``latex`` table (``logL`` → ``\\log L``; a base such as ``ystar`` → ``y^{*}``);
+- a gradient symbol (:func:`equations.gradient_symbol`) prints as
+  ``\\frac{\\partial E}{\\partial w}``;
+- registry activations print with their LaTeX name (``\\sigma``), ReLU' as an Iverson bracket;
+- several subscripts are joined by commas (``w__2_1_11`` -> ``w^{2}_{1,11}``, never ``111``);
+- a name part SymPy would turn into a command (its Greek, symbol and modifier tables: ``beta``,
+  ``hbar``, ``xhat``) keeps it only when the command is in :data:`SAFE_COMMANDS`, which base
+  LaTeX and amsmath define; any other (``wscr`` -> ``\\mathscr``, ``varkappa``, ``beth``, which
+  need mathrsfs or amssymb) prints as written, so every handout compiles with its preamble;
+- products and sums keep the order the derivation wrote them (``order="none"``);
+- with ``values``, every symbol found there prints as its number instead (a negative number in
+  parentheses), which turns ``w_1 i_1 + w_2 i_2 + b_1`` into ``0.15 × 0.05 + 0.2 × 0.1 + 0.35``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+import sympy as sp
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, translate
+from sympy.printing.numpy import NumPyPrinter
+
+from symbackprop.derivation.equations import split_gradient_symbol
+from symbackprop.model.notation import Notation, preset
+
+SAFE_COMMANDS = frozenset(
+    """alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau
+    upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+    varepsilon varphi varpi varrho varsigma vartheta mathrm aleph ell hbar wp
+    mathring ddddot dddot ddot dot check breve acute grave tilde hat bar vec boldsymbol mathcal
+    left right langle rangle""".split()
+)
+"""Commands a name may print as: those of base LaTeX and amsmath (``\\boldsymbol``, ``\\dddot``)."""
+
+
+def _name_part(part: str) -> str:
+    """SymPy's rendering of one part of a name, or the part as written if it needs a package."""
+    tex = translate(part)
+    return tex if set(re.findall(r"\\([A-Za-z]+)", tex)) <= SAFE_COMMANDS else part
+
+
+class NotationLatexPrinter(LatexPrinter):
+    """LaTeX in a course's notation, optionally with numbers substituted for symbols."""
+
+    def __init__(
+        self,
+        notation: Notation | None = None,
+        values: Mapping[sp.Symbol, str] | None = None,
+        **settings,
+    ):
+        settings.setdefault("order", "none")
+        if values:
+            settings.setdefault("mul_symbol", "times")
+        super().__init__(settings)
+        self.notation = notation or preset("plain")
+        self.values = values or {}
+
+    def name_latex(self, name: str) -> str:
+        table = self.notation.latex
+        if name in table:
+            return table[name]
+        base, sep, rest = name.partition("_")
+        if sep and base in table:
+            sub = self._print_Symbol(sp.Symbol("x_" + rest))[1:]  # reuse SymPy's sub/superscripts
+            return table[base] + sub
+        return super()._print_Symbol(sp.Symbol(name))
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr in self.values:
+            text = self.values[expr]
+            return f"\\left({text}\\right)" if text.startswith("-") else text
+        grad = split_gradient_symbol(expr)
+        if grad is not None:
+            loss, param = grad
+            return (
+                rf"\frac{{\partial {self.name_latex(loss)}}}{{\partial {self.name_latex(param)}}}"
+            )
+        if expr.name in self.notation.latex or expr.name.partition("_")[0] in self.notation.latex:
+            return self.name_latex(expr.name)
+        return super()._print_Symbol(expr, style)
+
+    def _deal_with_super_sub(self, string: str, style: str = "plain") -> str:
+        if "{" in string or "\\" in string:  # already LaTeX (SymPy passes these through too)
+            return string
+        name, supers, subs = split_super_sub(string)
+        text = _name_part(name)
+        if style == "bold":
+            text = rf"\mathbf{{{text}}}"
+        if supers:
+            text += "^{%s}" % ",".join(_name_part(s) for s in supers)
+        if subs:
+            text += "_{%s}" % ",".join(_name_part(s) for s in subs)
+        return text
+
+    def _print_ActivationBase(self, expr, exp=None) -> str:
+        text = rf"{expr.rule.latex}\left({self._print(expr.args[0])}\right)"
+        return f"{text}^{{{exp}}}" if exp else text
+
+    def _print_Heaviside(self, expr, exp=None) -> str:
+        # Iverson bracket; the value at 0 (SymPy's second argument) picks > or ≥.
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
+        if at_zero not in (0, 1):
+            return super()._print_Heaviside(expr, exp)
+        relation = ">" if at_zero == 0 else r"\geq"
+        text = rf"\left[{self._print(expr.args[0])} {relation} 0\right]"
+        return f"{text}^{{{exp}}}" if exp else text
+
+
+def partial_latex(num: sp.Symbol, den: sp.Symbol, printer: NotationLatexPrinter) -> str:
+    """``\\frac{\\partial num}{\\partial den}`` in the printer's notation."""
+    top, bottom = printer.name_latex(num.name), printer.name_latex(den.name)
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def latex(expr: sp.Expr, notation: Notation | None = None, values=None) -> str:
+    """Print ``expr`` as LaTeX in ``notation`` (numbers from ``values`` where given)."""
+    return NotationLatexPrinter(notation, values).doprint(expr)
+
+
+def derivation_latex(derivation) -> str:
+    """All equations of a derivation as one ``align*`` block (notebook display)."""
+    notation = derivation.network.notation
+    printer = NotationLatexPrinter(notation)
+    lines = [f"{printer._print(f.symbol)} &= {printer.doprint(f.expr)}" for f in derivation.forward]
+    lines += [f"{printer._print(d.symbol)} &= {printer.doprint(d.expr)}" for d in derivation.deltas]
+    for g in derivation.gradients:
+        lines.append(
+            f"{printer._print(derivation.gradient_symbol(g.param))} &= {printer.doprint(g.expr)}"
+        )
+    lines += [
+        # braced: w^{h}_{11} and w' already carry a superscript
+        f"{{{printer._print(u.param)}}}^{{+}} &= {printer.doprint(u.expr)}"
+        for u in derivation.updates
+    ]
+    return "$$\\begin{aligned}" + " \\\\ ".join(lines) + "\\end{aligned}$$"
+
+
+class NumpyCodePrinter(NumPyPrinter):
+    """NumPy expressions for the generated module: ``np.`` prefix, registry helpers."""
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn.startswith("numpy."):
+            return "np." + fqn[len("numpy.") :]
+        return super()._module_format(fqn, register)
+
+    def _print_ActivationBase(self, expr) -> str:
+        return f"{expr.rule.numpy_helper}({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr) -> str:
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
+        return f"np.heaviside({self._print(expr.args[0])}, {float(at_zero)!r})"
+
+    def _print_Rational(self, expr) -> str:
+        q = int(expr.q)
+        while q % 2 == 0:
+            q //= 2
+        while q % 5 == 0:
+            q //= 5
+        if q == 1:  # a terminating decimal prints exactly
+            return repr(float(expr))
+        return f"({expr.p}/{expr.q})"
+
+    def _print_Half(self, expr) -> str:
+        return "0.5"
+
+
+def numpy_code(expr: sp.Expr) -> str:
+    """One NumPy expression for ``expr`` (names are already valid identifiers)."""
+    return NumpyCodePrinter({"order": "none"}).doprint(expr)

@@ -1,0 +1,142 @@
+"""The layer-level reading of a ``[network]`` spec, and the choice of level.
+
+``level = "unit" | "layer" | "auto"`` (top of the spec, default ``"auto"``). ``"auto"`` picks the
+unit level — one symbol per neuron quantity, handouts with every number, unrolled code — for
+tiny nets (at most ``AUTO_UNIT_LIMIT`` units, inputs included) that the unit level can express,
+and the layer level (BP1–BP4, matmul code) otherwise. Only the layer level knows softmax, the
+classification losses, L2 weight decay and the optimizer table.
+
+Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
+``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
+``[data] x = [[…], …], t = [[…], …]`` (example rows; they become EXAMPLE_X / EXAMPLE_T).
+"""
+
+from __future__ import annotations
+
+from symbackprop.derivation.layer import LayerNet, OptimizerSpec
+from symbackprop.errors import InvalidInput
+from symbackprop.rules.layer_losses import SOFTMAX
+from symbackprop.rules.optimizers import settings_for
+
+AUTO_UNIT_LIMIT = 12
+LEVELS = ("unit", "layer", "auto")
+_UNIT_LOSSES = ("half_sse", "gaussian_loglik")
+_UNIT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "linear")
+_DATA = {"x", "t"}
+
+
+def resolve_level(data: dict) -> str:
+    """``"unit"`` or ``"layer"`` for a spec's parsed TOML (see the module docstring)."""
+    from symbackprop.spec.load import _get
+
+    level = _get(data, "level", str, "spec", "auto")
+    if level not in LEVELS:
+        raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    if "graph" in data:
+        if level == "layer":
+            raise InvalidInput("level 'layer' needs a [network] spec, not a [graph]")
+        return "unit"
+    net = data.get("network", {})
+    layers = net.get("layers", []) if isinstance(net, dict) else []
+    layer_only = [k for k in ("weight_decay",) if k in net]
+    layer_only += ["[data]"] if "data" in data else []
+    layer_only += ["optimizer"] if "optimizer" in data.get("training", {}) else []
+    layer_only += (
+        [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in _UNIT_LOSSES else []
+    )
+    layer_only += [
+        f"activation '{lay.get('activation')}'"
+        for lay in layers
+        if isinstance(lay, dict) and lay.get("activation", "sigmoid") not in _UNIT_ACTIVATIONS
+    ]
+    if level == "unit":
+        if layer_only:
+            raise InvalidInput(f'{layer_only[0]} needs level = "layer" (or "auto")')
+        return "unit"
+    if level == "layer" or layer_only:
+        return "layer"
+    units = net.get("inputs", 0) + sum(
+        lay.get("units", 0) for lay in layers if isinstance(lay, dict)
+    )
+    return "unit" if isinstance(units, int) and units <= AUTO_UNIT_LIMIT else "layer"
+
+
+def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
+    """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec`)."""
+    from symbackprop.spec.load import _LAYER, _check_keys, _get, _number, _reduction
+
+    table = _get(data, "network", dict, "spec")
+    inputs = _get(table, "inputs", int, "[network]")
+    sizes, acts = [inputs], []
+    layers = _get(table, "layers", list, "[network]")
+    if not layers:
+        raise InvalidInput("a network needs at least one layer after the inputs")
+    for i, layer in enumerate(layers, start=1):
+        where = f"[network] layer {i}"
+        if not isinstance(layer, dict):
+            raise InvalidInput("each layer must be a table", where=where)
+        _check_keys(layer, _LAYER, where)
+        if _get(layer, "bias", str, where, "unit") != "unit":
+            raise InvalidInput(
+                "the layer level has one bias per unit",
+                where=where,
+                hint='remove bias or set level = "unit"',
+            )
+        sizes.append(_get(layer, "units", int, where))
+        act = _get(layer, "activation", str, where, "sigmoid")
+        if act == SOFTMAX and i != len(layers):
+            raise InvalidInput("softmax is an output activation only", where=where)
+        if act == SOFTMAX and sizes[-1] == 1:
+            raise InvalidInput(
+                "a softmax over 1 unit is always 1, so the loss would not depend on the weights",
+                where=where,
+                hint='use at least 2 output units, or a sigmoid output with loss = "bce"',
+            )
+        acts.append(act)
+    if any(isinstance(s, bool) or s < 1 for s in sizes):
+        raise InvalidInput(f"layer sizes must be integers >= 1, got {sizes}")
+    decay = _number(table.get("weight_decay", 0.0), "weight_decay", "[network]")
+    if decay < 0:
+        raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
+    training = _get(data, "training", dict, "spec", {})
+    opt = dict(_get(training, "optimizer", dict, "[training]", {"name": "sgd"}))
+    opt_name = opt.pop("name", "sgd")
+    given = {k: _number(v, k, "[training.optimizer]") for k, v in opt.items()}
+    settings = settings_for(opt_name, given, where="[training.optimizer]")
+    x, t = _data(data, sizes)
+    net = LayerNet(
+        name=name,
+        sizes=tuple(sizes),
+        activations=tuple(acts),
+        loss=_get(table, "loss", str, "[network]", "half_sse"),
+        reduction=_reduction(table),
+        weight_decay=decay,
+        learning_rate=rate,
+        title=title,
+        data_x=x,
+        data_t=t,
+        optimizer=OptimizerSpec(opt_name, tuple(sorted(settings.items()))),
+    )
+    from symbackprop.derivation.layer import derive_layers
+
+    derive_layers(net)  # unknown names and impossible loss/activation pairs fail here
+    return net
+
+
+def _data(data: dict, sizes: list[int]):
+    from symbackprop.spec.load import _check_keys, _get, _number
+
+    table = _get(data, "data", dict, "spec", {})
+    _check_keys(table, _DATA, "[data]")
+    rows = {}
+    for key, width in (("x", sizes[0]), ("t", sizes[-1])):
+        value = _get(table, key, list, "[data]", [])
+        checked = []
+        for row in value:
+            if not isinstance(row, list) or len(row) != width:
+                raise InvalidInput(f"each row of {key} must list {width} numbers", where="[data]")
+            checked.append(tuple(float(_number(v, f"{key} entry", "[data]")) for v in row))
+        rows[key] = tuple(checked)
+    if len(rows["x"]) != len(rows["t"]):
+        raise InvalidInput("[data] x and t must have the same number of rows")
+    return rows["x"], rows["t"]

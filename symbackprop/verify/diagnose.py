@@ -1,0 +1,290 @@
+"""Isolate what differs in a wrong link ``A = B`` (A: the quantity, B: what was written for it).
+
+Tried in order, each confirmed at several points (random points for symbolic links, the
+example for numeric ones), so a reported cause is one that really makes B right:
+
+- a constant ratio B/A: ``sign`` (−1), ``factor 2``, or a decimal slip (a power of ten);
+- a wrong name: every occurrence of one written name replaced by a sibling (``w_6`` by ``w_7``,
+  ``net_{o1}`` by ``net_{o2}``, ``b^l_k`` by ``b^{l+1}_k``, ``w_{jk}`` by ``w_{kj}``);
+- a missing or extra factor: B/A equal to a unit's f' (``out(1 − out)``) or to one quantity;
+- a missing sum term: B equal to A's definition with one term of a sum left out;
+- for numbers: the printed number that, changed alone, makes B right, and what it should be
+  (``0.3774 where net_{h1} = 0.3775 is meant``), or a printed number that is close to, but
+  not within its digits of, a part of the other side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import replace
+from typing import get_args
+
+import sympy as sp
+
+from symbackprop.derivation.evaluate import format_number
+from symbackprop.errors import InvalidInput
+from symbackprop.verify import claimparse as cp
+from symbackprop.verify.claimcheck import Checker, Link, _close, _flat
+from symbackprop.verify.resolve import LITERAL
+
+_NODE_TYPES = get_args(cp.Node)
+_NEAR = 1e-3  # a printed number "is" a quantity when within 0.1 %
+
+
+def show(expr: sp.Basic, checker: Checker) -> str:
+    """An expression as text, printed numbers as written, free letters without their tag."""
+    names = {s: sp.Symbol(_num_text(n)) for s, n in checker.r.literals.items()}
+    names.update({s: sp.Symbol(k) for k, s in checker.r.free.items()})
+    return sp.sstr(expr.xreplace(names), order="none")
+
+
+def number(value: sp.Basic) -> str:
+    if getattr(value, "is_Matrix", False):
+        return "[" + ", ".join(number(v) for v in value) + "]"
+    try:
+        return (
+            format_number(value, 10).replace(r" \times 10^", "e").replace("{", "").replace("}", "")
+        )
+    except (TypeError, ValueError):
+        return sp.sstr(value)
+
+
+def _num_text(n: cp.Num) -> str:
+    return f"{float(n.value):.{n.decimals}f}"
+
+
+def written(name: cp.Name) -> str:
+    out = name.base.replace("Delta:", "\\Delta ")
+    if name.sub:
+        out += "_" + (name.sub if len(name.sub) == 1 else "{" + name.sub + "}")
+    if name.sup:
+        out += "^" + (name.sup if len(name.sup) == 1 else "{" + name.sup + "}")
+    return out
+
+
+def diagnose(
+    ck: Checker, link: Link, a_node: cp.Node, b_node: cp.Node, bindings: dict, where: str
+) -> str | None:
+    """A short description of the differing factor, or None when none can be isolated."""
+    try:
+        if link.method == "numeric":
+            return _numeric(ck, link)
+        return _symbolic(ck, link, a_node, b_node, bindings, where)
+    except (InvalidInput, ZeroDivisionError, TypeError, ValueError):
+        return None
+
+
+def _envs(ck: Checker, n: int = 3) -> list[dict]:
+    return [ck.random_point(i)[1] for i in range(n)]
+
+
+def _values(ck: Checker, expr: sp.Basic, envs: list[dict]) -> list[list]:
+    return [_flat(ck.value(expr, env)) for env in envs]
+
+
+def _same(x: list[list], y: list[list]) -> bool:
+    return all(_close(p, q) for xs, ys in zip(x, y) for p, q in zip(xs, ys))
+
+
+def _symbolic(
+    ck: Checker, link: Link, a_node: cp.Node, b_node: cp.Node, bindings: dict, where: str
+) -> str | None:
+    envs = _envs(ck)
+    va, vb = _values(ck, link.lhs, envs), _values(ck, link.rhs, envs)
+    ratios = [q / p for xs, ys in zip(va, vb) for p, q in zip(xs, ys) if p != 0]
+    if ratios and all(_close(r, ratios[0]) for r in ratios):
+        c = sp.nsimplify(ratios[0], rational=True, tolerance=1e-20)
+        if c != 0 and _close(c, ratios[0]):
+            return "sign: the written side is the negative" if c == -1 else f"factor {c}"
+    for node, other in ((b_node, va), (a_node, vb)):
+        found = _swap(ck, node, other, bindings, where, envs)
+        if found:
+            return found
+    found = _factor(ck, ratios, envs)
+    if found:
+        return found
+    return _missing_term(ck, link, vb, envs)
+
+
+def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+    names = sorted(
+        {n for n in _walk(node) if isinstance(n, cp.Name) and n.base != LITERAL}, key=str
+    )
+    for name in names:
+        for alt in _alternatives(ck, name):
+            swapped = _replace(node, name, alt)
+            try:
+                expr = ck.convert(swapped, bindings, where)
+                if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
+                    _values(ck, expr, envs), target
+                ):
+                    return f"wrong name: {written(name)} where {written(alt)} is meant"
+            except (InvalidInput, TypeError, ValueError):
+                continue
+    return None
+
+
+def _alternatives(ck: Checker, name: cp.Name) -> list[cp.Name]:
+    """Sibling names: other units or weights with the same letters, index letters permuted,
+    a layer superscript shifted by one."""
+    out: list[cp.Name] = []
+    index_sub = bool(name.sub and re.fullmatch(r"[a-z]{1,3}", name.sub))
+    if index_sub and len(name.sub) > 1:
+        out += [replace(name, sub="".join(p)) for p in itertools.permutations(name.sub)]
+    if name.sup and re.fullmatch(r"[a-z]([+-]\d)?", name.sup):
+        letter = name.sup[0]
+        shift = int(name.sup[1:] or 0)
+        out += [replace(name, sup=_shifted(letter, shift + d)) for d in (-1, 1)]
+    if name.sub and not index_sub:
+        prefix = f"{name.base}__{name.sup}_" if name.sup else name.base
+        for sym_name in ck.r.names:
+            rest = sym_name[len(prefix) :] if sym_name.startswith(prefix) else None
+            if rest and re.fullmatch(r"_?[a-z]*\d+", rest):
+                out.append(replace(name, sub=rest.lstrip("_")))
+    return [n for n in dict.fromkeys(out) if n != name]
+
+
+def _shifted(letter: str, shift: int) -> str:
+    return letter if shift == 0 else f"{letter}{shift:+d}"
+
+
+def _replace(node: cp.Node, old: cp.Name, new: cp.Name) -> cp.Node:
+    if node == old:
+        return new
+    changes = {}
+    for key, value in vars(node).items():
+        if isinstance(value, tuple):
+            changes[key] = tuple(_replace(v, old, new) for v in value)
+        elif isinstance(value, _NODE_TYPES):
+            changes[key] = _replace(value, old, new)
+    return replace(node, **changes) if changes else node
+
+
+def _walk(node: cp.Node):  # noqa: ANN202 - a generator of nodes
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        for value in vars(n).values():
+            for kid in value if isinstance(value, tuple) else (value,):
+                if isinstance(kid, _NODE_TYPES):
+                    todo.append(kid)
+
+
+def _factor(ck: Checker, ratios: list, envs: list[dict]) -> str | None:
+    if len(ratios) != len(envs):
+        return None
+    r = ck.r
+    candidates = []
+    for node in r.nodes.values():
+        for arg in node.expr.free_symbols & set(r.nodes):
+            if node.unit and r.kind.get(node.symbol) == "node" and node.expr.args == (arg,):
+                candidates.append((r.local(node, arg), f"f'({arg.name})"))
+    candidates += [(s, s.name) for s in r.kind if r.kind[s] in ("input", "param", "node")]
+    for expr, label in candidates:
+        vals = [ck.value(expr, env) for env in envs]
+        if all(v != 0 and _close(q, v) for q, v in zip(ratios, vals)):
+            return f"extra factor {label} = {sp.sstr(expr, order='none')}"
+        if all(v != 0 and _close(q * v, 1) for q, v in zip(ratios, vals)):
+            return f"missing factor {label} = {sp.sstr(expr, order='none')}"
+    return None
+
+
+def _missing_term(ck: Checker, link: Link, vb: list, envs: list[dict]) -> str | None:
+    ref = link.lhs
+    defs = {**{s: n.expr for s, n in ck.r.nodes.items()}, **ck.r.defs}
+    for _ in range(3):
+        ref = ref.xreplace(defs)
+        for add in [e for e in sp.preorder_traversal(ref) if isinstance(e, sp.Add)][:20]:
+            for term in add.args:
+                cand = ref.xreplace({add: add - term})
+                if _same(_values(ck, cand, envs), vb):
+                    return f"missing sum term {sp.sstr(term, order='none')}"
+    return None
+
+
+def _numeric(ck: Checker, link: Link) -> str | None:
+    va, vb = link.lhs_value, link.rhs_value
+    if getattr(va, "is_Matrix", False) or va == 0:
+        return None
+    ratio = vb / va
+    notes = []
+    if abs(ratio + 1) < 1e-6:
+        return "sign: the written side is the negative"
+    power = sp.N(sp.log(abs(ratio), 10), 30)
+    k = int(round(float(power)))
+    if k != 0 and abs(power - k) < 1e-3:
+        notes.append(f"decimal slip: off by a factor 10^{k}")
+    env = ck.example or {}
+    for side, target in ((link.rhs, va), (link.lhs, vb)):
+        notes += _literal_fix(ck, side, target, env)
+        if notes:
+            break
+    if not notes:
+        notes += _near_parts(ck, link, env)
+    return "; ".join(dict.fromkeys(notes)) or None
+
+
+def _quantities(ck: Checker, env: dict) -> list[tuple[str, sp.Basic]]:
+    out = []
+    for sym, kind in ck.r.kind.items():
+        if kind not in ("rate", "plus", "step") and sym in env:
+            out.append((_pretty(sym), env[sym]))
+    return out
+
+
+def _pretty(sym: sp.Symbol) -> str:
+    name = sym.name
+    if "/d" in name:
+        return "∂" + name[1:].replace("/d", "/∂")
+    return name
+
+
+def _matches(ck: Checker, value: sp.Basic, env: dict, rel: float) -> list[tuple[str, sp.Basic]]:
+    value = abs(value)  # a sign written outside the number: -0.022602537
+    return [
+        (n, q) for n, q in _quantities(ck, env) if q != 0 and abs(value - abs(q)) <= rel * abs(q)
+    ]
+
+
+def _literal_fix(ck: Checker, side: sp.Basic, target: sp.Basic, env: dict) -> list[str]:
+    notes = []
+    current = ck.value(side, env)
+    for sym in sorted(side.free_symbols & set(ck.r.literals), key=lambda s: s.name):
+        lit = ck.r.literals[sym].value
+        slope = ck.value(sp.diff(side, sym), env)
+        if slope == 0:
+            continue
+        fixed = lit - (current - target) / slope
+        if not _close_rel(ck.value(side.xreplace({sym: fixed}), env), target, 1e-6):
+            continue
+        meant = _matches(ck, fixed, env, 1e-6)
+        if meant:
+            was = [n for n, _ in _matches(ck, lit, env, _NEAR) if n != meant[0][0]]
+            also = f" ({number(lit)} is close to {was[0]})" if was else ""
+            notes.append(
+                f"{number(lit)} where {meant[0][0]} = {number(meant[0][1])} is meant{also}"
+            )
+    return notes
+
+
+def _near_parts(ck: Checker, link: Link, env: dict) -> list[str]:
+    """Printed numbers on one side that are near, but not within their digits of, a part of
+    the other side (``0.055395424`` for ``0.13849856 × 0.4 = 0.055399424``)."""
+    notes = []
+    for side, other in ((link.rhs, link.lhs), (link.lhs, link.rhs)):
+        parts = [p for p in sp.preorder_traversal(other) if not p.is_Atom][:200]
+        for sym in sorted(side.free_symbols & set(ck.r.literals), key=lambda s: s.name):
+            num = ck.r.literals[sym]
+            half = sp.Rational(1, 2) / sp.Integer(10) ** num.decimals
+            for part in parts:
+                v = ck.value(part, env)
+                if v.is_number and v != 0 and half < abs(abs(v) - abs(num.value)) < _NEAR * abs(v):
+                    notes.append(f"{_num_text(num)} should be {number(abs(v))} ({show(part, ck)})")
+                    break
+    return notes
+
+
+def _close_rel(x: sp.Basic, y: sp.Basic, rel: float) -> bool:
+    return abs(x - y) <= rel * max(abs(x), abs(y), 1e-30)

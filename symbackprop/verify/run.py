@@ -1,0 +1,304 @@
+"""``symbackprop verify``: check hand-written derivation claims against a network.
+
+Each claim line (LaTeX or plain math, see :mod:`claimparse`) is parsed, its names resolved
+against the spec's notation (:mod:`resolve`), and every link of its chain ``A = B = C`` decided
+(:mod:`claimcheck`). A claim with free index letters (``\\delta_j = y_j(1-y_j)\\sum_k W_{jk}
+\\delta_k``, ``\\delta^l_j``) is instantiated for every unit the names fit and each instance is
+checked. Verdicts:
+
+- ``correct`` — proved symbolically, by exact evaluation at random rational points, or (a
+  numeric claim) equal at the spec's example within what its printed digits allow;
+- ``wrong`` — with the correct expression or value, a counterexample point with both sides'
+  values, and the differing factor where one can be isolated (:mod:`diagnose`);
+- ``unreadable`` — with the column and what was expected.
+
+Exit code: 2 when any claim is unreadable (bad input), else 3 when any is wrong, else 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import sympy as sp
+
+from symbackprop.derivation.equations import Derivation
+from symbackprop.derivation.layer import LayerNet
+from symbackprop.derivation.unit import derive
+from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from symbackprop.spec.load import load_spec
+from symbackprop.verify import claimparse as cp
+from symbackprop.verify.claimcheck import Checker, Link
+from symbackprop.verify.diagnose import diagnose, number, show
+from symbackprop.verify.resolve import NetworkResolver, names_resolve
+
+MAX_INSTANCES = 64
+
+
+@dataclass
+class Verdict:
+    """The outcome for one claim line (the fields of ``--format json``)."""
+
+    line: int
+    label: str | None
+    text: str
+    verdict: str  # correct | wrong | unreadable
+    method: str | None = None
+    correct: str | None = None
+    counterexample: dict | None = None
+    factor: str | None = None
+    message: str = ""
+
+
+def run_verify(
+    spec: str, claims: str, *, fmt: str = "text", say: Callable = print, load: Callable = load_spec
+) -> int:
+    """Verify the claims file ``claims`` (``-``: stdin) against ``spec`` (read by ``load``: the
+    CLI's applies --max-ops); returns the exit code."""
+    network = load(spec)
+    if isinstance(network, LayerNet):  # the resolver reads unit-level names only
+        raise InvalidInput(
+            "verify needs a unit-level network; this spec is at layer level",
+            where=spec,
+            hint='claims are checked at unit level: a spec with level = "unit"',
+        )
+    derivation = derive(network)
+    source = "<stdin>" if claims == "-" else claims
+    verdicts = verify_text(derivation, _read(claims), source=source)
+    if fmt == "json":
+        say(json.dumps([asdict(v) for v in verdicts], indent=2, ensure_ascii=False))
+    else:
+        say(format_text(verdicts))
+    if any(v.verdict == "unreadable" for v in verdicts):
+        return EXIT_INVALID
+    return EXIT_CLAIM_WRONG if any(v.verdict == "wrong" for v in verdicts) else EXIT_OK
+
+
+def _read(claims: str) -> str:
+    """The claims text of a file or of stdin (``-``): UTF-8, a leading byte-order mark dropped.
+
+    CRLF and CR line ends need nothing here: ``str.splitlines`` in :func:`verify_text` splits on
+    them. Anything that is not UTF-8 text (binary data, UTF-16, a NUL byte) is exit 2.
+    """
+    limit = 4 * cp.MAX_TEXT + 1  # bytes: no character takes more than 4 in UTF-8
+    if claims == "-":
+        where = "<stdin>"
+        stream = sys.stdin
+        if stream is None:  # started with stdin closed (`<&-`)
+            raise InvalidInput("standard input is closed", where=where)
+        try:
+            # The bytes, not the text layer: its decoding would fail on binary data mid-read.
+            raw = stream.buffer.read(limit) if hasattr(stream, "buffer") else stream.read(limit)
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot read claims: {error.strerror or error}", where=where
+            ) from None
+    else:
+        where = claims
+        path = Path(claims)
+        if not path.exists():
+            raise InvalidInput(f"claims file '{claims}' not found")
+        if path.is_dir():
+            raise InvalidInput(f"claims file '{claims}' is a directory", hint="name a file")
+        try:
+            # Any readable file will do, also a pipe such as bash's <(...).
+            with path.open("rb") as handle:
+                raw = handle.read(limit)
+        except OSError as error:
+            raise InvalidInput(
+                f"cannot read claims: {error.strerror or error}", where=where
+            ) from None
+    if len(raw) >= limit:
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=where)
+    text = raw if isinstance(raw, str) else _decode(raw, where)
+    if len(text) > cp.MAX_TEXT:
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=where)
+    return text.removeprefix("\ufeff")
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """``raw`` as UTF-8 text, or InvalidInput saying it is not (UTF-16, a bad byte, a NUL)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput(
+            "claims must be UTF-8 text, but this is UTF-16", where=where, hint="save it as UTF-8"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"claims must be UTF-8 text (byte {exc.start} is not)", where=where
+        ) from None
+    if "\0" in text:
+        raise InvalidInput(
+            f"claims must be UTF-8 text (a NUL byte at {text.index(chr(0))})", where=where
+        )
+    return text
+
+
+def verify_text(derivation: Derivation, text: str, *, source: str = "<claims>") -> list[Verdict]:
+    """Verdicts for every claim line of ``text``."""
+    if len(text) > cp.MAX_TEXT:
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=source)
+    checker = Checker(NetworkResolver(derivation))
+    verdicts = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip()[0] in "#%":
+            continue
+        try:
+            claim = cp.parse_claim_line(line, lineno=lineno, source=source)
+            verdicts.append(check_claim(checker, claim, f"{source}:{lineno}"))
+        except (InvalidInput, ResourceLimit) as err:
+            verdicts.append(
+                Verdict(lineno, None, line.strip()[:200], "unreadable", message=err.message)
+            )
+    if not verdicts:
+        raise InvalidInput("no claims found", where=source)
+    return verdicts
+
+
+def _instances(checker: Checker, claim: cp.Claim) -> list[dict]:
+    free = sorted(cp.free_indices(claim, checker.r))
+    if not free:
+        return [{}]
+    values = [str(v) for v in range(1, checker.r.index_limit() + 1)]
+    out = []
+    for combo in itertools.product(values, repeat=len(free)):
+        bindings = dict(zip(free, combo, strict=True))
+        if all(names_resolve(s, checker.r, bindings, set(free), False) for s in claim.sides):
+            out.append(bindings)
+    return out[:MAX_INSTANCES]
+
+
+def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
+    """Check every instance and every link of one parsed claim."""
+    claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
+    base = Verdict(claim.line, claim.label, claim.text, "correct")
+    methods: list[str] = []
+    checked, error = 0, None
+    for bindings in _instances(checker, claim):
+        try:
+            sides = [checker.convert(s, bindings, where) for s in claim.sides]
+        except InvalidInput as err:
+            error = err
+            continue
+        checked += 1
+        for i, (a, b) in enumerate(itertools.pairwise(sides)):
+            link = checker.check(a, b)
+            methods.append(link.method)
+            if not link.ok:
+                return _wrong(checker, base, claim, link, i, bindings, where)
+    if not checked:
+        if error is None:
+            error = InvalidInput("no unit of the network fits the claim's indices")
+        raise error
+    base.method = ", ".join(dict.fromkeys("numeric at the example" if m == "numeric" else m
+                                          for m in methods))  # fmt: skip
+    if checked > 1:
+        base.message = f"{checked} instances checked"
+    return base
+
+
+def _wrong(
+    ck: Checker, base: Verdict, claim: cp.Claim, link: Link, i: int, bindings: dict, where: str
+) -> Verdict:
+    n_links = len(claim.sides) - 1
+    at = f"link {i + 1} of {n_links}: " if n_links > 1 else ""
+    inst = ", ".join(f"{k}={v}" for k, v in bindings.items())
+    at += f"for {inst}: " if inst else ""
+    lhs, rhs = show(link.lhs, ck), show(link.rhs, ck)
+    base.verdict = "wrong"
+    base.method = link.method
+    if link.method == "shapes":
+        base.message = f"{at}{lhs} and {rhs} have different shapes {link.extra['shape']}"
+        return base
+    base.factor = diagnose(ck, link, claim.sides[i], claim.sides[i + 1], bindings, where)
+    if link.method == "numeric":
+        base.correct = number(link.lhs_value)
+        what = f"{lhs} = {number(link.lhs_value)} but {rhs} = {number(link.rhs_value)}"
+        base.message = f"{at}{what} (differ by {number(abs(link.lhs_value - link.rhs_value))}"
+        base.message += f", allowed {number(link.tolerance)})"
+        where_ = "example"
+    else:
+        base.correct = _textbook(ck, link.lhs)
+        base.message = f"{at}{lhs} is not {rhs}"
+        where_ = "random point"
+    used = _leaves(ck, link.lhs) | _leaves(ck, link.rhs)
+    point = {s: v for s, v in link.point.items() if s in used}
+    base.counterexample = {
+        "at": where_,
+        "point": {_name(s, ck): str(v) for s, v in sorted(point.items(), key=_key)},
+        "lhs": number(link.lhs_value),
+        "rhs": number(link.rhs_value),
+        "link": i + 1,
+        "bindings": dict(bindings),
+    }
+    return base
+
+
+def _leaves(ck: Checker, expr: sp.Basic) -> set:
+    """The leaves (inputs, targets, parameters, rate, free letters) ``expr`` depends on."""
+    todo, seen = list(expr.free_symbols), set()
+    while todo:
+        sym = todo.pop()
+        if sym in seen:
+            continue
+        seen.add(sym)
+        definition = ck.r.defs.get(sym, ck.r.nodes[sym].expr if sym in ck.r.nodes else None)
+        if definition is not None:
+            todo.extend(definition.free_symbols)
+    return seen
+
+
+def _textbook(ck: Checker, expr: sp.Basic) -> str:
+    """A derived quantity or node shown with its definition (δ_o1 = its formula)."""
+    if isinstance(expr, sp.Symbol) and expr in ck.r.defs:
+        return f"{show(expr, ck)} = {show(ck.r.defs[expr], ck)}"
+    if isinstance(expr, sp.Symbol) and expr in ck.r.nodes:
+        return f"{show(expr, ck)} = {show(ck.r.nodes[expr].expr, ck)}"
+    return show(expr, ck)
+
+
+def _key(item: tuple) -> str:
+    return item[0].name
+
+
+def _name(sym: sp.Symbol, ck: Checker) -> str:
+    inverse = {s: k for k, s in ck.r.free.items()}
+    return inverse.get(sym, sym.name)
+
+
+def format_text(verdicts: list[Verdict]) -> str:
+    """One line per claim (details indented below wrong and unreadable ones), then a table."""
+    lines = []
+    for v in verdicts:
+        head = f"line {v.line}" + (f" [{v.label}]" if v.label else "")
+        if v.verdict == "correct":
+            extra = f"; {v.message}" if v.message else ""
+            lines.append(f"{head}: correct ({v.method}{extra})")
+            continue
+        if v.verdict == "unreadable":
+            lines.append(f"{head}: UNREADABLE: {v.message}")
+            continue
+        lines.append(f"{head}: WRONG: {v.message}")
+        lines.append(f"    correct: {v.correct}")
+        if v.factor:
+            lines.append(f"    differs: {v.factor}")
+        if v.counterexample:
+            c = v.counterexample
+            pts = ", ".join(f"{k}={val}" for k, val in c["point"].items())
+            lines.append(f"    counterexample at the {c['at']} ({pts}): {c['lhs']} vs {c['rhs']}")
+    lines.append("")
+    lines.append(f"{'line':>5}  {'label':10s} {'verdict':10s} method / factor")
+    for v in verdicts:
+        detail = v.factor or v.method or ""
+        lines.append(f"{v.line:>5}  {(v.label or '-'):10s} {v.verdict:10s} {detail}"[:120])
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in ("correct", "wrong", "unreadable")}
+    lines.append(
+        f"{len(verdicts)} claims: {counts['correct']} correct, {counts['wrong']} wrong, "
+        f"{counts['unreadable']} unreadable"
+    )
+    return "\n".join(lines)
