@@ -30,7 +30,6 @@ from symbackprop.errors import (
     EXIT_INVALID,
     EXIT_OK,
     InvalidInput,
-    ResourceLimit,
     SymbackpropError,
 )
 
@@ -134,45 +133,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC")
     p.add_argument("claims", metavar="CLAIMS", help="a file of claims, or - for standard input")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    level(p)
     return parser
 
 
 def _load(args):
-    """The spec's network, refused (exit 5) before the commands' work when it is over --max-ops;
-    its warnings go to stderr. What is counted: the SymPy nodes of the unit-level nodes'
-    definitions, or of a layer net's equations (forward, BP1-BP4, cost, for every layer)."""
-    import sympy as sp
-
+    """The spec's network, derived at its level (:mod:`derived`), refused (exit 5) before the
+    commands' work when it is over --max-ops; its warnings go to stderr."""
+    from symbackprop.budget import set_max_memory  # the limit the commands' estimates are held to
+    from symbackprop.derived import derived
     from symbackprop.spec.load import load_spec
 
-    network = load_spec(args.spec, level=getattr(args, "level", None))
-    if _layer_level(network):
-        from symbackprop.derivation.layer import derive_layers
-
-        # Building the net derived these already (linear in the depth). Printing and code
-        # generation grow with their size; numeric work that grows with the widths (check, the
-        # handout's training curve) is bounded by --max-seconds and the memory estimate.
-        d = derive_layers(network)
-        exprs = [e for f in d.forward for e in (f.z, f.a)] + [g.index for g in d.gradients]
-        exprs += [e for delta in d.deltas for e in (delta.general, delta.specialised)]
-        exprs.append(d.cost)
-    else:
-        exprs = [node.expr for node in network.nodes]
-    count = 0
-    for expr in exprs:
-        for _ in sp.preorder_traversal(expr):
-            count += 1
-            if count > args.max_ops:  # stops counting here: the check costs at most the limit
-                raise ResourceLimit(
-                    f"network '{network.name}' has more than {args.max_ops} operations",
-                    hint="raise --max-ops; derivation time grows faster than the network",
-                )
-    for warning in network.warnings:
+    d = derived(load_spec(args.spec, level=getattr(args, "level", None)))
+    d.require_operations(args.max_ops)
+    for warning in d.network.warnings:
         _warn(warning)
-    from symbackprop.budget import set_max_memory  # the limit the commands' estimates are held to
-
     set_max_memory(args.max_memory)
-    return network
+    return d
 
 
 def _target(args, network_name: str, suffix: str) -> Path:
@@ -193,13 +170,6 @@ def _say(message: str) -> None:
     streams.say(message)
 
 
-def _layer_level(network) -> bool:
-    """True for a layer-level net (layers.LayerNet), which has its own derivation and outputs."""
-    from symbackprop.derivation.layer import LayerNet
-
-    return isinstance(network, LayerNet)
-
-
 def cmd_examples(args) -> int:
     from symbackprop.spec.load import example_names, load_spec
 
@@ -210,48 +180,25 @@ def cmd_examples(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    from symbackprop.derivation.unit import derive
-    from symbackprop.printers.printing import derivation_latex
-    from symbackprop.printers.text import derivation_text
-
-    network = _load(args)
-    if _layer_level(network):
-        from symbackprop.cli.layer import derivation_text as layer_text
-
-        _say(layer_text(network, latex=args.format == "latex"))
-        return EXIT_OK
-    derivation = derive(network)
-    if args.format == "latex":
-        _say(derivation_latex(derivation))
-    else:
-        _say(derivation_text(derivation, digits=args.digits))
+    d = _load(args)
+    _say(d.latex() if args.format == "latex" else d.text(digits=args.digits))
     return EXIT_OK
 
 
 def cmd_codegen(args) -> int:
-    from symbackprop.codegen.unit import generate_module
-    from symbackprop.derivation.unit import derive
     from symbackprop.output.writer import stamp, write_atomic
 
-    network = _load(args)
-    target = _target(args, network.name, ".py")
-    if _layer_level(network):
-        from symbackprop.cli.layer import module_text
-
-        body = module_text(network, source=args.spec)
-    else:
-        body = generate_module(derive(network), source=args.spec)
-    text = stamp(body, comment="#", source=args.spec)
+    d = _load(args)
+    target = _target(args, d.name, ".py")
+    text = stamp(d.module(source=args.spec), comment="#", source=args.spec)
     changed = write_atomic(target, text, force=args.force)
     _say(f"{'wrote' if changed else 'unchanged'} {target}")
     return EXIT_OK
 
 
 def cmd_handout(args) -> int:
-    from symbackprop.derivation.unit import derive
     from symbackprop.errors import PdflatexFailed
     from symbackprop.handout.latexrun import compile_pdf, find_pdflatex
-    from symbackprop.handout.unit import generate_handout
     from symbackprop.output.writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
 
     if args.output and Path(args.output).suffix.lower() == ".pdf":
@@ -260,19 +207,9 @@ def cmd_handout(args) -> int:
             f"-o names the .tex file, not the PDF: '{args.output}'",
             hint=f"give -o {Path(args.output).with_suffix('.tex')}; the PDF is written beside it",
         )
-    network = _load(args)
-    target = _target(args, network.name, ".tex")
-    if _layer_level(network):
-        from symbackprop.cli.layer import handout_text
-
-        body = handout_text(network, source=args.spec, show_solutions=not args.no_solutions)
-    else:
-        body = generate_handout(
-            derive(network),
-            source=args.spec,
-            digits=args.digits,
-            show_solutions=not args.no_solutions,
-        )
+    d = _load(args)
+    target = _target(args, d.name, ".tex")
+    body = d.handout(source=args.spec, digits=args.digits, show_solutions=not args.no_solutions)
     text = stamp(body, comment="%", source=args.spec)
     files: list = [(target, text)]
     pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")
@@ -300,15 +237,9 @@ def _report(files: list, written: list[Path]) -> None:
 
 
 def cmd_check(args) -> int:
-    from symbackprop.check.unit import check_network, format_report
+    from symbackprop.check.unit import format_report
 
-    network = _load(args)
-    if _layer_level(network):
-        from symbackprop.check.layer import check_layer_net
-
-        report = check_layer_net(network, points=args.points, seed=args.seed)
-    else:
-        report = check_network(network, points=args.points, seed=args.seed)
+    report = _load(args).check(points=args.points, seed=args.seed)
     _say(format_report(report))
     return EXIT_OK if report.ok else EXIT_INTERNAL
 
@@ -316,7 +247,9 @@ def cmd_check(args) -> int:
 def cmd_verify(args) -> int:
     from symbackprop.verify.run import run_verify
 
-    return run_verify(args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args))
+    return run_verify(
+        args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args).network
+    )
 
 
 COMMANDS = {

@@ -34,7 +34,7 @@ def resolve_level(data: dict) -> str:
         raise InvalidInput(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if "graph" in data:
         if level == "layer":
-            raise InvalidInput("level 'layer' needs a [network] spec, not a [graph]")
+            raise InvalidInput('a [graph] spec has the unit level only (level = "unit")')
         return "unit"
     net = data.get("network", {})
     layers = net.get("layers", []) if isinstance(net, dict) else []
