@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from symbackprop.check.unit import check_network  # noqa: E402
 from symbackprop.codegen.unit import generate_module  # noqa: E402
 from symbackprop.derivation.unit import derive  # noqa: E402
+from symbackprop.derived import Derived, derived  # noqa: E402
 from symbackprop.handout.unit import generate_handout  # noqa: E402
 from symbackprop.model.layered import LayerSpec, build_layered  # noqa: E402
 from symbackprop.model.network import Network, Node, build_network  # noqa: E402
@@ -35,6 +36,8 @@ __all__ = [
     "build_network",
     "check_network",
     "derive",
+    "derived",
+    "Derived",
     "generate_handout",
     "generate_module",
     "load_spec",
