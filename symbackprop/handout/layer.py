@@ -158,6 +158,7 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
         title=latex_escape(net.title or f"Backpropagation for {net.name}"),
         version=__version__,
         source=latex_escape(source),
+        notation="Nielsen (layer form)",
         sizes="--".join(str(s) for s in net.sizes),
         depth=net.depth,
         activations=", ".join(
