@@ -29,7 +29,7 @@ from sympy.printing.str import StrPrinter
 
 from symbackprop.derivation.equations import Derivation, split_gradient_symbol
 from symbackprop.derivation.evaluate import evaluate, format_number
-from symbackprop.derivation.layer import DCDa, LayerDerivation
+from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.model.notation import Notation, preset
 from symbackprop.rules import registry as rules
 
@@ -244,6 +244,8 @@ class TextPrinter(StrPrinter):
             text = f"({text})"
         if exp.is_Integer and 0 < exp < 10:
             return text + str(exp).translate(SUPERSCRIPT)
+        if exp.is_Integer and exp > 0:
+            return f"{text}^{exp}"
         return f"{text}^({self._print(exp)})"
 
     def _print_Sum(self, expr) -> str:
@@ -326,9 +328,7 @@ class VectorTextPrinter(TextPrinter):
 
     def _vector(self, factor: sp.Expr, alone: bool) -> str:
         text = self._print(factor)
-        if alone:
-            return text
-        if isinstance(factor, (sp.Add, sp.Sum)) or (" " in text and not isinstance(factor, DCDa)):
+        if not alone and isinstance(factor, (sp.Add, sp.Sum, sp.Mul)):
             return f"({text})"
         return text
 
@@ -343,8 +343,8 @@ class VectorTextPrinter(TextPrinter):
                 vectors.append(f)
             else:
                 scalars.append(f)
-        if not vectors or any(isinstance(f, sp.Pow) and f.exp < 0 for f in vectors):
-            return super()._print_Mul(expr)
+        if len(vectors) < 2 or any(isinstance(f, sp.Pow) and f.exp < 0 for f in vectors):
+            return super()._print_Mul(expr)  # at most one vector: an ordinary product
         head = " ".join(self._factor(f, False, False)[0] for f in scalars)
         outer_rows = [f for f in vectors if _free_indices(f) == {_J}]
         outer_cols = [f for f in vectors if _free_indices(f) == {_K}]
@@ -405,8 +405,7 @@ def vector_text(expr: sp.Expr) -> str:
 
 def _value_text(value, digits: int) -> str:
     text = format_number(value, digits)
-    text = re.sub(r" \\times 10\^\{(-?\d+)\}", r"e\1", text)
-    return text.replace("-", MINUS)
+    return re.sub(r" \\times 10\^\{(-?\d+)\}", r"e\1", text)  # ASCII: numbers copy into code
 
 
 def _columns(rows: list[tuple[str, str, str]], indent: str = "  ") -> list[str]:
