@@ -32,8 +32,8 @@ def test_examples_lists_the_seed_networks(capsys):
 def test_derive_prints_the_delta_recursion_with_numbers(capsys):
     assert main(["derive", "mazur"]) == 0
     out = capsys.readouterr().out
-    assert "delta_h1 = (delta_o1*w5 + delta_o2*w7)*(out_h1*(1 - out_h1))" in out
-    assert "dE_total/dw5 = delta_o1*out_h1  = 0.0821670406" in out
+    assert "δ_h1 = (δ_o1 w5 + δ_o2 w7) · out_h1 (1 − out_h1)    = 0.00877135469" in out
+    assert "∂E_total/∂w5 = δ_o1 out_h1  = 0.0821670406" in out
     assert "E_total" in out and "0.298371109" in out
 
 
@@ -129,7 +129,7 @@ def test_graph_spec_end_to_end(tmp_path):
     )
     result = run("derive", str(spec))
     assert result.returncode == 0, result.stderr
-    assert "delta_n = " in result.stdout and "dE/dw1 = delta_n*x1" in result.stdout
+    assert "δ_n = " in result.stdout and "∂E/∂w1 = δ_n x1" in result.stdout
     assert run("check", str(spec)).returncode == 0
 
 
@@ -140,5 +140,5 @@ def test_level_flag_overrides_the_spec(capsys):
     unit = capsys.readouterr().out
     assert main(["derive", "jacobs", "--level", "layer"]) == 0
     layer = capsys.readouterr().out
-    assert "delta__h_1" in unit and "BP2: delta__1[j]" in layer
+    assert "δ^h_1 = " in unit and "BP2  δ^1_j = " in layer
     assert main(["check", "jacobs", "--level", "layer", "--points", "1"]) == 0

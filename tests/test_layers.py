@@ -203,5 +203,5 @@ def test_network_equations_read_as_nielsen_writes_them(tmp_path):
 def test_derive_text_keeps_the_order_of_the_rules(capsys):
     assert main(["derive", "nielsen"]) == 0
     out = capsys.readouterr().out
-    assert "z__2[j] = Sum(w__2[j, k]*a__1[k], (k, 1, 30)) + b__2[j]" in out
-    assert "= (a__2[j] - y[j])*(a__2[j]*(1 - a__2[j]))" in out
+    assert "z^2_j = Σ_k w^2_jk a^1_k + b^2_j" in out
+    assert "= (a^2_j − y_j) · a^2_j (1 − a^2_j)" in out

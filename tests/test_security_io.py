@@ -333,7 +333,7 @@ def _mazur_out_o1() -> mpmath.mpf:
 def test_row46_digits_at_the_ends_of_the_range(capsys, digits):
     code, out, err = run(capsys, "derive", "mazur", "--digits", str(digits))
     assert code == 0, err
-    printed = re.search(r"out_o1 = sigmoid\(net_o1\)\s+= (\S+)", out)[1]
+    printed = re.search(r"out_o1 = σ\(net_o1\)\s+= (\S+)", out)[1]
     with mpmath.workdps(50):
         assert printed == mpmath.nstr(_mazur_out_o1(), digits, strip_zeros=False)
 

@@ -361,7 +361,7 @@ def test_row45_hard_but_fine_expressions_give_results(workdir, capsys, node, h, 
     printed = {m[0]: float(m[1]) for m in re.findall(r"^\s+\w+\s+(\S+) = .*= (\S+)$", out, re.M)}
     assert printed["h"] == pytest.approx(h(z), rel=1e-8)
     grad_w = (h(z) - VALUES["t"]) * dh(z) * VALUES["x"]
-    assert printed["dE/dw"] == pytest.approx(grad_w, rel=1e-8)
+    assert printed["∂E/∂w"] == pytest.approx(grad_w, rel=1e-8)
 
 
 @pytest.mark.parametrize(
@@ -441,7 +441,7 @@ def test_row45_huge_exact_powers_are_computed_in_floating_point(workdir, capsys,
         z = Decimal("0.3") * Decimal("0.5") + Decimal(b)
         h3 = z**262144
         grad_b = (h3 - Decimal("0.2")) * 262144 * z**262143
-    assert printed_number(out, "dE/db") == pytest.approx(grad_b, rel=Decimal("1e-8"))
+    assert printed_number(out, "∂E/∂b") == pytest.approx(grad_b, rel=Decimal("1e-8"))
     assert printed_number(out, "h3") == pytest.approx(h3, rel=Decimal("1e-8"))
 
 

@@ -5,18 +5,12 @@
 
 from __future__ import annotations
 
-import sympy as sp
-
 from symbackprop.budget import require_layer_codegen
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.derivation.layer import LayerNet, derive_layers
 from symbackprop.handout.layer import generate_layer_handout
 from symbackprop.printers.layer_latex import layer_equations
-
-
-def _text(expr: sp.Expr) -> str:
-    """SymPy's text of ``expr`` with sums and products in the order the derivation wrote them."""
-    return sp.sstr(expr, order="none")
+from symbackprop.printers.text import layer_derivation_text
 
 
 def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
@@ -31,22 +25,7 @@ def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
                 for x in layer["lines"]
             ]
         return "\n".join(lines)
-    out = [
-        f"{net.name}: sizes {net.sizes}, activations {net.activations}, loss {net.loss} "
-        f"({net.reduction} over the batch)"
-    ]
-    if d.output.assumption:
-        out.append(f"assumes: {d.output.assumption}")
-    for f in d.forward:
-        out.append(f"F{f.layer}: {_text(f.z.lhs)} = {_text(f.z.rhs)}")
-        out.append(f"F{f.layer}: {_text(f.a.lhs)} = {_text(f.a.rhs)}")
-    for delta in d.deltas:
-        out.append(f"{delta.label}: {_text(delta.general.lhs)} = {_text(delta.general.rhs)}")
-        out.append(f"     = {_text(delta.specialised.rhs)}")
-    for g in d.gradients:
-        what = f"dC/dw__{g.layer}[j, k]" if g.label == "BP4" else f"dC/db__{g.layer}[j]"
-        out.append(f"{g.label}: {what} = {_text(g.index.rhs)}")
-    return "\n".join(out)
+    return layer_derivation_text(d)
 
 
 def module_text(net: LayerNet, *, source: str) -> str:

@@ -110,6 +110,17 @@ class Derivation:
     def gradient_symbol(self, param: Symbol) -> Symbol:
         return gradient_symbol(self.network.loss, param)
 
+    def __str__(self) -> str:
+        from symbackprop.printers.text import derivation_text  # printers read us, not the reverse
+
+        return derivation_text(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Derivation of '{self.network.name}': {len(self.forward)} forward, "
+            f"{len(self.deltas)} δ, {len(self.gradients)} gradients>"
+        )
+
     def _repr_latex_(self) -> str:
         from symbackprop.printers.printing import (
             derivation_latex,  # printing depends on us, not the reverse

@@ -153,6 +153,15 @@ class LayerDerivation:
     gradients: tuple[LayerGradient, ...]  # layer by layer: BP4 then BP3
     cost: sp.Expr  # C of one example, Σ_j ℓ(a^L_j, y_j)
 
+    def __str__(self) -> str:
+        from symbackprop.printers.text import layer_derivation_text  # printers read us
+
+        return layer_derivation_text(self)
+
+    def __repr__(self) -> str:
+        sizes = "-".join(str(n) for n in self.net.sizes)
+        return f"<LayerDerivation of '{self.net.name}': {sizes}, loss {self.net.loss}>"
+
 
 def grad_symbol(param: sp.Indexed) -> sp.Symbol:
     """∂C/∂param as a symbol; the name is not an identifier, so it cannot clash."""
