@@ -387,9 +387,10 @@ def _nabla(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:
     if m is None:
         raise _Error(col, "unsupported \\nabla", "write \\nabla_a C (the gradient in a^L)")
     text = line[col - 1 : m.end()]
-    for kind, payload in (("_FRAC", None), ("_LBRACE", None), ("_PARTIAL", None),
-                          ("NAME", Name(m.group(1))), ("_RBRACE", None), ("_LBRACE", None),
-                          ("_PARTIAL", None), ("NAME", Name("a", None, "L")), ("_RBRACE", None)):  # fmt: skip
+    of, wrt = Name(m.group(1)), Name("a", None, "L")
+    kinds = ["_FRAC", "_LBRACE", "_PARTIAL", of, "_RBRACE", "_LBRACE", "_PARTIAL", wrt, "_RBRACE"]
+    for kind in kinds:
+        payload, kind = (kind, "NAME") if isinstance(kind, Name) else (None, kind)
         emit(kind, text, col, payload)
     return m.end()
 

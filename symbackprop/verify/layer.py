@@ -84,8 +84,13 @@ class LayerChecker:
             if not inner.mat:
                 return inner
             swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
-            return replace(inner, v=swap(inner.v), m=swap(inner.m), mat=inner.mat[::-1],
-                           text=f"({inner.text})^T")  # fmt: skip
+            return replace(
+                inner,
+                v=swap(inner.v),
+                m=swap(inner.m),
+                mat=inner.mat[::-1],
+                text=f"({inner.text})^T",
+            )
         if isinstance(n, cp.Div):
             num, den = self.conv(n.num, bind), self.conv(n.den, bind)
             if den.mat:
@@ -223,27 +228,44 @@ class LayerChecker:
         for n in names:
             if n.sub and re.fullmatch(r"[a-z]{2}", n.sub):
                 new = replace(n, sub=n.sub[::-1])
-                out.append((f"swapped index pair: {tex_name(n)} where {tex_name(new)} is meant",
-                            _replace(side, n, new)))  # fmt: skip
+                out.append(
+                    (
+                        f"swapped index pair: {tex_name(n)} where {tex_name(new)} is meant",
+                        _replace(side, n, new),
+                    )
+                )
             m = re.fullmatch(r"([A-Za-z]|\d+)([+-]\d+)?", n.sup or "")
             if m and n.base in ("w", "W", "b", "z", "a", "delta"):
                 for d in (1, -1):
                     new = replace(n, sup=_shift(m.group(1), int(m.group(2) or 0) + d))
-                    out.append((f"wrong layer: {tex_name(n)} where {tex_name(new)} is meant",
-                                _replace(side, n, new)))  # fmt: skip
+                    out.append(
+                        (
+                            f"wrong layer: {tex_name(n)} where {tex_name(new)} is meant",
+                            _replace(side, n, new),
+                        )
+                    )
             if m and not n.sub and n.base in ("w", "W", "a", "delta", "b", "z"):
-                out.append((f"missing transpose: ({tex_name(n)})^T is meant",
-                            _replace(side, n, cp.Transpose(n))))  # fmt: skip
+                out.append(
+                    (
+                        f"missing transpose: ({tex_name(n)})^T is meant",
+                        _replace(side, n, cp.Transpose(n)),
+                    )
+                )
         for node in _walk(side):
             if isinstance(node, cp.Transpose):
-                out.append((f"extra transpose: {_written(node.arg)} without ^T is meant",
-                            _replace(side, node, node.arg)))  # fmt: skip
+                out.append(
+                    (
+                        f"extra transpose: {_written(node.arg)} without ^T is meant",
+                        _replace(side, node, node.arg),
+                    )
+                )
             if isinstance(node, cp.Call) and node.func == "sigma":
                 acts = set(self.net.activations) - {"sigmoid", SOFTMAX}
                 if acts:
                     new = replace(node, func="f")
-                    out.append((f"\\sigma where the layer's own activation ({', '.join(sorted(acts))}) "
-                                "is meant", _replace(side, node, new)))  # fmt: skip
+                    own = ", ".join(sorted(acts))
+                    desc = f"\\sigma where the layer's own activation ({own}) is meant"
+                    out.append((desc, _replace(side, node, new)))
         if (
             isinstance(other, cp.Partial)
             and other.of == cp.Name("C")
@@ -329,9 +351,11 @@ def layer_layers_text(used: list, letters: list[str]) -> str:
         return ""
     values = sorted({c for c in used})
     return ", ".join(
-        "(" + ", ".join(f"{k}={v}" for k, v in zip(letters, c, strict=True)) + ")"
-        if len(letters) > 1
-        else f"{letters[0]}={c[0]}"
+        (
+            "(" + ", ".join(f"{k}={v}" for k, v in zip(letters, c, strict=True)) + ")"
+            if len(letters) > 1
+            else f"{letters[0]}={c[0]}"
+        )
         for c in values
     )
 

@@ -207,7 +207,7 @@ def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
         return base
     letters = sorted(_layer_letters(claim.sides))
     base.method = method
-    layers = sorted({dict(zip(letters, c, strict=True)).get(letters[0]) for c in used}) if letters else []
+    layers = sorted({c[0] for c in used}) if letters else []
     where = f" for {letters[0]} = {', '.join(map(str, layers))}" if len(letters) == 1 else ""
     base.message = f"{checked} instance{'s' if checked != 1 else ''} checked{where}"
     return base
