@@ -278,7 +278,7 @@ class LayerEvaluator:
     def partial(self, of: cp.Node, wrt: cp.Node, bind: dict) -> T:
         if not isinstance(of, cp.Name) or not isinstance(wrt, cp.Name):
             raise InvalidInput("at the layer level, ∂A/∂B needs A and B to be single names")
-        text = f"∂{tex_name(of, bind)}/∂{tex_name(wrt, bind)}"
+        text = f"\\frac{{\\partial {tex_name(of, bind)}}}{{\\partial {tex_name(wrt, bind)}}}"
         v = self.values
         wv, wm, _ = self.quantity(wrt, bind)
         kind, lw = _kind(wrt), None
