@@ -33,7 +33,7 @@ from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidI
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify.claimcheck import Checker, Link
-from symbackprop.verify.diagnose import diagnose, number, show
+from symbackprop.verify.diagnose import diagnose, notation_name, number, show
 from symbackprop.verify.layer import LayerChecker, Wrong
 from symbackprop.verify.layer import layer_letters as _layer_letters
 from symbackprop.verify.resolve import NetworkResolver, names_resolve
@@ -321,7 +321,7 @@ def _key(item: tuple) -> str:
 
 def _name(sym: sp.Symbol, ck: Checker) -> str:
     inverse = {s: k for k, s in ck.r.free.items()}
-    return inverse.get(sym, sym.name)
+    return inverse.get(sym, notation_name(sym.name))
 
 
 def format_text(verdicts: list[Verdict]) -> str:
