@@ -40,7 +40,7 @@ from symbackprop.verify.layer_eval import (
 )
 from symbackprop.verify.layer_values import POINTS, compute
 
-REL_TOL = 1e-9
+REL_TOL = 1e-10
 
 
 class Wrong(Exception):

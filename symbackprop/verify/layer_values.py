@@ -10,7 +10,7 @@ activation registry) by matrix products over every unit at once.
 Each array comes with a *magnitude*: a bound, of the same shape, on the absolute values of the
 terms that were added and multiplied to make it (|W| |a| + |b| for z = W a + b, and so on).
 Rounding in float64 is at most a small multiple of 2⁻⁵³ times that, so ``verify`` compares the
-two sides of a claim within ``REL_TOL`` times the sum of their magnitudes.
+two sides of a claim within ``REL_TOL`` (1e-10, about 5·10⁵ units of rounding) times the sum of their magnitudes.
 
 The gradients are checked once against :func:`check.layer.derived_gradients` (the same
 equations evaluated at 30 digits by another route); a difference is an internal error.
@@ -41,6 +41,21 @@ _MODULES = [{"Heaviside": lambda u, h0=0: np.heaviside(u, h0), "Max": np.maximum
 def elementwise(expr: sp.Expr):  # noqa: ANN201 - a NumPy function of (z, a, y)
     """``expr`` (in the registry's z, a, y) as a vectorised NumPy function of (z, a, y)."""
     return sp.lambdify([z_sym, a_sym, y_sym], rules.to_elementary(expr), modules=_MODULES)
+
+
+def sensitivity(expr: sp.Expr):  # noqa: ANN201 - a NumPy function of (z, a, y, mz, ma, my)
+    """A rounding bound for ``expr`` (in z, a, y): |∂e/∂z| m_z + |∂e/∂a| m_a + |∂e/∂y| m_y + |e|,
+    where m_q bounds the rounding scale of each input."""
+    parts = [elementwise(sp.diff(rules.to_elementary(expr), s)) for s in (z_sym, a_sym, y_sym)]
+    value = elementwise(expr)
+
+    def bound(zv, av, yv, mz, ma, my):  # noqa: ANN001, ANN202
+        out = np.abs(np.broadcast_to(value(zv, av, yv), np.shape(av)))
+        for part, m in zip(parts, (mz, ma, my), strict=True):
+            out = out + np.abs(np.broadcast_to(part(zv, av, yv), np.shape(av))) * m
+        return out
+
+    return bound
 
 
 def activation_pair(name: str):  # noqa: ANN201 - (f, f') as NumPy functions
@@ -110,17 +125,23 @@ def compute(net, points: int = POINTS, seed: int = 0, cross_check: bool = True) 
             fn, fp = activation_pair(f)
             v.a[l], v.fprime[l] = fn(v.z[l]), fp(v.z[l])
             v.mag["a", l] = np.abs(v.a[l]) + np.abs(v.fprime[l]) * v.mag["z", l]
-            v.mag["fp", l] = np.abs(v.fprime[l]) * (1 + v.mag["z", l]) + np.abs(v.a[l])
+            fp_bound = sensitivity(activation_derivative(f))
+            v.mag["fp", l] = fp_bound(v.z[l], v.a[l], 0.0, v.mag["z", l], v.mag["a", l], 0.0)
     rule, aL, zL, y = d.output, v.a[L], v.z[L], v.y
     v.dCda[L] = np.broadcast_to(elementwise(rule.dC_da)(zL, aL, y), aL.shape).astype(float)
-    scale = v.mag["a", L] + v.mag["y", 0] + np.abs(v.dCda[L])
-    v.mag["dCda", L] = scale * (1 + np.abs(v.dCda[L]))
+    ms = (v.mag["z", L], v.mag["a", L], v.mag["y", 0])
+    v.mag["dCda", L] = sensitivity(rule.dC_da)(zL, aL, y, *ms)
     if rule.delta is not None:  # BP1 as the derivation states it (fused where it simplifies)
         v.delta[L] = np.broadcast_to(elementwise(rule.delta)(zL, aL, y), aL.shape).astype(float)
     else:  # the softmax Jacobian: δ_j = a_j (g_j − Σ_k a_k g_k)
         g = v.dCda[L]
         v.delta[L] = aL * (g - np.sum(aL * g, axis=1, keepdims=True))
-    v.mag["delta", L] = scale * (1 + np.abs(v.dCda[L])) * (1 + v.mag.get(("fp", L), 1.0))
+    if rule.delta is not None:
+        v.mag["delta", L] = sensitivity(rule.delta)(zL, aL, y, *ms)
+    else:
+        m_g = v.mag["dCda", L]
+        spread = m_g + np.sum(v.mag["a", L] * np.abs(g) + aL * m_g, axis=1, keepdims=True)
+        v.mag["delta", L] = v.mag["a", L] * (np.abs(g) + spread) + np.abs(v.delta[L])
     for l in range(L - 1, -1, -1):  # BP2, and ∂C/∂a^l = (W^{l+1})^T δ^{l+1}
         up, mup = v.delta[l + 1], v.mag["delta", l + 1]
         v.dCda[l] = np.einsum("pkj,pk->pj", v.W[l + 1], up)
