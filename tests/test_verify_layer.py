@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from clirun import run
+
 from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import layer_values
@@ -122,11 +122,11 @@ def test_gradients_match_finite_differences():
 
     def cost(p):  # noqa: ANN001, ANN202
         a = x[0]
-        for l in (1, 2):
-            zz = p[f"W{l}"] @ a + p[f"b{l}"]
-            a = np.tanh(zz) if l == 1 else np.exp(zz - zz.max()) / np.exp(zz - zz.max()).sum()
+        for layer in (1, 2):
+            zz = p[f"W{layer}"] @ a + p[f"b{layer}"]
+            a = np.tanh(zz) if layer == 1 else np.exp(zz - zz.max()) / np.exp(zz - zz.max()).sum()
         lam = net.weight_decay
-        return -np.sum(t[0] * np.log(a)) + lam / 2 * sum(np.sum(p[f"W{l}"] ** 2) for l in (1, 2))
+        return -np.sum(t[0] * np.log(a)) + lam / 2 * sum(np.sum(p[f"W{n}"] ** 2) for n in (1, 2))
 
     assert np.isclose(cost(params), v.C[0], rtol=1e-12)
     rng = np.random.default_rng(5)
@@ -252,3 +252,28 @@ def test_every_example_verifies(capsys, tmp_path, spec):
         code, out, err = run(capsys, "verify", spec, str(path))
         assert code == code_expected and "Traceback" not in err
         assert "__" not in out
+
+
+@pytest.mark.parametrize(
+    "spec,name",
+    [(str(CLAIMS / "nielsen_2_3_4.toml"), "seed004_nielsen.txt"), ("jacobs", "seed003_jacobs.txt")],
+)
+def test_unit_level_messages_use_the_notation(capsys, spec, name):
+    """Unit-level verify names layered quantities as the notation writes them, in the text
+    report and in every JSON field (counterexample points included)."""
+    code, out, _ = run(capsys, "verify", spec, str(CLAIMS / name), "--format", "json")
+    assert code == EXIT_CLAIM_WRONG
+    verdicts = json.loads(out)
+    assert any(v["verdict"] == "wrong" for v in verdicts)
+    assert "__" not in out
+    wrong = [v for v in verdicts if v["verdict"] == "wrong" and v["counterexample"]]
+    assert any("^{" in k for v in wrong for k in v["counterexample"]["point"])
+    code, out, _ = run(capsys, "verify", spec, str(CLAIMS / name))
+    assert "__" not in out
+
+
+def test_vectorised_wrong_claims_get_the_textbook_equation():
+    v = verdict("nielsen", r"\delta^L = a^L - y")
+    assert v.verdict == "wrong"
+    assert v.factor == "missing factor \\sigma'(z^{L})"
+    assert v.correct.startswith("\\delta^{2}_{j} = \\left(a^{2}_{j} - y_{j}\\right)")

@@ -24,6 +24,7 @@ import re
 from dataclasses import replace
 
 import numpy as np
+import sympy as sp
 
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.layer_losses import SOFTMAX
@@ -266,6 +267,7 @@ class LayerChecker:
                     own = ", ".join(sorted(acts))
                     desc = f"\\sigma where the layer's own activation ({own}) is meant"
                     out.append((desc, _replace(side, node, new)))
+        out += self._missing_fprime(side, other)
         if (
             isinstance(other, cp.Partial)
             and other.of == cp.Name("C")
@@ -279,6 +281,51 @@ class LayerChecker:
             what = f"{'-' if sign else '+'} \\lambda {tex_name(other.wrt)}"
             out.append((f"missing term {what} (the weight-decay gradient)", new))
         return out
+
+    def _missing_fprime(self, side: cp.Node, other: cp.Node) -> list[tuple[str, cp.Node]]:
+        """δ^l written without its factor f_l'(z^l) (Nielsen's BP1 for a fused output rule)."""
+        if not (isinstance(other, cp.Name) and other.base == "delta" and other.sup):
+            return []
+        try:
+            l = layer_of(other.sup, {}, self.net.depth)
+        except (InvalidInput, KeyError):
+            return []
+        act = self.net.activations[l - 1] if 1 <= l <= self.net.depth else SOFTMAX
+        if act == SOFTMAX:
+            return []
+        zname = cp.Name("z", other.sub, other.sup)
+        factor = cp.Call("f", zname, True)
+        new = cp.Mul((side, factor)) if other.sub else cp.Hadamard((side, factor))
+        fname = {"sigmoid": "\\sigma", "tanh": "\\tanh"}.get(act, act)
+        return [(f"missing factor {fname}'({tex_name(zname)})", new)]
+
+    def textbook(self, node: cp.Node, bind: dict) -> str | None:
+        """The derivation's equation for a side that is δ^l or ∂C/∂w^l, ∂C/∂b^l (at the
+        failing layer), in the handout's LaTeX; None for anything else."""
+        from symbackprop.printers.layer_latex import tex
+
+        d = self.values.derivation
+        name = node.wrt if isinstance(node, cp.Partial) and node.of == cp.Name("C") else node
+        if not isinstance(name, cp.Name) or not name.sup:
+            return None
+        try:
+            l = layer_of(name.sup, bind, self.net.depth)
+        except (InvalidInput, KeyError):
+            return None
+        if isinstance(node, cp.Name) and node.base == "delta":
+            eqs = [dl.specialised for dl in d.deltas if dl.layer == l]
+        elif isinstance(node, cp.Partial) and name.base in ("w", "W", "b"):
+            param = ("W" if name.base in "wW" else "b") + str(l)
+            eqs = [g.index for g in d.gradients if g.param == param]
+            eqs = [e.func(sp.Symbol(_at(node, {"l": l}, {})), e.rhs, evaluate=False) for e in eqs]
+        else:
+            return None
+        return f"{_plain(tex(eqs[0].lhs))} = {_plain(tex(eqs[0].rhs))}" if eqs else None
+
+
+def _plain(text: str) -> str:
+    """The printer's braces around each indexed name dropped: {w^{2}_{kj}} -> w^{2}_{kj}."""
+    return re.sub(r"\{((?:\\delta|[a-z])\^\{[^{}]*\}_\{[^{}]*\}|[a-z]_\{[^{}]*\})\}", r"\1", text)
 
 
 def _shift(head: str, shift: int) -> str:

@@ -10,7 +10,9 @@ activation registry) by matrix products over every unit at once.
 Each array comes with a *magnitude*: a bound, of the same shape, on the absolute values of the
 terms that were added and multiplied to make it (|W| |a| + |b| for z = W a + b, and so on).
 Rounding in float64 is at most a small multiple of 2⁻⁵³ times that, so ``verify`` compares the
-two sides of a claim within ``REL_TOL`` (1e-10, about 5·10⁵ units of rounding) times the sum of their magnitudes.
+two sides of a claim within ``REL_TOL`` (1e-10, about 5·10⁵ units of rounding) times the sum
+of their magnitudes. For a rule r(z, a, y) (f', ∂C/∂a^L, δ^L) the magnitude is
+|r| + |∂r/∂z| m_z + |∂r/∂a| m_a + |∂r/∂y| m_y, from the rule's own derivatives.
 
 The gradients are checked once against :func:`check.layer.derived_gradients` (the same
 equations evaluated at 30 digits by another route); a difference is an internal error.

@@ -194,8 +194,11 @@ def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
         base.verdict, base.method = "wrong", method
         base.message = at + (f"for {inst}: " if inst else "") + wrong.message
         base.factor = checker.diagnose(claim.sides, wrong)
+        lhs = claim.sides[wrong.link]
+        layer_binding = {k: v for k, v in wrong.bindings.items() if k in _layer_letters((lhs,))}
+        base.correct = checker.textbook(lhs, layer_binding)
         if wrong.values is not None:
-            base.correct = f"{wrong.values[0]} = {wrong.values[1]:.10g}"
+            base.correct = base.correct or f"{wrong.values[0]} = {wrong.values[1]:.10g}"
             base.counterexample = {
                 "at": f"random point {wrong.values[4]}",
                 "point": {},
