@@ -277,3 +277,19 @@ def test_vectorised_wrong_claims_get_the_textbook_equation():
     assert v.verdict == "wrong"
     assert v.factor == "missing factor \\sigma'(z^{L})"
     assert v.correct.startswith("\\delta^{2}_{j} = \\left(a^{2}_{j} - y_{j}\\right)")
+
+
+def test_a_claim_too_large_to_evaluate_is_refused_not_crashed(capsys, tmp_path):
+    path = tmp_path / "c.tex"
+    path.write_text(
+        "w^1_{jk} w^1_{mn} = w^1_{mn} w^1_{jk}\n"
+        "\\frac{\\partial C}{\\partial y_j} = 1\n"
+        "\\frac{\\partial z^l}{\\partial w^l} = 1\n"
+        "\\frac{\\partial C}{\\partial b^l_j} = \\delta^l_j\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "verify", "nielsen", str(path), "--format", "json")
+    verdicts = json.loads(out)
+    assert code == EXIT_INVALID and "Traceback" not in err
+    assert [v["verdict"] for v in verdicts] == ["unreadable"] * 3 + ["correct"]
+    assert "over the limit" in verdicts[0]["message"]

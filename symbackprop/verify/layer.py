@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
-from symbackprop.errors import InvalidInput
+from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify.diagnose import _replace, _walk
@@ -218,7 +218,7 @@ class LayerChecker:
             trial = (new, pair[1]) if pos == 0 else (pair[0], new)
             try:
                 self.check(trial)
-            except (Wrong, InvalidInput, Mismatch):
+            except (Wrong, InvalidInput, Mismatch, ResourceLimit):
                 continue
             return desc
         return None

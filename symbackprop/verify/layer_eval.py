@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from symbackprop.errors import InvalidInput
+from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.rules import registry as rules
 from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.verify import claimparse as cp
@@ -36,6 +36,18 @@ from symbackprop.verify.layer_values import LayerValues, activation_pair
 _VECTORS = {"b": 1, "z": 1, "a": 0, "delta": 1}  # base -> first layer
 _GREEK = {"delta", "lambda", "sigma", "eta"}
 _FUNC_NAMES = {"sigma": "sigmoid", "tanh": "tanh", "relu": "relu"}
+
+
+MAX_ELEMENTS = 20_000_000  # numbers in one intermediate array (all points): 160 MB
+
+
+def _require_size(shape: tuple, what: str) -> None:
+    size = int(np.prod(shape, dtype=np.float64))
+    if size > MAX_ELEMENTS:
+        raise ResourceLimit(
+            f"{what} would hold {size:.3g} numbers, over the limit of {MAX_ELEMENTS:.3g}",
+            hint="fewer free unit indices in one product, or a smaller network",
+        )
 
 
 class Mismatch(Exception):
@@ -162,6 +174,9 @@ def align(x: T, y: T) -> tuple:
                 f"1..{y.size(letter)} in {y.where(letter)}"
             )
     order = x.axes + tuple(a for a in y.axes if a not in x.axes)
+    sizes = {a: x.size(a) for a in x.axes} | {a: y.size(a) for a in y.axes}
+    mat = max(int(np.prod(x.mat)) if x.mat else 1, int(np.prod(y.mat)) if y.mat else 1)
+    _require_size((x.v.shape[0], mat, *sizes.values()), f"{x.text} with {y.text}")
     (xv, xm), (yv, ym) = _expand(x, order), _expand(y, order)
     origin = dict(y.origin)
     origin.update(dict(x.origin))
@@ -313,6 +328,7 @@ class LayerEvaluator:
     def _jacobian(self, okind: str, lo: int, kind: str, lw: int | None, text: str) -> tuple:
         v, P = self.values, self.P
         n = v.z[lo].shape[1]
+        _require_size((P, n, n, v.a[lo - 1].shape[1]), text)
         eye = np.broadcast_to(np.eye(n), (P, n, n))
         if okind == "a" and kind == "z" and lw == lo:
             if self.net.activations[lo - 1] == SOFTMAX:  # a_i (δ_ij − a_j)

@@ -15,7 +15,9 @@ of their magnitudes. For a rule r(z, a, y) (f', ∂C/∂a^L, δ^L) the magnitude
 |r| + |∂r/∂z| m_z + |∂r/∂a| m_a + |∂r/∂y| m_y, from the rule's own derivatives.
 
 The gradients are checked once against :func:`check.layer.derived_gradients` (the same
-equations evaluated at 30 digits by another route); a difference is an internal error.
+equations evaluated at 30 digits by another route) on nets of at most ``CROSS_CHECK_PARAMS``
+parameters (784-30-10 has 23,860; that check takes about 1.5 s there and grows with the size);
+a difference is an internal error.
 """
 
 # ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
@@ -28,6 +30,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from symbackprop import budget
 from symbackprop.check.layer import derived_gradients, random_point
 from symbackprop.derivation.layer import LayerDerivation, derive_layers
 from symbackprop.rules import registry as rules
@@ -37,6 +40,7 @@ from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
 
 POINTS = 3
+CROSS_CHECK_PARAMS = 50_000
 _MODULES = [{"Heaviside": lambda u, h0=0: np.heaviside(u, h0), "Max": np.maximum}, "numpy"]
 
 
@@ -104,6 +108,15 @@ class LayerValues:
 
 def compute(net, points: int = POINTS, seed: int = 0, cross_check: bool = True) -> LayerValues:
     """Every quantity of ``net`` at ``points`` random points (see the module docstring)."""
+    n = budget.layer_params(net.sizes)
+    cross_check = cross_check and n <= CROSS_CHECK_PARAMS
+    budget.require(
+        f"verify on '{net.name}'",
+        memory=8 * 10 * n * points + 3 * budget.MPF_BYTES * n,
+        seconds=points * 20 * n * budget.FLOP_SECONDS
+        + (3 * n * budget.MPF_SECONDS if cross_check else 0)
+        + net.depth * budget.LAYER_SECONDS,
+    )
     d = derive_layers(net)
     rng = np.random.default_rng(seed)
     drawn = [random_point(net, rng, batch=1) for _ in range(points)]
