@@ -293,3 +293,26 @@ def test_a_claim_too_large_to_evaluate_is_refused_not_crashed(capsys, tmp_path):
     assert code == EXIT_INVALID and "Traceback" not in err
     assert [v["verdict"] for v in verdicts] == ["unreadable"] * 3 + ["correct"]
     assert "over the limit" in verdicts[0]["message"]
+
+
+def test_unit_level_never_cuts_instances_silently(capsys, tmp_path):
+    """14 units: index letters would need values past the unit level's 12, so the claim is
+    refused with a reason instead of being reported correct for the first 12 only."""
+    spec = tmp_path / "u.toml"
+    spec.write_text(
+        'name = "u"\nnotation = "nielsen"\nlevel = "unit"\n[network]\ninputs = 4\nlayers = [\n'
+        '  { units = 5, activation = "sigmoid", bias = "unit" },\n'
+        '  { units = 5, activation = "sigmoid", bias = "unit" },\n]\nloss = "half_sse"\n',
+        encoding="utf-8",
+    )
+    claims = tmp_path / "c.tex"
+    claims.write_text(
+        "\\delta_j^3 = \\frac{\\partial C}{\\partial z_j^3}\n"
+        "\\delta_1^3 = \\frac{\\partial C}{\\partial z_1^3}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "verify", str(spec), str(claims), "--format", "json")
+    verdicts = json.loads(out)
+    assert code == EXIT_INVALID
+    assert [v["verdict"] for v in verdicts] == ["unreadable", "correct"]
+    assert "range over 14 units" in verdicts[0]["message"]

@@ -226,7 +226,12 @@ def _instances(checker: Checker, claim: cp.Claim) -> list[dict]:
         bindings = dict(zip(free, combo, strict=True))
         if all(names_resolve(s, checker.r, bindings, set(free), False) for s in claim.sides):
             out.append(bindings)
-    return out[:MAX_INSTANCES]
+    if len(out) > MAX_INSTANCES:  # refused, not cut: a claim is correct for all or none
+        raise ResourceLimit(
+            f"the claim has {len(out)} instances; the unit level checks at most {MAX_INSTANCES}",
+            hint="bind an index (\\delta_{3} instead of \\delta_j)",
+        )
+    return out
 
 
 def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
