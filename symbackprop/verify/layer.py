@@ -142,6 +142,10 @@ class LayerChecker:
     # -------------------------------------------------------------------------- claims
     def check(self, sides: tuple) -> tuple[int, list[int]]:
         """(instances checked, layer values used) of a claim; raises Wrong or InvalidInput."""
+        with np.errstate(all="ignore"):  # overflow is reported as a verdict, not a warning
+            return self._check(sides)
+
+    def _check(self, sides: tuple) -> tuple[int, list[int]]:
         for side in sides:
             _numeric_side(side)
         letters = sorted(layer_letters(sides))
@@ -174,6 +178,8 @@ class LayerChecker:
         if a.mat != b.mat:
             shape = lambda t: f"{t.mat[0]}×{t.mat[1]}" if t.mat else "a number"  # noqa: E731
             raise Wrong(f"the sides have different shapes: {shape(a)} and {shape(b)}", i, bind)
+        if not (np.all(np.isfinite(av)) and np.all(np.isfinite(bv))):
+            raise InvalidInput("a side is not a finite float64 number at a random point")
         diff = np.abs(av - bv)
         tol = REL_TOL * (am + bm) + 1e-300
         bad = ~(diff <= tol)
