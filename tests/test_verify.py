@@ -17,6 +17,7 @@ from symbackprop.derivation.evaluate import evaluate
 from symbackprop.derivation.unit import derive
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify.diagnose import notation_name
 from symbackprop.verify.resolve import NetworkResolver
 
 CLAIMS = Path(__file__).resolve().parent.parent / "examples" / "claims"
@@ -102,7 +103,10 @@ def assert_counterexample(spec: str, verdict: dict) -> None:
     """Re-evaluate both sides of the reported link at the reported point: they must have the
     reported values, and they must differ."""
     c = verdict["counterexample"]
-    point = c["point"]
+    net = derivation_of(spec).network
+    leaves = (*net.inputs, *net.targets, *net.params, net.learning_rate)
+    internal = {notation_name(s.name): s.name for s in leaves}  # reported in the notation
+    point = {internal.get(k, k): v for k, v in c["point"].items()}
     if c["at"] == "example":
         point = {s.name: str(v) for s, v in derivation_of(spec).network.value_map.items()}
     text = verdict["text"]

@@ -27,6 +27,7 @@ Parsing rules (resolver-independent, so a claim parses the same for every networ
 - ``\\sum`` takes the rest of its product as body (``\\sum_k w_{jk}\\delta_k + b`` ends at ``+``);
   ``\\odot`` splits a product into operands; ``a/b c`` is ``(a/b) c``.
 - ``\\log L`` (a capital letter, no parenthesis) is the one name ``logL`` (Jacobs' log-likelihood).
+- ``\\nabla_a C`` is ``\\frac{\\partial C}{\\partial a^L}`` (Nielsen's ∇_a C).
 - ``dX/dY`` is grouped tightly (same value either way); ``\\partial`` only inside
   ``\\frac{\\partial A}{\\partial B}``; plain ``name+`` (updated weight) only starts a claim;
   ``%`` starts a TeX comment in a LaTeX line.
@@ -358,6 +359,8 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             emit("NAME", text, col, Name(base, sub or None))
         elif kind == "word" or text[1:] in _GREEK:
             pos = name(text.lstrip("\\"), pos, col)
+        elif text == "\\nabla":
+            pos = _nabla(line, pos, col, emit)
         elif kind == "cmd" and text[1:] in _FONTS:
             raise _Error(col, f"unknown symbol '{text[1:]}'", "\\text-like commands unsupported")
         elif kind == "cmd":
@@ -372,6 +375,24 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
     if stack:
         raise _Error(stack[-1][1], f"unclosed '{stack[-1][0]}'")
     return out
+
+
+_NABLA_RE = re.compile(r" *_ *(?:\{ *a *(?:\^ *\{? *L *\}?)? *\}|a) *([A-Za-z])(?![A-Za-z0-9_^])")
+
+
+def _nabla(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:
+    """``\\nabla_a C`` (Nielsen's gradient of C in the output activations): the tokens of
+    ``\\frac{\\partial C}{\\partial a^L}``, so it means what that means."""
+    m = _NABLA_RE.match(line, pos)
+    if m is None:
+        raise _Error(col, "unsupported \\nabla", "write \\nabla_a C (the gradient in a^L)")
+    text = line[col - 1 : m.end()]
+    of, wrt = Name(m.group(1)), Name("a", None, "L")
+    kinds = ["_FRAC", "_LBRACE", "_PARTIAL", of, "_RBRACE", "_LBRACE", "_PARTIAL", wrt, "_RBRACE"]
+    for kind in kinds:
+        payload, kind = (kind, "NAME") if isinstance(kind, Name) else (None, kind)
+        emit(kind, text, col, payload)
+    return m.end()
 
 
 def _sum(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:

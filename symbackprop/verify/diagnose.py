@@ -32,10 +32,29 @@ _NODE_TYPES = get_args(cp.Node)
 _NEAR = 1e-3  # a printed number "is" a quantity when within 0.1 %
 
 
+_LAYERED = re.compile(r"([A-Za-z]+)__([A-Za-z0-9]+)(?:_([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*))?")
+_GREEK_NAMES = frozenset("delta lambda sigma eta epsilon alpha theta".split())
+
+
+def notation_name(name: str) -> str:
+    """A symbol name as the notation writes it: ``delta__3_1`` -> ``\\delta^{3}_{1}``,
+    ``w__h_11`` -> ``w^{h}_{11}``, ``w__2_1_11`` -> ``w^{2}_{1,11}`` (names without ``__`` stay)."""
+
+    def one(m: re.Match) -> str:
+        base = "\\" + m.group(1) if m.group(1) in _GREEK_NAMES else m.group(1)
+        out = f"{base}^{{{m.group(2)}}}"
+        return out + (f"_{{{m.group(3).replace('_', ',')}}}" if m.group(3) else "")
+
+    return _LAYERED.sub(one, name)
+
+
 def show(expr: sp.Basic, checker: Checker) -> str:
-    """An expression as text, printed numbers as written, free letters without their tag."""
+    """An expression as text, printed numbers as written, free letters without their tag,
+    layered names in the notation (``\\delta^{3}_{1}``, not the symbol name)."""
     names = {s: sp.Symbol(_num_text(n)) for s, n in checker.r.literals.items()}
     names.update({s: sp.Symbol(k) for k, s in checker.r.free.items()})
+    free = expr.free_symbols if hasattr(expr, "free_symbols") else set()
+    names.update({s: sp.Symbol(notation_name(s.name)) for s in free if "__" in s.name})
     return sp.sstr(expr.xreplace(names), order="none")
 
 
@@ -180,14 +199,15 @@ def _factor(ck: Checker, ratios: list, envs: list[dict]) -> str | None:
     for node in r.nodes.values():
         for arg in node.expr.free_symbols & set(r.nodes):
             if node.unit and r.kind.get(node.symbol) == "node" and node.expr.args == (arg,):
-                candidates.append((r.local(node, arg), f"f'({arg.name})"))
-    candidates += [(s, s.name) for s in r.kind if r.kind[s] in ("input", "param", "node")]
+                candidates.append((r.local(node, arg), f"f'({notation_name(arg.name)})"))
+    kinds = ("input", "param", "node")
+    candidates += [(s, notation_name(s.name)) for s in r.kind if r.kind[s] in kinds]
     for expr, label in candidates:
         vals = [ck.value(expr, env) for env in envs]
         if all(v != 0 and _close(q, v) for q, v in zip(ratios, vals)):
-            return f"extra factor {label} = {sp.sstr(expr, order='none')}"
+            return f"extra factor {label} = {show(expr, ck)}"
         if all(v != 0 and _close(q * v, 1) for q, v in zip(ratios, vals)):
-            return f"missing factor {label} = {sp.sstr(expr, order='none')}"
+            return f"missing factor {label} = {show(expr, ck)}"
     return None
 
 
@@ -200,7 +220,7 @@ def _missing_term(ck: Checker, link: Link, vb: list, envs: list[dict]) -> str | 
             for term in add.args:
                 cand = ref.xreplace({add: add - term})
                 if _same(_values(ck, cand, envs), vb):
-                    return f"missing sum term {sp.sstr(term, order='none')}"
+                    return f"missing sum term {show(term, ck)}"
     return None
 
 
@@ -235,7 +255,7 @@ def _quantities(ck: Checker, env: dict) -> list[tuple[str, sp.Basic]]:
 
 
 def _pretty(sym: sp.Symbol) -> str:
-    name = sym.name
+    name = notation_name(sym.name)
     if "/d" in name:
         return "∂" + name[1:].replace("/d", "/∂")
     return name

@@ -30,7 +30,7 @@ import sympy as sp
 
 from symbackprop.derivation.equations import Derivation, gradient_symbol
 from symbackprop.derivation.unit import textbook_local
-from symbackprop.errors import InvalidInput
+from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.model.network import Node
 from symbackprop.rules.registry import ACTIVATIONS, activation_of
 from symbackprop.verify import claimparse as cp
@@ -280,7 +280,15 @@ class NetworkResolver:
         return values
 
     def index_limit(self) -> int:
-        return min(self.total_units, MAX_INDEX_VALUE)
+        """The largest unit number an index letter takes: every unit, or a loud refusal (never
+        a silent cut that would leave units unchecked or terms out of a sum)."""
+        if self.total_units > MAX_INDEX_VALUE:
+            raise ResourceLimit(
+                f"index letters here would range over {self.total_units} units; the unit level "
+                f"instantiates them up to {MAX_INDEX_VALUE}",
+                hint='write the units out (\\delta_{3}), or use level = "layer"',
+            )
+        return self.total_units
 
 
 def _written(base: str, sub: str | None = None, sup: str | None = None) -> str:

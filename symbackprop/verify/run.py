@@ -33,7 +33,9 @@ from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidI
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify.claimcheck import Checker, Link
-from symbackprop.verify.diagnose import diagnose, number, show
+from symbackprop.verify.diagnose import diagnose, notation_name, number, show
+from symbackprop.verify.layer import LayerChecker, Wrong
+from symbackprop.verify.layer import layer_letters as _layer_letters
 from symbackprop.verify.resolve import NetworkResolver, names_resolve
 
 MAX_INSTANCES = 64
@@ -60,15 +62,12 @@ def run_verify(
     """Verify the claims file ``claims`` (``-``: stdin) against ``spec`` (read by ``load``: the
     CLI's applies --max-ops); returns the exit code."""
     network = load(spec)
-    if isinstance(network, LayerNet):  # the resolver reads unit-level names only
-        raise InvalidInput(
-            "verify needs a unit-level network; this spec is at layer level",
-            where=spec,
-            hint='claims are checked at unit level: a spec with level = "unit"',
-        )
-    derivation = derive(network)
     source = "<stdin>" if claims == "-" else claims
-    verdicts = verify_text(derivation, _read(claims), source=source)
+    text = _read(claims)
+    if isinstance(network, LayerNet):
+        verdicts = verify_layer_text(LayerChecker(network), text, source=source)
+    else:
+        verdicts = verify_text(derive(network), text, source=source)
     if fmt == "json":
         say(json.dumps([asdict(v) for v in verdicts], indent=2, ensure_ascii=False))
     else:
@@ -160,6 +159,63 @@ def verify_text(derivation: Derivation, text: str, *, source: str = "<claims>") 
     return verdicts
 
 
+def verify_layer_text(
+    checker: LayerChecker, text: str, *, source: str = "<claims>"
+) -> list[Verdict]:
+    """Verdicts for every claim line of ``text`` against a layer-level net (:mod:`layer`)."""
+    if len(text) > cp.MAX_TEXT:
+        raise InvalidInput(f"claims text larger than {cp.MAX_TEXT} characters", where=source)
+    verdicts = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip()[0] in "#%":
+            continue
+        try:
+            claim = cp.parse_claim_line(line, lineno=lineno, source=source)
+            verdicts.append(check_layer_claim(checker, claim))
+        except (InvalidInput, ResourceLimit) as err:
+            verdicts.append(
+                Verdict(lineno, None, line.strip()[:200], "unreadable", message=err.message)
+            )
+    if not verdicts:
+        raise InvalidInput("no claims found", where=source)
+    return verdicts
+
+
+def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
+    """One claim against a layer-level net: every layer and unit, at random points."""
+    base = Verdict(claim.line, claim.label, claim.text, "correct")
+    method = f"float64 at {checker.P} random points, every instance"
+    try:
+        checked, used = checker.check(claim.sides)
+    except Wrong as wrong:
+        n_links = len(claim.sides) - 1
+        at = f"link {wrong.link + 1} of {n_links}: " if n_links > 1 else ""
+        inst = ", ".join(f"{k}={v}" for k, v in wrong.bindings.items())
+        base.verdict, base.method = "wrong", method
+        base.message = at + (f"for {inst}: " if inst else "") + wrong.message
+        base.factor = checker.diagnose(claim.sides, wrong)
+        lhs = claim.sides[wrong.link]
+        layer_binding = {k: v for k, v in wrong.bindings.items() if k in _layer_letters((lhs,))}
+        base.correct = checker.textbook(lhs, layer_binding)
+        if wrong.values is not None:
+            base.correct = base.correct or f"{wrong.values[0]} = {wrong.values[1]:.10g}"
+            base.counterexample = {
+                "at": f"random point {wrong.values[4]}",
+                "point": {},
+                "lhs": f"{wrong.values[1]:.10g}",
+                "rhs": f"{wrong.values[3]:.10g}",
+                "link": wrong.link + 1,
+                "bindings": {k: str(v) for k, v in wrong.bindings.items()},
+            }
+        return base
+    letters = sorted(_layer_letters(claim.sides))
+    base.method = method
+    layers = sorted({c[0] for c in used}) if letters else []
+    where = f" for {letters[0]} = {', '.join(map(str, layers))}" if len(letters) == 1 else ""
+    base.message = f"{checked} instance{'s' if checked != 1 else ''} checked{where}"
+    return base
+
+
 def _instances(checker: Checker, claim: cp.Claim) -> list[dict]:
     free = sorted(cp.free_indices(claim, checker.r))
     if not free:
@@ -170,7 +226,12 @@ def _instances(checker: Checker, claim: cp.Claim) -> list[dict]:
         bindings = dict(zip(free, combo, strict=True))
         if all(names_resolve(s, checker.r, bindings, set(free), False) for s in claim.sides):
             out.append(bindings)
-    return out[:MAX_INSTANCES]
+    if len(out) > MAX_INSTANCES:  # refused, not cut: a claim is correct for all or none
+        raise ResourceLimit(
+            f"the claim has {len(out)} instances; the unit level checks at most {MAX_INSTANCES}",
+            hint="bind an index (\\delta_{3} instead of \\delta_j)",
+        )
+    return out
 
 
 def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
@@ -268,7 +329,7 @@ def _key(item: tuple) -> str:
 
 def _name(sym: sp.Symbol, ck: Checker) -> str:
     inverse = {s: k for k, s in ck.r.free.items()}
-    return inverse.get(sym, sym.name)
+    return inverse.get(sym, notation_name(sym.name))
 
 
 def format_text(verdicts: list[Verdict]) -> str:
@@ -284,13 +345,15 @@ def format_text(verdicts: list[Verdict]) -> str:
             lines.append(f"{head}: UNREADABLE: {v.message}")
             continue
         lines.append(f"{head}: WRONG: {v.message}")
-        lines.append(f"    correct: {v.correct}")
+        if v.correct is not None:
+            lines.append(f"    correct: {v.correct}")
         if v.factor:
             lines.append(f"    differs: {v.factor}")
         if v.counterexample:
             c = v.counterexample
             pts = ", ".join(f"{k}={val}" for k, val in c["point"].items())
-            lines.append(f"    counterexample at the {c['at']} ({pts}): {c['lhs']} vs {c['rhs']}")
+            pts = f" ({pts})" if pts else ""
+            lines.append(f"    counterexample at the {c['at']}{pts}: {c['lhs']} vs {c['rhs']}")
     lines.append("")
     lines.append(f"{'line':>5}  {'label':10s} {'verdict':10s} method / factor")
     for v in verdicts:
