@@ -16,6 +16,7 @@ import sympy as sp
 
 from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
+from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.printers.printing import numpy_code
@@ -341,8 +342,6 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
 
 def generate_layer_module(d: LayerDerivation, *, source: str) -> str:
     """The generated module's text (without the do-not-edit header), formatted and audited."""
-    from symbackprop.output.render import render
-
-    text = format_python(render("numpy", "layer.py.jinja", **layer_context(d, source=source)))
+    text = format_python(render_with_runtime("layer", layer_context(d, source=source)))
     audit_module(text, expected=EXPECTED)
     return text
