@@ -16,11 +16,12 @@ from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
 from symbackprop.codegen.gcpause import paused_gc
 from symbackprop.codegen.pyformat import format_module
-from symbackprop.derivation.equations import Derivation
 from symbackprop.codegen.runtime import render_with_runtime
+from symbackprop.derivation.equations import Derivation
 from symbackprop.printers.printing import NumpyCodePrinter, numpy_code
 from symbackprop.printers.pystr import docstring_literal
 from symbackprop.rules.registry import ActivationBase, numeric_kernels
+
 
 @dataclass(frozen=True)
 class Statement:

@@ -145,9 +145,7 @@ def _gelu_inner(z: Expr) -> Expr:
 def _gelu_derivative(z: Expr, a: Expr) -> Expr:
     """½(1 + tanh u) + ½ z (1 − tanh² u) u', u' = √(2/π)(1 + 3c z²)."""
     th = sp.tanh(_gelu_inner(z))
-    du = _mul(
-        sp.sqrt(2 / sp.pi), sp.Add(1, _mul(3 * GELU_C, sp.Pow(z, 2)), evaluate=False)
-    )
+    du = _mul(sp.sqrt(2 / sp.pi), sp.Add(1, _mul(3 * GELU_C, sp.Pow(z, 2)), evaluate=False))
     return sp.Add(
         _mul(sp.Rational(1, 2), sp.Add(1, th, evaluate=False)),
         _mul(sp.Rational(1, 2), z, _sub(sp.Integer(1), sp.Pow(th, 2, evaluate=False)), du),
