@@ -161,6 +161,13 @@ class NumpyCodePrinter(NumPyPrinter):
             return f"{rule.helper}({self._print(expr.args[0])})"
         return self._print(rule.code_form(expr.args[0]))
 
+    def _print(self, expr, **kwargs) -> str:
+        if isinstance(expr, sp.Expr) and expr.is_number and expr.has(sp.NumberSymbol):
+            # sqrt(2/pi) as one Python float: np.sqrt(np.pi) would be a float64 scalar, which
+            # turns float32 arrays into float64 (a Python float adapts to the array's dtype)
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)
+
     def _print_Heaviside(self, expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
         return f"np.heaviside({self._print(expr.args[0])}, {float(at_zero)!r})"
