@@ -133,9 +133,7 @@ def test_float_params_copies_only_when_needed():
 def test_helpers_for_takes_what_is_used_and_what_that_uses():
     text = runtime.helpers_for("a1 = _softplus(z1)", "layer")
     tree = ast.parse(text)
-    defined = [
-        n.name if isinstance(n, ast.FunctionDef) else n.targets[0].id for n in tree.body
-    ]
+    defined = [n.name if isinstance(n, ast.FunctionDef) else n.targets[0].id for n in tree.body]
     assert defined == ["_EXP_FLOORS", "_exp_floor", "_softplus"]
     assert text.startswith("# A logit floor")  # the comment above a definition comes along
     assert runtime.helpers_for("a1 = np.tanh(z1)", "layer") == ""

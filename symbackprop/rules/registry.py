@@ -400,6 +400,8 @@ class Loss:
         dterm: ∂ℓ/∂y as the textbook writes it, given ``(y, t, error_form)``.
         maximize: True for log-likelihoods (gradient ascent).
         description: one line for docs and handouts.
+        output: the output activation the loss is defined on (its logs need a probability),
+            or None when any will do.
     """
 
     name: str
@@ -407,6 +409,7 @@ class Loss:
     dterm: Callable[[Expr, Expr, str], Expr]
     maximize: bool = False
     description: str = ""
+    output: str | None = None
 
 
 def _half_sse_dterm(y: Expr, t: Expr, error_form: str) -> Expr:
@@ -449,6 +452,7 @@ LOSSES: dict[str, Loss] = {
             ),
             dterm=lambda y, t, form: _mul(_sub(y, t), sp.Pow(_mul(y, _sub(1, y)), -1)),
             description="binary cross-entropy, C = −Σ [y ln a + (1 − y) ln(1 − a)]",
+            output="sigmoid",
         ),
         Loss(
             name="bernoulli_loglik",
@@ -460,12 +464,14 @@ LOSSES: dict[str, Loss] = {
             dterm=lambda y, t, form: _mul(_sub(t, y), sp.Pow(_mul(y, _sub(1, y)), -1)),
             maximize=True,
             description="Bernoulli log-likelihood, log L = Σ [y* log y + (1 − y*) log(1 − y)]",
+            output="sigmoid",
         ),
         Loss(
             name="cross_entropy",
             term=lambda y, t: _neg(_mul(t, sp.log(y))),
             dterm=lambda y, t, form: _neg(_mul(t, sp.Pow(y, -1))),
             description="categorical cross-entropy, C = −Σ_k y_k ln a_k",
+            output=SOFTMAX,
         ),
         Loss(
             name="multinomial_loglik",
@@ -473,6 +479,7 @@ LOSSES: dict[str, Loss] = {
             dterm=lambda y, t, form: _mul(t, sp.Pow(y, -1)),
             maximize=True,
             description="multinomial log-likelihood, log L = Σ_k y*_k log y_k",
+            output=SOFTMAX,
         ),
     )
 }

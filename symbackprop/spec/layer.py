@@ -17,13 +17,18 @@ from symbackprop.derivation.layer import LayerNet, OptimizerSpec
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.rules.optimizers import settings_for
-from symbackprop.rules.registry import activation_names
+from symbackprop.rules.registry import LOSSES, activation_names
 
 
 def unit_activations() -> tuple[str, ...]:
     """Activations the unit level can express: every registry entry and ``linear`` (softmax,
     whose units are not independent, is the layer level's)."""
     return activation_names()
+
+
+def unit_losses() -> tuple[str, ...]:
+    """Losses the unit level can express: those defined on any output activation."""
+    return tuple(name for name, rule in LOSSES.items() if rule.output is None)
 
 
 def activation_key(value) -> object:
@@ -33,7 +38,6 @@ def activation_key(value) -> object:
 
 AUTO_UNIT_LIMIT = 12
 LEVELS = ("unit", "layer", "auto")
-_UNIT_LOSSES = ("half_sse", "gaussian_loglik")
 _DATA = {"x", "t"}
 
 
@@ -54,7 +58,7 @@ def resolve_level(data: dict) -> str:
     layer_only += ["[data]"] if "data" in data else []
     layer_only += ["optimizer"] if "optimizer" in data.get("training", {}) else []
     layer_only += (
-        [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in _UNIT_LOSSES else []
+        [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in unit_losses() else []
     )
     layer_only += [
         f"activation '{lay.get('activation')}'"
