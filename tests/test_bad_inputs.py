@@ -36,6 +36,7 @@ from symbackprop.derivation.unit import derive
 from symbackprop.errors import InvalidInput
 from symbackprop.model.layered import LayerSpec, build_layered
 from symbackprop.output.writer import stamp
+from symbackprop.rules.registry import activation_names
 from symbackprop.spec.load import example_names, load_spec, load_spec_text
 from symbackprop.verify.claimparse import parse_claims, to_sympy
 
@@ -154,7 +155,7 @@ REFUSED = [
             layers(f'{{units = 2, activation = "{name}"}}'),
             2,
             f"unknown activation '{name}'",
-            "known: leaky_relu, linear, relu, sigmoid",
+            "known: " + ", ".join(sorted(activation_names())),
         )
         for name in ("relu6x", "exec", "eval", "__import__")
     ],

@@ -16,11 +16,13 @@ import sympy as sp
 
 from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
+from symbackprop.codegen.inplace import compute_into, difference, multiply_in_place
+from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
-from symbackprop.printers.printing import numpy_code
+from symbackprop.printers.printing import numpy_code, numpy_into
 from symbackprop.printers.pystr import docstring_literal
-from symbackprop.rules.layer_losses import SOFTMAX, activation_value
+from symbackprop.rules.layer_losses import LINEAR, SOFTMAX, activation_value
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import logp as logp_sym
 from symbackprop.rules.layer_losses import y as y_sym
@@ -28,7 +30,6 @@ from symbackprop.rules.layer_losses import z as z_sym
 from symbackprop.rules.optimizers import OPTIMIZERS, settings_for
 from symbackprop.rules.registry import numeric_kernels
 
-HELPERS = ("sigmoid", "relu", "leaky_relu", "softplus", "softmax")
 EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
 
 
@@ -71,34 +72,36 @@ def _forward(d: LayerDerivation) -> list[Statement]:
     return out
 
 
-def _fprime_form(code: str, l: int) -> str | None:
-    """Which f'(a^l) the printed rule is, where ufunc calls with ``out=`` can compute it."""
-    a = f"a{l}"
-    return {f"1 - {a}**2": "tanh", f"{a}*(1 - {a})": "sigmoid"}.get(code)
+def _layer_symbols(l: int) -> dict:
+    return {a_sym: sp.Symbol(f"a{l}"), z_sym: sp.Symbol(f"z{l}"), y_sym: sp.Symbol("t")}
+
+
+def _on_layer_expr(expr: sp.Expr, l: int) -> sp.Expr:
+    """A per-unit rule on the arrays of layer ``l``, as the code computes it."""
+    return numeric_kernels(expr.xreplace(_layer_symbols(l)))
 
 
 # In-place forms of f'(a^l) multiplied into delta^l: they overwrite a^l's buffer, which is dead by
 # then (BP4 of layer l + 1 has already read it).
-def _fprime_in_place(code: str, l: int) -> list[str] | None:
-    a, d = f"a{l}", f"delta{l}"
-    form = _fprime_form(code, l)
-    if form == "tanh":  # 1 - a^2
-        return [f"np.square({a}, out={a})", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
-    if form == "sigmoid":  # a (1 - a)
-        return [f"{d} *= {a}", f"np.subtract(one, {a}, out={a})", f"{d} *= {a}"]
-    return None
+def _fprime_in_place(expr: sp.Expr, l: int) -> list[str] | None:
+    return multiply_in_place(_on_layer_expr(expr, l), sp.Symbol(f"a{l}"), f"delta{l}")
 
 
 # The same f'(a^l) written into its own buffer fp{l} during the forward pass, while a^l is still in
 # the cache; BP2 then multiplies it in with one pass instead of three over a cold a^l.
 def _fprime_into(expr: sp.Expr, l: int) -> list[str] | None:
-    a, fp = f"a{l}", f"fp{l}"
-    form = _fprime_form(_on_layer(expr, l), l)
-    if form == "tanh":
-        return [f"np.square({a}, out={fp})", f"np.subtract(one, {fp}, out={fp})"]
-    if form == "sigmoid":
-        return [f"np.subtract(one, {a}, out={fp})", f"{fp} *= {a}"]
-    return None
+    return compute_into(_on_layer_expr(expr, l), sp.Symbol(f"a{l}"), f"fp{l}")
+
+
+def _output_difference(expr: sp.Expr | None, L: int) -> tuple[str, str] | None:
+    """The two array names when a rule is a − y or y − a on the output layer, else None."""
+    if expr is None:
+        return None
+    pair = difference(expr)
+    if pair is None or set(pair) != {a_sym, y_sym}:
+        return None
+    names = _layer_symbols(L)
+    return tuple(names[s].name for s in pair)
 
 
 def _fused_softmax(d: LayerDerivation) -> bool:
@@ -106,8 +109,7 @@ def _fused_softmax(d: LayerDerivation) -> bool:
     L, rule = d.net.depth, d.output
     return (
         d.net.activations[-1] == SOFTMAX
-        and rule.delta is not None
-        and _on_layer(rule.delta, L) in (f"a{L} - t", f"t - a{L}")
+        and _output_difference(rule.delta, L) is not None
         and not _uses_z(rule.stable, rule.delta)
     )
 
@@ -116,8 +118,7 @@ def _fprime_lines(expr: sp.Expr, l: int) -> list[str]:
     """delta{l} *= f'(z^l), in place where the rule has an in-place form."""
     if expr == 1:
         return []
-    code = _on_layer(expr, l)
-    return _fprime_in_place(code, l) or [f"delta{l} *= {code}"]
+    return _fprime_in_place(expr, l) or [f"delta{l} *= {_on_layer(expr, l)}"]
 
 
 def _uses_z(*exprs) -> bool:
@@ -165,8 +166,7 @@ def _fast(d: LayerDerivation) -> dict:
                     ),
                 ]
         else:
-            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
-            if code == f"z{l}":  # linear: a^l is z^l
+            if f.activation == LINEAR:  # a^l is z^l
                 aliases.append((f"a{l}", f"z{l}"))
                 lines = []
             else:
@@ -174,7 +174,7 @@ def _fast(d: LayerDerivation) -> dict:
                     buffers.append((f"a{l}", width))
                 else:
                     aliases.append((f"a{l}", f"z{l}"))
-                lines = [f"{code[:-1]}, out=a{l})"]
+                lines = [numpy_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")]
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
             if lines:
                 block.append(dict(comment=comment, lines=lines))
@@ -201,16 +201,16 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
     mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
     fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
     blocks = []
-    fused = _on_layer(rule.delta, L) if rule.delta is not None else None
-    if fused in (f"a{L} - t", f"t - a{L}"):
-        first, second = fused.split(" - ")
+    fused = _output_difference(rule.delta, L)
+    if fused is not None:
+        first, second = fused
         lines = [f"np.subtract({first}, {second}, out=delta{L})"]
         what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
     elif (
         rule.delta is not None
         and rule.fprime is not None
-        and _on_layer(rule.dC_da, L) == f"a{L} - t"
-        and _fprime_in_place(_on_layer(rule.fprime, L), L)
+        and _output_difference(rule.dC_da, L) == (f"a{L}", "t")
+        and _fprime_in_place(rule.fprime, L)
     ):
         lines = [f"np.subtract(a{L}, t, out=delta{L})", *_fprime_lines(rule.fprime, L)]
         what = "dC/da * f'(z), in place"
@@ -298,9 +298,6 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
     net = d.net
     L = net.depth
     rule = d.output
-    used = set(net.activations)
-    if any(f.func.__name__ == "softplus" for f in rule.stable.atoms(sp.Function)):
-        used.add("softplus")  # the stable binary cross-entropy is written with softplus
     opt = net.optimizer
     chosen = settings_for(opt.name, dict(opt.settings))
     weights = " + ".join(f"np.sum(W{l} * W{l})" for l in range(1, L + 1))
@@ -335,14 +332,11 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         fast_backward=_fast_backward(d),
         grad_names=list(net.params),
         **_fast(d),
-        **{f"use_{h}": h in used for h in HELPERS},
     )
 
 
 def generate_layer_module(d: LayerDerivation, *, source: str) -> str:
     """The generated module's text (without the do-not-edit header), formatted and audited."""
-    from symbackprop.output.render import render
-
-    text = format_python(render("numpy", "layer.py.jinja", **layer_context(d, source=source)))
+    text = format_python(render_with_runtime("layer", layer_context(d, source=source)))
     audit_module(text, expected=EXPECTED)
     return text

@@ -16,15 +16,11 @@ from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
 from symbackprop.codegen.gcpause import paused_gc
 from symbackprop.codegen.pyformat import format_module
+from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.derivation.equations import Derivation
-from symbackprop.output.render import render
 from symbackprop.printers.printing import NumpyCodePrinter, numpy_code
 from symbackprop.printers.pystr import docstring_literal
-from symbackprop.rules.registry import LEAKY_SLOPE, ActivationBase, numeric_kernels
-
-# Activations with a pure-Python helper for Python floats in the template; others call their
-# NumPy helper on the float and convert back.
-_SCALAR_HELPERS = {"sigmoid": "_sigmoid1", "relu": "_relu1", "leaky_relu": "_leaky_relu1"}
+from symbackprop.rules.registry import ActivationBase, numeric_kernels
 
 
 @dataclass(frozen=True)
@@ -52,8 +48,20 @@ class ScalarCodePrinter(NumpyCodePrinter):
         if expr.rule.name == "sigmoid" and expr.args[0].is_Symbol:
             # _sigmoid1 inlined (a call costs as much as the arithmetic): exp of -|z| only
             return f"(1.0 / (1.0 + _E**-{arg}) if {arg} >= 0 else _E**{arg} / (1.0 + _E**{arg}))"
-        helper = _SCALAR_HELPERS.get(expr.rule.name)
-        return f"{helper}({arg})" if helper else f"float({expr.rule.numpy_helper}({arg}))"
+        rule = expr.rule
+        if rule.scalar_helper:
+            return f"{rule.scalar_helper}({arg})"
+        if rule.helper:
+            return f"float({rule.helper}({arg}))"
+        return self._print(rule.code_form(expr.args[0]))
+
+    def _print_Piecewise(self, expr) -> str:
+        if expr.args[-1].cond != sp.true:
+            return super()._print_Piecewise(expr)
+        text = self._print(expr.args[-1].expr)
+        for piece in reversed(expr.args[:-1]):
+            text = f"({self._print(piece.expr)} if {self._print(piece.cond)} else {text})"
+        return text
 
     def _print_Heaviside(self, expr) -> str:
         return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
@@ -71,7 +79,7 @@ class ScalarCodePrinter(NumpyCodePrinter):
         return f"float(np.power({base}, {exp}))"
 
     def _print(self, expr, **kwargs) -> str:
-        special = (ActivationBase, sp.Heaviside, sp.Max, sp.Min)
+        special = (ActivationBase, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise)
         if isinstance(expr, sp.Function) and not isinstance(expr, special):
             return f"float({super()._print(expr, **kwargs)})"
         return super()._print(expr, **kwargs)
@@ -120,14 +128,6 @@ def flat_code(expr: sp.Expr) -> str:
 
 def _float(value: sp.Expr) -> str:
     return repr(float(value))
-
-
-def _helpers(derivation: Derivation) -> set[str]:
-    used = set()
-    for eq in derivation.forward:
-        for f in eq.expr.atoms(ActivationBase):
-            used.add(f.rule.name)
-    return used
 
 
 def _unpack(symbols) -> str:
@@ -191,7 +191,6 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     }
     flat_gradients = [by_param[p] for p in net.params]
     sign = "+" if net.maximize else "-"
-    used = _helpers(derivation)
     has_example = net.has_example
     return dict(
         # Free text reaches the module only through the docstring printer (pystr): the template
@@ -232,11 +231,6 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         flat_gradients=flat_gradients,
         params_unpack=_unpack(net.params),
         update_rule=f"p{'+'} = p {sign} lr * d{net.loss.name}/dp",
-        use_sigmoid="sigmoid" in used,
-        use_relu="relu" in used,
-        use_softplus="softplus" in used,
-        use_leaky_relu="leaky_relu" in used,
-        leaky_slope=_float(LEAKY_SLOPE),
     )
 
 
@@ -252,7 +246,7 @@ def format_python(source: str) -> str:
 def generate_module(derivation: Derivation, *, source: str) -> str:
     """The generated module's text (without the do-not-edit header), formatted and audited."""
     with paused_gc():
-        text = render("numpy", "unit.py.jinja", **unit_context(derivation, source=source))
+        text = render_with_runtime("unit", unit_context(derivation, source=source))
         text = format_python(text)
         audit_module(text, expected=("init_params", "forward", "loss", "gradients", "sgd_step"))
     return text

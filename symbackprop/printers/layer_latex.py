@@ -43,7 +43,7 @@ class LayerLatexPrinter(NotationLatexPrinter):
         if isinstance(base, sp.Indexed) and exp.is_Integer and exp > 0:
             # (a^{1}_{j})^{2}: the layer's superscript and the power must not run together.
             return rf"\left({self._print(base)}\right)^{{{self._print(exp)}}}"
-        return super()._print_Pow(expr, rational)
+        return super()._print_Pow(expr)
 
     def _print_FPrime(self, expr) -> str:
         return rf"{activation_latex(expr.args[1].name)}'\left({self._print(expr.args[0])}\right)"

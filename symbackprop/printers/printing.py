@@ -143,7 +143,12 @@ def derivation_latex(derivation) -> str:
 
 
 class NumpyCodePrinter(NumPyPrinter):
-    """NumPy expressions for the generated module: ``np.`` prefix, registry helpers."""
+    """NumPy expressions for the generated module: ``np.`` prefix, registry kernels.
+
+    A registry activation prints as its runtime helper's call (``_sigmoid(z)``) when the entry
+    names one, else as its kernel expression printed here (``np.tanh(z)``, ELU's ``np.where``).
+    :meth:`print_into` writes an expression into an existing array (``out=``).
+    """
 
     def _module_format(self, fqn: str, register: bool = True) -> str:
         if fqn.startswith("numpy."):
@@ -151,11 +156,44 @@ class NumpyCodePrinter(NumPyPrinter):
         return super()._module_format(fqn, register)
 
     def _print_ActivationBase(self, expr) -> str:
-        return f"{expr.rule.numpy_helper}({self._print(expr.args[0])})"
+        rule = expr.rule
+        if rule.helper:
+            return f"{rule.helper}({self._print(expr.args[0])})"
+        return self._print(rule.code_form(expr.args[0]))
+
+    def _print(self, expr, **kwargs) -> str:
+        if isinstance(expr, sp.Expr) and expr.is_number and expr.has(sp.NumberSymbol):
+            # sqrt(2/pi) as one Python float: np.sqrt(np.pi) would be a float64 scalar, which
+            # turns float32 arrays into float64 (a Python float adapts to the array's dtype)
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)
 
     def _print_Heaviside(self, expr) -> str:
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.Rational(1, 2)
         return f"np.heaviside({self._print(expr.args[0])}, {float(at_zero)!r})"
+
+    def _print_Piecewise(self, expr) -> str:
+        """Nested ``np.where`` (the last piece must hold everywhere, as in the registry)."""
+        if expr.args[-1].cond != sp.true:
+            return super()._print_Piecewise(expr)
+        text = self._print(expr.args[-1].expr)
+        for piece in reversed(expr.args[:-1]):
+            cond, value = self._print(piece.cond), self._print(piece.expr)
+            text = f"np.where({cond}, {value}, {text})"
+        return text
+
+    def _print_Relational(self, expr) -> str:
+        return f"{self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)}"
+
+    def _print_Max(self, expr) -> str:
+        if len(expr.args) != 2:
+            return super()._print_Max(expr)
+        return f"np.maximum({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr) -> str:
+        if len(expr.args) != 2:
+            return super()._print_Min(expr)
+        return f"np.minimum({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Rational(self, expr) -> str:
         q = int(expr.q)
@@ -170,7 +208,36 @@ class NumpyCodePrinter(NumPyPrinter):
     def _print_Half(self, expr) -> str:
         return "0.5"
 
+    def print_into(self, expr: sp.Expr, out: str) -> str:
+        """A statement that writes ``expr`` into the existing array ``out``.
+
+        One ufunc call (a registry helper, or a NumPy function of one argument) takes
+        ``out=`` directly: ``_sigmoid(z1, out=a1)``, ``np.tanh(z1, out=a1)``; anything else is
+        computed and copied in, ``a1[...] = np.where(...)`` (``out`` may be an argument's array).
+        """
+        if isinstance(expr, sp.Function) and len(expr.args) == 1:
+            rule = getattr(expr, "rule", None)
+            if rule is not None and not rule.helper:
+                return self.print_into(rule.code_form(expr.args[0]), out)
+            call = self._print(expr)
+            name = call[: call.index("(")] if "(" in call else ""
+            if call.endswith(")") and (rule is not None or name in _UFUNCS):
+                return f"{call[:-1]}, out={out})"
+        return f"{out}[...] = {self._print(expr)}"
+
+
+# NumPy functions of one array that are ufuncs (take ``out=``), as the printer names them.
+_UFUNCS = frozenset(
+    f"np.{name}"
+    for name in "tanh exp expm1 log log1p sin cos sqrt square negative absolute abs".split()
+)
+
 
 def numpy_code(expr: sp.Expr) -> str:
     """One NumPy expression for ``expr`` (names are already valid identifiers)."""
     return NumpyCodePrinter({"order": "none"}).doprint(expr)
+
+
+def numpy_into(expr: sp.Expr, out: str) -> str:
+    """One statement writing ``expr`` into the array ``out`` (see :meth:`print_into`)."""
+    return NumpyCodePrinter({"order": "none"}).print_into(expr, out)

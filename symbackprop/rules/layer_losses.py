@@ -28,21 +28,14 @@ from symbackprop.errors import InvalidInput
 from symbackprop.rules import registry as rules
 
 a, y, z, logp = sp.symbols("a y z logp", real=True)
-SOFTMAX = "softmax"
+SOFTMAX = rules.SOFTMAX
 LINEAR = rules.LINEAR
-
-# Losses that are defined only on one output activation: their logs need a probability.
-_REQUIRES = {
-    "bce": "sigmoid",
-    "bernoulli_loglik": "sigmoid",
-    "cross_entropy": SOFTMAX,
-    "multinomial_loglik": SOFTMAX,
-}
 
 
 def required_output(loss_name: str) -> str | None:
-    """The output activation ``loss_name`` is defined on, or None if any will do."""
-    return _REQUIRES.get(loss_name)
+    """The output activation ``loss_name`` is defined on (the registry entry's ``output``: its
+    logs need a probability), or None if any will do."""
+    return rules.LOSSES[loss_name].output if loss_name in rules.LOSSES else None
 
 
 ONE_HOT = r"\sum_k y_k = 1"
@@ -98,7 +91,7 @@ def output_rule(loss_name: str, activation: str) -> OutputRule:
         InvalidInput: the loss needs another output activation (cross-entropy needs softmax).
     """
     rule = rules.loss(loss_name)
-    needed = _REQUIRES.get(loss_name)
+    needed = rule.output
     if needed is not None and activation != needed:
         raise InvalidInput(
             f"loss '{loss_name}' needs a {needed} output layer, got '{activation}'",

@@ -7,20 +7,26 @@ In-scope names, used by every rule below:
   textbook does (σ' = a(1 − a), tanh' = 1 − a²), in terms of ``z`` otherwise;
 - ``y`` — a network output, ``t`` — its target (loss rules).
 
-Each activation carries: its elementary definition ``f(z)`` (the oracle: tests compare every
-derivative rule with ``sympy.diff`` of it), its derivative rule, its LaTeX name, the name of the
-helper the generated NumPy code calls, and its convention at kinks (ReLU'(0) = 0, as PyTorch).
+Each activation carries everything every stage needs, so an entry is the only place to edit:
 
-Each loss is written per output unit, ``E = Σ_k ℓ(y_k, t_k)``, with the textbook form of
-``∂ℓ/∂y`` in both sign conventions the lecture notes use: ``−(t − y)`` (Mazur) and ``(y − t)``
-(Fausett, hmkcode). A loss with ``maximize=True`` is a log-likelihood: training ascends it.
+- ``definition`` f(z) in elementary functions — the oracle: tests compare the derivative rule
+  with ``sympy.diff`` of it, ``check`` evaluates it at 30 digits;
+- ``derivative`` f'(z) as the textbook writes it, from ``(z, a)``;
+- ``latex`` its name in handouts, ``kink`` its convention where it has no derivative;
+- ``claim_names`` the words a hand-written claim may call it by (``sigma(z)``, ``elu(z)``);
+- its NumPy kernels: either ``kernel`` (an expression of ``z`` the code printer prints, on
+  arrays and on Python floats, in place with ``out=`` where it is one ufunc call) or, for the
+  numerically delicate ones, ``helper``/``scalar_helper``: the names of runtime functions
+  (:mod:`codegen.runtime_unit`, :mod:`codegen.runtime_layer`) that take ``out=`` at layer level.
 
-To add an activation: append one :class:`Activation` to ``_ACTIVATIONS``; nothing else changes.
+To add an activation: :func:`register` one :class:`Activation` (or append it to
+``_ACTIVATIONS``); nothing else changes. A spec may define one as an expression of ``z``
+(:func:`custom_activation`): its derivative is then derived by SymPy, not looked up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sympy as sp
@@ -79,34 +85,72 @@ class ActivationBase(sp.Function):
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation rule.
+    """One activation rule (see the module docstring for the in-scope names).
 
     Attributes:
         name: registry key, also the function name in specs (``sigmoid(net_h1)``).
         latex: LaTeX of the function name (``\\sigma``).
         definition: f(z) in elementary functions — the oracle for the derivative rule.
         derivative: f'(z) as the textbook writes it, from ``(z, a)``.
-        numpy_helper: helper function the generated module defines and calls.
         kink: the convention at points of non-differentiability, for docs and handouts.
+        claim_names: words a hand-written claim may call the function by (``elu(z)``).
+        kernel: f(z) as the generated code computes it (registry functions allowed, so that
+            they print as their stable helpers); None: the definition.
+        helper: runtime function the generated NumPy code calls instead of printing a kernel
+            (``_sigmoid``); at layer level it takes ``out=``.
+        scalar_helper: runtime function on one Python float (unit level's unrolled path);
+            None: the kernel printed on floats, or ``float(helper(z))``.
+        custom: True for an activation a spec defined (its derivative derived, not written).
     """
 
     name: str
     latex: str
     definition: Callable[[Expr], Expr]
     derivative: Callable[[Expr, Expr], Expr]
-    numpy_helper: str
     kink: str = ""
+    claim_names: tuple[str, ...] = ()
+    kernel: Callable[[Expr], Expr] | None = None
+    helper: str | None = None
+    scalar_helper: str | None = None
+    custom: bool = field(default=False, compare=False)
 
     @property
     def function(self) -> type[ActivationBase]:
         return _FUNCTIONS[self.name]
 
+    def code_form(self, z: Expr) -> Expr:
+        """f(z) as the generated code computes it (the kernel, else the definition)."""
+        return (self.kernel or self.definition)(z)
+
 
 LEAKY_SLOPE = sp.Rational(1, 100)  # PyTorch's default negative_slope
+ELU_ALPHA = sp.Integer(1)  # PyTorch's default alpha
+GELU_C = sp.Rational(44715, 1_000_000)  # the cubic coefficient of GELU's tanh approximation
 
 
 def _relu_definition(z: Expr) -> Expr:
     return sp.Max(0, z)
+
+
+def _sigmoid_of(z: Expr) -> Expr:
+    """σ(z) as the registry function (prints as the stable helper in code)."""
+    return _FUNCTIONS["sigmoid"](z)
+
+
+def _gelu_inner(z: Expr) -> Expr:
+    """u = √(2/π) (z + c z³), the argument of tanh in GELU's approximation."""
+    return _mul(sp.sqrt(2 / sp.pi), sp.Add(z, _mul(GELU_C, sp.Pow(z, 3)), evaluate=False))
+
+
+def _gelu_derivative(z: Expr, a: Expr) -> Expr:
+    """½(1 + tanh u) + ½ z (1 − tanh² u) u', u' = √(2/π)(1 + 3c z²)."""
+    th = sp.tanh(_gelu_inner(z))
+    du = _mul(sp.sqrt(2 / sp.pi), sp.Add(1, _mul(3 * GELU_C, sp.Pow(z, 2)), evaluate=False))
+    return sp.Add(
+        _mul(sp.Rational(1, 2), sp.Add(1, th, evaluate=False)),
+        _mul(sp.Rational(1, 2), z, _sub(sp.Integer(1), sp.Pow(th, 2, evaluate=False)), du),
+        evaluate=False,
+    )
 
 
 _ACTIVATIONS: tuple[Activation, ...] = (
@@ -115,29 +159,34 @@ _ACTIVATIONS: tuple[Activation, ...] = (
         latex=r"\sigma",
         definition=lambda z: 1 / (1 + sp.exp(-z)),
         derivative=lambda z, a: _mul(a, _sub(sp.Integer(1), a)),
-        numpy_helper="_sigmoid",
+        claim_names=("sigmoid", "sigma", r"\sigma"),
+        helper="_sigmoid",
+        scalar_helper="_sigmoid1",
     ),
     Activation(
         name="tanh",
         latex=r"\tanh",
         definition=sp.tanh,
         derivative=lambda z, a: _sub(sp.Integer(1), sp.Pow(a, 2, evaluate=False)),
-        numpy_helper="np.tanh",
+        claim_names=("tanh", r"\tanh"),
     ),
     Activation(
         name="relu",
         latex=r"\operatorname{ReLU}",
         definition=_relu_definition,
         derivative=lambda z, a: sp.Heaviside(z, 0),
-        numpy_helper="_relu",
         kink="ReLU'(0) = 0 (the minimum-norm subgradient, as PyTorch)",
+        claim_names=("relu", "ReLU"),
+        helper="_relu",
+        scalar_helper="_relu1",
     ),
     Activation(
         name="softplus",
         latex=r"\operatorname{softplus}",
         definition=lambda z: sp.log(1 + sp.exp(z)),
         derivative=lambda z, a: _sub(sp.Integer(1), sp.exp(_neg(a))),
-        numpy_helper="_softplus",
+        claim_names=("softplus",),
+        helper="_softplus",
     ),
     Activation(
         name="leaky_relu",
@@ -148,8 +197,43 @@ _ACTIVATIONS: tuple[Activation, ...] = (
             _mul(LEAKY_SLOPE, _sub(sp.Integer(1), sp.Heaviside(z, 0))),
             evaluate=False,
         ),
-        numpy_helper="_leaky_relu",
         kink="LReLU'(0) = 0.01, the negative slope (as PyTorch)",
+        claim_names=("leaky_relu", "LReLU"),
+        helper="_leaky_relu",
+        scalar_helper="_leaky_relu1",
+    ),
+    Activation(
+        # PyTorch's ELU with alpha = 1: z for z > 0, exp(z) − 1 otherwise; f' = 1, or a + 1.
+        name="elu",
+        latex=r"\operatorname{ELU}",
+        definition=lambda z: sp.Piecewise((z, z > 0), (ELU_ALPHA * (sp.exp(z) - 1), True)),
+        derivative=lambda z, a: sp.Piecewise(
+            (sp.Integer(1), z > 0), (sp.Add(a, ELU_ALPHA, evaluate=False), True)
+        ),
+        kink="ELU'(0) = 1 (both one-sided derivatives are 1 for alpha = 1, as PyTorch)",
+        claim_names=("elu", "ELU"),
+        # expm1 of min(z, 0): the branch np.where discards cannot overflow for large z
+        kernel=lambda z: sp.Piecewise((z, z > 0), (expm1(sp.Min(z, 0)), True)),
+    ),
+    Activation(
+        # SiLU = swish: z σ(z); f' = σ(z) (1 + z (1 − σ(z))).
+        name="silu",
+        latex=r"\operatorname{SiLU}",
+        definition=lambda z: z / (1 + sp.exp(-z)),
+        derivative=lambda z, a: _mul(
+            _sigmoid_of(z),
+            sp.Add(1, _mul(z, _sub(sp.Integer(1), _sigmoid_of(z))), evaluate=False),
+        ),
+        claim_names=("silu", "SiLU"),
+        kernel=lambda z: _mul(z, _sigmoid_of(z)),
+    ),
+    Activation(
+        # PyTorch's GELU(approximate="tanh"): ½ z (1 + tanh(√(2/π)(z + 0.044715 z³))).
+        name="gelu",
+        latex=r"\operatorname{GELU}",
+        definition=lambda z: sp.Rational(1, 2) * z * (1 + sp.tanh(_gelu_inner(z))),
+        derivative=_gelu_derivative,
+        claim_names=("gelu", "GELU"),
     ),
 )
 
@@ -190,11 +274,93 @@ def numeric_kernels(expr: Expr) -> Expr:
 
 
 _FUNCTIONS: dict[str, type[ActivationBase]] = {}
-for _rule in _ACTIVATIONS:
-    _FUNCTIONS[_rule.name] = type(_rule.name, (ActivationBase,), {"rule": _rule})
-
-ACTIVATIONS: dict[str, Activation] = {rule.name: rule for rule in _ACTIVATIONS}
+ACTIVATIONS: dict[str, Activation] = {}
 LINEAR = "linear"  # identity: the unit has no separate activation node
+SOFTMAX = "softmax"  # the layer level's output-only activation (rules.layer_losses)
+# Names an activation may not take: the other things a spec or a claim can call or name.
+_TAKEN = frozenset({LINEAR, SOFTMAX, "exp", "log", "ln", "f", "g", "z", "sigma"})
+
+
+def claim_words() -> dict[str, str]:
+    """Each word a claim may call an activation by → the registry name."""
+    return {word: rule.name for rule in ACTIVATIONS.values() for word in rule.claim_names}
+
+
+def register(rule: Activation, *, replace: bool = False) -> Activation:
+    """Add ``rule`` to the registry: every stage (derive, handout, codegen, check, verify) then
+    knows it by name. This is the one way to add an activation.
+
+    Raises:
+        InvalidInput: the name is not a valid identifier, or is taken (by a registry entry,
+            unless ``replace`` and that entry is one a spec defined; or by ``linear``,
+            ``softmax``, ``exp``, ``log`` and the claim grammar's words).
+    """
+    from symbackprop.model.names import validate_name
+
+    validate_name(rule.name, what="activation name")
+    old = ACTIVATIONS.get(rule.name)
+    taken = rule.name in _TAKEN or rule.name in claim_words() and old is None
+    if taken or old is not None and not (replace and old.custom):
+        raise InvalidInput(
+            f"activation name '{rule.name}' is taken by the registry",
+            hint="choose another name, e.g. " + repr(f"my_{rule.name}"),
+        )
+    _FUNCTIONS[rule.name] = type(rule.name, (ActivationBase,), {"rule": rule})
+    ACTIVATIONS[rule.name] = rule
+    return rule
+
+
+def unregister(name: str) -> None:
+    """Remove an activation :func:`register` added (for tests and notebooks)."""
+    ACTIVATIONS.pop(name, None)
+    _FUNCTIONS.pop(name, None)
+
+
+for _rule in _ACTIVATIONS:
+    register(_rule)
+
+
+def _z_symbol() -> sp.Symbol:
+    return sp.Symbol("z", real=True)
+
+
+def custom_activation(name: str, f: Expr, z: sp.Symbol, *, latex: str | None = None) -> Activation:
+    """An activation defined by an expression ``f`` of ``z`` (as a spec writes it).
+
+    Its definition is ``f`` with registry functions made elementary (the oracle); its derivative
+    is ``sympy.diff`` of ``f``, simplified — derived, not looked up; the code computes ``f`` as
+    written (registry functions in it print as their stable helpers). Registered with
+    ``replace=True`` over an earlier spec's activation of the same name, never over a built-in.
+    """
+    zs = _z_symbol()
+    body = f.xreplace({z: zs})
+    if body.free_symbols - {zs}:
+        extra = ", ".join(sorted(s.name for s in body.free_symbols - {zs}))
+        raise InvalidInput(f"activation '{name}' may depend on z only, not on {extra}")
+    derived = sp.simplify(sp.diff(body, zs))
+    elementary = to_elementary(body)
+
+    def at(expr: Expr) -> Callable[[Expr], Expr]:
+        return lambda arg: expr.xreplace({zs: arg})
+
+    rule = Activation(
+        name=name,
+        latex=latex or rf"\operatorname{{{name}}}".replace("_", r"\_"),
+        definition=at(elementary),
+        derivative=lambda arg, a: derived.xreplace({zs: arg}),
+        claim_names=(name,),
+        kernel=at(body),
+        custom=True,
+    )
+    existing = ACTIVATIONS.get(name)
+    if existing is not None and existing.custom and _same(existing, rule):
+        return existing  # the same spec loaded again: keep its function class
+    return register(rule, replace=True)
+
+
+def _same(old: Activation, new: Activation) -> bool:
+    zs = _z_symbol()
+    return old.code_form(zs) == new.code_form(zs)
 
 
 def activation(name: str, *, where: str | None = None) -> Activation:
@@ -203,6 +369,11 @@ def activation(name: str, *, where: str | None = None) -> Activation:
         return ACTIVATIONS[name]
     known = ", ".join(sorted([*ACTIVATIONS, LINEAR]))
     raise InvalidInput(f"unknown activation '{name}'", where=where, hint=f"known: {known}")
+
+
+def activation_names(*, with_linear: bool = True) -> tuple[str, ...]:
+    """The names of every registry activation (and ``linear``), in registry order."""
+    return (*ACTIVATIONS, LINEAR) if with_linear else tuple(ACTIVATIONS)
 
 
 def activation_of(expr: Expr) -> Activation | None:
@@ -229,6 +400,8 @@ class Loss:
         dterm: ∂ℓ/∂y as the textbook writes it, given ``(y, t, error_form)``.
         maximize: True for log-likelihoods (gradient ascent).
         description: one line for docs and handouts.
+        output: the output activation the loss is defined on (its logs need a probability),
+            or None when any will do.
     """
 
     name: str
@@ -236,6 +409,7 @@ class Loss:
     dterm: Callable[[Expr, Expr, str], Expr]
     maximize: bool = False
     description: str = ""
+    output: str | None = None
 
 
 def _half_sse_dterm(y: Expr, t: Expr, error_form: str) -> Expr:
@@ -278,6 +452,7 @@ LOSSES: dict[str, Loss] = {
             ),
             dterm=lambda y, t, form: _mul(_sub(y, t), sp.Pow(_mul(y, _sub(1, y)), -1)),
             description="binary cross-entropy, C = −Σ [y ln a + (1 − y) ln(1 − a)]",
+            output="sigmoid",
         ),
         Loss(
             name="bernoulli_loglik",
@@ -289,12 +464,14 @@ LOSSES: dict[str, Loss] = {
             dterm=lambda y, t, form: _mul(_sub(t, y), sp.Pow(_mul(y, _sub(1, y)), -1)),
             maximize=True,
             description="Bernoulli log-likelihood, log L = Σ [y* log y + (1 − y*) log(1 − y)]",
+            output="sigmoid",
         ),
         Loss(
             name="cross_entropy",
             term=lambda y, t: _neg(_mul(t, sp.log(y))),
             dterm=lambda y, t, form: _neg(_mul(t, sp.Pow(y, -1))),
             description="categorical cross-entropy, C = −Σ_k y_k ln a_k",
+            output=SOFTMAX,
         ),
         Loss(
             name="multinomial_loglik",
@@ -302,6 +479,7 @@ LOSSES: dict[str, Loss] = {
             dterm=lambda y, t, form: _mul(t, sp.Pow(y, -1)),
             maximize=True,
             description="multinomial log-likelihood, log L = Σ_k y*_k log y_k",
+            output=SOFTMAX,
         ),
     )
 }

@@ -17,11 +17,27 @@ from symbackprop.derivation.layer import LayerNet, OptimizerSpec
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.rules.optimizers import settings_for
+from symbackprop.rules.registry import LOSSES, activation_names
+
+
+def unit_activations() -> tuple[str, ...]:
+    """Activations the unit level can express: every registry entry and ``linear`` (softmax,
+    whose units are not independent, is the layer level's)."""
+    return activation_names()
+
+
+def unit_losses() -> tuple[str, ...]:
+    """Losses the unit level can express: those defined on any output activation."""
+    return tuple(name for name, rule in LOSSES.items() if rule.output is None)
+
+
+def activation_key(value) -> object:
+    """The activation's name as a layer table gives it (a string, or a custom one's table)."""
+    return value.get("name") if isinstance(value, dict) else value
+
 
 AUTO_UNIT_LIMIT = 12
 LEVELS = ("unit", "layer", "auto")
-_UNIT_LOSSES = ("half_sse", "gaussian_loglik")
-_UNIT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "linear")
 _DATA = {"x", "t"}
 
 
@@ -42,12 +58,13 @@ def resolve_level(data: dict) -> str:
     layer_only += ["[data]"] if "data" in data else []
     layer_only += ["optimizer"] if "optimizer" in data.get("training", {}) else []
     layer_only += (
-        [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in _UNIT_LOSSES else []
+        [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in unit_losses() else []
     )
     layer_only += [
         f"activation '{lay.get('activation')}'"
         for lay in layers
-        if isinstance(lay, dict) and lay.get("activation", "sigmoid") not in _UNIT_ACTIVATIONS
+        if isinstance(lay, dict)
+        and activation_key(lay.get("activation", "sigmoid")) not in unit_activations()
     ]
     if level == "unit":
         if layer_only:
@@ -63,7 +80,14 @@ def resolve_level(data: dict) -> str:
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
     """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec`)."""
-    from symbackprop.spec.load import _LAYER, _check_keys, _get, _number, _reduction
+    from symbackprop.spec.load import (
+        _LAYER,
+        _check_keys,
+        _get,
+        _number,
+        _reduction,
+        activation_name,
+    )
 
     table = _get(data, "network", dict, "spec")
     inputs = _get(table, "inputs", int, "[network]")
@@ -83,7 +107,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
                 hint='remove bias or set level = "unit"',
             )
         sizes.append(_get(layer, "units", int, where))
-        act = _get(layer, "activation", str, where, "sigmoid")
+        act = activation_name(layer, where)
         if act == SOFTMAX and i != len(layers):
             raise InvalidInput("softmax is an output activation only", where=where)
         if act == SOFTMAX and sizes[-1] == 1:

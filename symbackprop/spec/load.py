@@ -43,7 +43,8 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 _TOP = {"name", "title", "notation", "network", "graph", "training", "values", "level", "data"}
 _NETWORK = {"inputs", "layers", "loss", "reduction", "weight_decay"}
 _LAYER = {"units", "activation", "bias"}
-_GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize"}
+_GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize", "activations"}
+_CUSTOM = {"name", "f"}
 _TRAINING = {"learning_rate", "rate_symbol", "optimizer"}
 _TYPE_NAMES = {
     str: "string",
@@ -219,6 +220,7 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
     if ("network" in data) == ("graph" in data):
         raise InvalidInput("a spec needs exactly one of [network] (layered) or [graph]")
     _check_size(data.get("network"))
+    define_activations(data)
     from symbackprop.spec.layer import (  # the layer level (layer_spec.py)
         build_layer_net,
         resolve_level,
@@ -268,7 +270,7 @@ def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Net
         layers.append(
             LayerSpec(
                 units=_get(layer, "units", int, where),
-                activation=_get(layer, "activation", str, where, "sigmoid"),
+                activation=activation_name(layer, where),
                 bias=_get(layer, "bias", str, where, "unit"),
             )
         )
@@ -322,8 +324,7 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
     texts = " ".join(t for t in node_defs.values() if isinstance(t, str))
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts))
     idle = [n for n in (*inputs, *targets, *params) if n not in words]  # for "did you mean"
-    functions = {n: rule.function for n, rule in rules.ACTIVATIONS.items()}
-    functions.update(exp=sp.exp, log=sp.log)
+    functions = _functions()
     nodes = []
     for node_name, text in node_defs.items():
         where = f"[graph.nodes] {node_name}"
@@ -349,3 +350,59 @@ def _graph(table: dict, name: str, title: str, notation, numbers: dict, rate: st
         notation=notation,
         title=title,
     )
+
+
+def _functions() -> dict:
+    """What a spec expression may call: every registry activation, exp and log."""
+    functions = {n: rule.function for n, rule in rules.ACTIVATIONS.items()}
+    functions.update(exp=sp.exp, log=sp.log)
+    return functions
+
+
+def activation_name(layer: dict, where: str) -> str:
+    """A layer's activation name: the string, or the ``name`` of a custom one's table (which
+    :func:`define_activations` has registered)."""
+    value = _get(layer, "activation", (str, dict), where, "sigmoid")
+    return value["name"] if isinstance(value, dict) else value
+
+
+def define_activations(data: dict) -> None:
+    """Register the activations a spec defines as expressions of ``z``: in a ``[network]``
+    layer, ``activation = { name = "swish", f = "z*sigmoid(z)" }``; in a ``[graph]``,
+    ``activations = { swish = "z*sigmoid(z)" }``. Their derivatives are derived by SymPy."""
+    found: list[tuple[str, object, str]] = []
+    network = data.get("network")
+    layers = network.get("layers") if isinstance(network, dict) else None
+    for i, layer in enumerate(layers if isinstance(layers, list) else [], start=1):
+        value = layer.get("activation") if isinstance(layer, dict) else None
+        if isinstance(value, dict):
+            where = f"[network] layer {i} activation"
+            _check_keys(value, _CUSTOM, where)
+            found.append((_get(value, "name", str, where), _get(value, "f", str, where), where))
+    graph = data.get("graph")
+    if isinstance(graph, dict) and "activations" in graph:
+        table = _get(graph, "activations", dict, "[graph]")
+        for name, text in table.items():
+            found.append((name, text, f"[graph.activations] {name}"))
+    seen: dict[str, sp.Expr] = {}
+    z = sp.Symbol("z")
+    for name, text, where in found:
+        validate_name(name, what="activation name", where=where)
+        old = rules.ACTIVATIONS.get(name)
+        if old is not None and not old.custom or name in (rules.LINEAR, rules.SOFTMAX):
+            raise InvalidInput(
+                f"activation '{name}' is already in the registry",
+                where=where,
+                hint=f'use activation = "{name}", or give yours another name',
+            )
+        if not isinstance(text, str):
+            raise InvalidInput(f"f must be an expression string of z, got {_type_name(text)}")
+        expr = parse_expression(text, {"z": z}, _functions(), where=where)
+        if name in seen and seen[name] != expr:
+            raise InvalidInput(f"activation '{name}' is defined twice, differently", where=where)
+        seen[name] = expr
+        try:
+            rules.custom_activation(name, expr, z)
+        except InvalidInput as exc:
+            exc.where = exc.where or where
+            raise

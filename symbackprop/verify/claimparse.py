@@ -203,6 +203,16 @@ _GREEK = frozenset(
 _MUST_CALL = {"\\exp": "exp", "\\log": "log", "\\ln": "log", "\\tanh": "tanh"}
 _FUNCS = {"sigmoid": "sigma", "sigma": "sigma", "relu": "relu", "f": "f", "g": "g", **_MUST_CALL}
 _FUNCS.update({k[1:]: v for k, v in _MUST_CALL.items()}, **{"\\sigma": "sigma"})
+
+
+def _function_words() -> dict[str, str]:
+    """The callable words: the fixed ones, and every registry activation's claim names (a
+    spec's own activation included), normalised to the registry name."""
+    from symbackprop.rules.registry import claim_words
+
+    return {**claim_words(), **_FUNCS}
+
+
 _FONTS = frozenset("text mathrm operatorname mathbf mathit mathsf mathcal boldsymbol bm".split())
 _CMDS = dict.fromkeys(["\\frac", "\\dfrac", "\\tfrac"], "_FRAC")
 _CMDS.update({"\\partial": "_PARTIAL", "\\odot": "ODOT", "\\sum": "SUM"})
@@ -321,6 +331,7 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
         base, _, sub = m.group(1).partition("_")
         emit("NAME", m.group(), pos + 1, Name(base, sub or None, "+"))
         pos = m.end()
+    funcs = _function_words()
     while pos < len(line):
         m = (_LATEX_RE if latex else _PLAIN_RE).match(line, pos)
         col = pos + 1
@@ -329,10 +340,10 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
         kind, text, pos = m.lastgroup, m.group(), m.end()
         if kind == "ws" or _CMDS.get(text) == "":
             continue
-        if text in _FUNCS and _CALL_RE.match(line, pos):  # only these names can be called
+        if text in funcs and _CALL_RE.match(line, pos):  # only these names can be called
             prime = line[pos:].lstrip().startswith("'")
             pos = line.index("'", pos) + 1 if prime else pos
-            emit("FUNC", text, col, (_FUNCS[text], prime))
+            emit("FUNC", text, col, (funcs[text], prime))
         elif text in ("\\log", "\\ln") and (
             m := re.compile(r" *([A-Z])(?![A-Za-z(])").match(line, pos)
         ):

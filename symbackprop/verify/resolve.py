@@ -208,6 +208,7 @@ class NetworkResolver:
             return arg.applyfunc(lambda a: self.function(name, a, prime))
         rule = {"sigma": ACTIVATIONS["sigmoid"], "tanh": ACTIVATIONS["tanh"]}.get(name)
         rule = ACTIVATIONS["relu"] if name == "relu" else rule
+        rule = ACTIVATIONS.get(name, rule) if name not in ("exp", "log") else rule
         if name in ("f", "g"):
             if self.activation is None:
                 raise InvalidInput(f"'{name}' is ambiguous: the network has no single activation")
