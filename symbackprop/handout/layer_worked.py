@@ -236,7 +236,9 @@ def worked_section(
         where + " The parameters are those of the generated module's "
         r"\texttt{init\_params(seed=0)}, where the training curve starts: every $w^l_{jk}$ drawn "
         r"from $N(0, 1/n_{l-1})$ by NumPy's \texttt{default\_rng(0)}, every bias $0$. The "
-        "numbers are BP1--BP4 evaluated at 30 significant digits, printed to 4."
+        "numbers are BP1--BP4 evaluated at 30 significant digits and printed to 4 (in an array, "
+        "to the decimals that give its largest entry 4, and at most 3 more for a small entry; a "
+        "power of ten in front of an array multiplies every entry)."
     )
     if not ex.one_hot_ok:
         why = (
