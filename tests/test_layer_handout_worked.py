@@ -16,7 +16,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from clirun import run
+from clirun import one_line_error, run
 
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.codegen.loader import load_generated
@@ -156,9 +156,9 @@ def close(a, b, rtol=1e-9):
     )
 
 
-def check_against_oracle(net, x, t):
+def check_against_oracle(net, x, t, params=None):
     d = derive_layers(net)
-    params = initial_params(net.sizes)
+    params = initial_params(net.sizes) if params is None else params
     ex = worked_example(d, params, x, t)
     zs, acts, deltas, grads = oracle_backward(net, params, x, t)
     for lay in ex.layers:
@@ -321,3 +321,74 @@ def test_a_target_off_the_softmax_assumption_is_warned_about(tmp_path, capsys):
     assert code == 0, err
     assert "target does not sum to 1" in err and len(err.strip().splitlines()) == 1
     assert r"\textbf{Note:} this target does not sum to 1" in out.read_text(encoding="utf-8")
+
+
+def values_table(sizes, rng) -> tuple[str, dict]:
+    """A [values] table naming every w^l_jk and b^l_j, and the arrays it gives."""
+    lines, params = ["[values]"], {}
+    for l in range(1, len(sizes)):
+        params[f"W{l}"] = np.round(rng.uniform(-1, 1, (sizes[l], sizes[l - 1])), 3)
+        params[f"b{l}"] = np.round(rng.uniform(-1, 1, sizes[l]), 3)
+        for (j, k), v in np.ndenumerate(params[f"W{l}"]):
+            lines.append(f"w{l}_{j + 1}_{k + 1} = {float(v)!r}")
+        for (j,), v in np.ndenumerate(params[f"b{l}"]):
+            lines.append(f"b{l}_{j + 1} = {float(v)!r}")
+    return "\n".join(lines) + "\n", params
+
+
+def test_values_give_the_parameters_of_the_worked_example(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    table, given = values_table((3, 4, 2), np.random.default_rng(7))
+    text = small_spec(**CASES["tanh-sse-momentum"]) + table
+    net = load_spec_text(text, source="v.toml", name="v")
+    d = derive_layers(net)
+    from symbackprop.derivation.layer_values import example_params
+
+    params = example_params(net)
+    for key, value in given.items():
+        np.testing.assert_array_equal(params[key], value)
+    x, t = net.data_x[0], net.data_t[0]
+    ex = worked_example(d, params, x, t)
+    zs, acts, deltas, grads = oracle_backward(net, given, x, t)
+    close(ex.layers[0].z, zs[0])
+    close(ex.layers[1].grad_W, grads["W2"])
+    (tmp_path / "v.toml").write_text(text, "utf-8")
+    code, _, err = run(capsys, "handout", "v.toml", "-o", "v.tex", "--no-pdf")
+    assert code == 0, err
+    tex = (tmp_path / "v.tex").read_text("utf-8")
+    assert r"The parameters are the spec's \texttt{[values]}" in tex
+    assert matrix_latex(given["W1"])[0] in tex
+    assert vector_latex(deltas[1])[0] in tex
+
+
+def test_some_values_replace_those_entries_of_the_seeded_init(tmp_path):
+    text = small_spec(**CASES["softmax-ce-sgd"]) + "[values]\nw2_1_3 = 0.75\nb1_4 = -0.5\n"
+    net = load_spec_text(text, source="v.toml", name="v")
+    from symbackprop.derivation.layer_values import example_params
+
+    params, init = example_params(net), initial_params(net.sizes)
+    assert params["W2"][0, 2] == 0.75 and params["b1"][3] == -0.5
+    params["W2"][0, 2], params["b1"][3] = init["W2"][0, 2], init["b1"][3]
+    for key in init:
+        np.testing.assert_array_equal(params[key], init[key])
+    check_against_oracle(net, net.data_x[0], net.data_t[0], example_params(net))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("w3_1_1 = 0.5", "'w3_1_1' is outside the network (sizes 3-4-2)"),
+        ("w1_5_1 = 0.5", "'w1_5_1' is outside the network"),
+        ("b2_3 = 0.5", "'b2_3' is outside the network"),
+        ("x1 = 0.5", "unknown name 'x1'"),
+    ],
+)
+def test_bad_values_names_are_one_line_errors(extra, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text(
+        small_spec(**CASES["softmax-ce-sgd"]) + f"[values]\n{extra}\n", "utf-8"
+    )
+    code, _, err = run(capsys, "handout", "bad.toml", "--no-pdf")
+    assert code == 2
+    line = one_line_error(err)
+    assert message in line and "[values]" in line

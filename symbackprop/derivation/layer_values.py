@@ -9,7 +9,8 @@ example alone (a batch of one, so the L2 term's λ/n is λ). The generated modul
 The example is the first row of the spec's ``[data]``, or (without data) the first row of the
 synthetic set the handout's training curve uses; the parameters are those of the generated
 module's ``init_params(seed=0)`` — w ~ N(0, 1/n_{l−1}) from NumPy's ``default_rng(0)``, biases
-0 — drawn here the same way (:func:`initial_params`), so the example starts where the curve does.
+0 — drawn here the same way (:func:`initial_params`), so the example starts where the curve does,
+except for the entries the spec's ``[values]`` gives (:func:`example_params`).
 """
 
 # ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
@@ -74,6 +75,15 @@ def initial_params(sizes) -> dict[str, np.ndarray]:
         scale = 1.0 / np.sqrt(sizes[l - 1])
         params[f"W{l}"] = rng.standard_normal((sizes[l], sizes[l - 1])) * scale
         params[f"b{l}"] = np.zeros(sizes[l])
+    return params
+
+
+def example_params(net) -> dict[str, np.ndarray]:
+    """The worked example's parameters: :func:`initial_params`, with the entries the spec's
+    ``[values]`` gives put in their places."""
+    params = initial_params(net.sizes)
+    for (name, index), value in net.values:
+        params[name][index] = value
     return params
 
 

@@ -19,7 +19,7 @@ from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.derivation.layer_values import (
     WorkedExample,
     example_cost,
-    initial_params,
+    example_params,
     is_finite,
     worked_example,
 )
@@ -215,7 +215,7 @@ def worked_section(
     except ResourceLimit as exc:
         why = str(exc.args[0])
         return dict(available=False, reason=escape_text(why)), [f"no worked example: {why}"]
-    params = initial_params(net.sizes)
+    params = example_params(net)
     ex = worked_example(d, params, x[0], t[0])
     if not is_finite(ex):
         why = "a value of the example is not a finite number"
@@ -232,11 +232,26 @@ def worked_section(
             f"The example is the first row of the spec's \\texttt{{[data]}} (of {len(x)} "
             f"row{'s' if len(x) != 1 else ''})."
         )
+    total = budget.layer_params(net.sizes)
+    given = len(net.values)
+    if given == total:
+        origin = r" The parameters are the spec's \texttt{[values]}. The "
+    else:
+        origin = (
+            (
+                f" {given:,} of the {total:,} parameters are the spec's \\texttt{{[values]}}; "
+                "the others are"
+                if given
+                else " The parameters are"
+            )
+            + r" those of the generated module's \texttt{init\_params(seed=0)}, where the "
+            r"training curve starts: every $w^l_{jk}$ drawn from $N(0, 1/n_{l-1})$ by NumPy's "
+            r"\texttt{default\_rng(0)}, every bias $0$. The "
+        )
     intro = (
-        where + " The parameters are those of the generated module's "
-        r"\texttt{init\_params(seed=0)}, where the training curve starts: every $w^l_{jk}$ drawn "
-        r"from $N(0, 1/n_{l-1})$ by NumPy's \texttt{default\_rng(0)}, every bias $0$. The "
-        "numbers are BP1--BP4 evaluated at 30 significant digits and printed to 4 (in an array, "
+        where
+        + origin
+        + "numbers are BP1--BP4 evaluated at 30 significant digits and printed to 4 (in an array, "
         "to the decimals that give its largest entry 4, and at most 3 more for a small entry; a "
         "power of ten in front of an array multiplies every entry)."
     )
