@@ -88,6 +88,8 @@ class LayerNet:
         weight_decay: λ of the L2 term λ/2 Σ w² (weights only), divided by n with ``"mean"``
             (seed 001's λ/2m Σ θ²).
         data: example inputs and targets, rows of numbers (may be empty).
+        values: parameter entries of the spec's ``[values]`` for the handout's worked example,
+            ``(("W1", (j, k)), v)`` or ``(("b1", (j,)), v)`` with 0-based indices (may be empty).
     """
 
     name: str
@@ -102,6 +104,7 @@ class LayerNet:
     data_x: tuple[tuple[float, ...], ...] = ()
     data_t: tuple[tuple[float, ...], ...] = ()
     warnings: tuple[str, ...] = ()
+    values: tuple[tuple[tuple[str, tuple[int, ...]], float], ...] = ()
 
     @property
     def depth(self) -> int:

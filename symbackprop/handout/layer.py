@@ -10,6 +10,9 @@ shape, which the caption says).
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import numpy as np
 
 from symbackprop import __version__, budget
@@ -18,6 +21,7 @@ from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.derivation.layer import LayerDerivation, LayerNet, derive_layers
 from symbackprop.handout.layer_exercises import layer_exercises
 from symbackprop.handout.layer_figure import gradient_costs, layer_figure
+from symbackprop.handout.layer_worked import worked_section
 from symbackprop.handout.training import finite_prefix
 from symbackprop.handout.unit import escape_text as latex_escape
 from symbackprop.printers.layer_latex import activation_latex, layer_equations
@@ -141,8 +145,20 @@ def loss_curve(
     return points, synthetic, diverged
 
 
-def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool = True) -> str:
-    """The LaTeX handout for a layer-level net."""
+def warn(message: str) -> None:
+    """One line on stderr, as the command line's own warnings."""
+    print(f"symbackprop: warning: {message}", file=sys.stderr)
+
+
+def generate_layer_handout(
+    net: LayerNet,
+    *,
+    source: str,
+    show_solutions: bool = True,
+    warn: Callable[[str], None] = warn,
+) -> str:
+    """The LaTeX handout for a layer-level net; what it cannot show is passed to ``warn``
+    (by default one line on stderr) and said in the handout."""
     from symbackprop.output.render import render
 
     memory, seconds = curve_cost(net)
@@ -150,6 +166,10 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
     budget.require(f"the handout's training run of '{net.name}'", memory=memory, seconds=seconds)
     d = derive_layers(net)
     curve, synthetic, diverged = loss_curve(d, generate_layer_module(d, source=source))
+    x, t, _ = _data(net)
+    worked, warnings = worked_section(d, x, t, synthetic=synthetic)
+    for message in warnings:
+        warn(message)
     opt = optimizer(net.optimizer.name)
     rule = d.output
     return render(
@@ -189,6 +209,7 @@ def generate_layer_handout(net: LayerNet, *, source: str, show_solutions: bool =
         figure=layer_figure(net),
         exercises=layer_exercises(net),
         costs=_costs_text(net),
+        worked=worked,
     )
 
 

@@ -98,3 +98,124 @@ def layer_equations(d: LayerDerivation) -> list[dict]:
             )
         )
     return out
+
+
+# Worked numbers: vectors and matrices of a layer net, truncated to fit a page.
+MAX_ROWS = 8  # a longer vector or taller matrix shows its first HEAD_ROWS rows and its last
+HEAD_ROWS = 5
+MAX_COLS = 6  # a wider matrix shows its first HEAD_COLS columns and its last
+HEAD_COLS = 4
+SIGNIFICANT = 4
+
+
+def number(value, digits: int = SIGNIFICANT) -> str:
+    """A number rounded to ``digits`` significant digits, in LaTeX: ``0.1235``, ``-3``,
+    ``1.5 \\times 10^{-6}`` (powers of ten below 10^{-4} and from 10^{6})."""
+    import mpmath
+
+    v = mpmath.mpf(value)
+    if v == 0:
+        return "0"
+    text = mpmath.nstr(v, digits, min_fixed=-4, max_fixed=6, strip_zeros=True)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        mantissa = mantissa[:-2] if mantissa.endswith(".0") else mantissa
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def shown(count: int, limit: int, head: int) -> list[int | None]:
+    """The 0-based indices shown of ``count`` entries: all up to ``limit``, else the first
+    ``head``, ``None`` (the dots) and the last."""
+    if count <= limit:
+        return list(range(count))
+    return [*range(head), None, count - 1]
+
+
+def _span(indices: list[int | None], count: int) -> str:
+    """Which 1-based entries ``indices`` shows, in words: '1--5 and 30 of 30'."""
+    kept = [i + 1 for i in indices if i is not None]
+    if len(kept) == count:
+        return ""
+    return f"{kept[0]}--{kept[-2]} and {kept[-1]} of {count}"
+
+
+def _layout(values) -> tuple[int, int]:
+    """How an array's shown entries print: the power of ten taken out (when they are all
+    small, below 0.01, or large, from 10^4; else 0) and the decimals that give the largest
+    entry ``SIGNIFICANT`` significant digits."""
+    import mpmath
+
+    top = max((abs(mpmath.mpf(v)) for v in values), default=mpmath.mpf(0))
+    if top == 0:
+        return 0, 0
+    top = mpmath.mpf(mpmath.nstr(top, SIGNIFICANT))  # 0.0099999 prints as 0.01
+    power = int(mpmath.floor(mpmath.log10(top)))
+    scale = power if power < -2 or power > 3 else 0
+    return scale, max(0, SIGNIFICANT - 1 - (power - scale))
+
+
+EXTRA_DECIMALS = 3  # a small entry gets up to this many decimals more than the largest
+
+
+def _entry(value, power: int, decimals: int) -> str:
+    """One entry in fixed point: ``SIGNIFICANT`` significant digits, but between ``decimals``
+    and ``decimals + EXTRA_DECIMALS`` decimals, so a column stays narrow (no powers of ten
+    inside an array); trailing zeros dropped."""
+    import mpmath
+
+    v = mpmath.mpf(value) / mpmath.mpf(10) ** power
+    if v == 0:
+        return "0"
+    own = SIGNIFICANT - 1 - int(mpmath.floor(mpmath.log10(abs(v))))
+    places = min(max(own, decimals), decimals + EXTRA_DECIMALS)
+    text = f"{float(v):.{places}f}"  # |v| < 10^4 after the power is taken out
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if float(text) == 0 else text  # no "-0"
+
+
+def _scaled(tex: str, power: int) -> str:
+    return rf"10^{{{power}}} {tex}" if power else tex
+
+
+def vector_latex(values) -> tuple[str, str]:
+    """A column vector as a ``pmatrix`` (small or large entries with a power of ten taken
+    out), and which entries it shows ('' when all)."""
+    rows = shown(len(values), MAX_ROWS, HEAD_ROWS)
+    power, decimals = _layout([values[i] for i in rows if i is not None])
+    cells = [r"\vdots" if i is None else _entry(values[i], power, decimals) for i in rows]
+    body = r" \\ ".join(cells)
+    span = _span(rows, len(values))
+    tex = _scaled(rf"\begin{{pmatrix}} {body} \end{{pmatrix}}", power)
+    return tex, (f"entries {span}" if span else "")
+
+
+def matrix_latex(values) -> tuple[str, str]:
+    """A matrix (list of rows) as a ``pmatrix`` with ``\\cdots``/``\\vdots``/``\\ddots`` where
+    rows or columns are left out (small or large entries with a power of ten taken out), and
+    which entries it shows ('' when all)."""
+    rows = shown(len(values), MAX_ROWS, HEAD_ROWS)
+    cols = shown(len(values[0]), MAX_COLS, HEAD_COLS)
+    power, decimals = _layout(
+        [values[r][c] for r in rows if r is not None for c in cols if c is not None]
+    )
+    lines = []
+    for r in rows:
+        if r is None:
+            cells = [r"\ddots" if c is None else r"\vdots" for c in cols]
+        else:
+            cells = [
+                r"\cdots" if c is None else _entry(values[r][c], power, decimals) for c in cols
+            ]
+        lines.append(" & ".join(cells))
+    body = r" \\ ".join(lines)
+    parts = [
+        f"{what} {span}"
+        for what, span in (
+            ("rows", _span(rows, len(values))),
+            ("columns", _span(cols, len(values[0]))),
+        )
+        if span
+    ]
+    return _scaled(rf"\begin{{pmatrix}} {body} \end{{pmatrix}}", power), ", ".join(parts)

@@ -8,10 +8,13 @@ classification losses, L2 weight decay and the optimizer table.
 
 Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
 ``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
-``[data] x = [[…], …], t = [[…], …]`` (example rows; they become EXAMPLE_X / EXAMPLE_T).
+``[data] x = [[…], …], t = [[…], …]`` (example rows; they become EXAMPLE_X / EXAMPLE_T),
+``[values] w1_2_3 = 0.5, b1_2 = 0.1`` (w^1_{23}, b^1_2: parameters of the handout's worked example).
 """
 
 from __future__ import annotations
+
+import re
 
 from symbackprop.derivation.layer import LayerNet, OptimizerSpec
 from symbackprop.errors import InvalidInput
@@ -128,6 +131,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
     given = {k: _number(v, k, "[training.optimizer]") for k, v in opt.items()}
     settings = settings_for(opt_name, given, where="[training.optimizer]")
     x, t = _data(data, sizes)
+    values = _values(data.get("values", {}), sizes)
     net = LayerNet(
         name=name,
         sizes=tuple(sizes),
@@ -140,11 +144,43 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         data_x=x,
         data_t=t,
         optimizer=OptimizerSpec(opt_name, tuple(sorted(settings.items()))),
+        values=values,
     )
     from symbackprop.derivation.layer import derive_layers
 
     derive_layers(net)  # unknown names and impossible loss/activation pairs fail here
     return net
+
+
+_VALUE_NAME = re.compile(r"(w)(\d+)_(\d+)_(\d+)|(b)(\d+)_(\d+)")
+
+
+def _values(table: dict, sizes: list[int]) -> tuple:
+    """``[values]`` at the layer level: entries of the parameters for the handout's worked
+    example, ``w<l>_<j>_<k>`` for w^l_{jk} and ``b<l>_<j>`` for b^l_j (layers and units from 1;
+    numbers already checked by :mod:`spec.load`)."""
+    out = []
+    for key, value in table.items():
+        found = _VALUE_NAME.fullmatch(key)
+        hint = "layer-level [values] name parameter entries: w<l>_<j>_<k> (w^l_jk), b<l>_<j>"
+        if not found:
+            raise InvalidInput(f"unknown name '{key}'", where="[values]", hint=hint)
+        if found[1]:
+            layer, j, k = (int(found[i]) for i in (2, 3, 4))
+            ok = 1 <= layer < len(sizes) and 1 <= j <= sizes[layer] and 1 <= k <= sizes[layer - 1]
+            entry = ((f"W{layer}", (j - 1, k - 1)), float(value))
+        else:
+            layer, j = int(found[6]), int(found[7])
+            ok = 1 <= layer < len(sizes) and 1 <= j <= sizes[layer]
+            entry = ((f"b{layer}", (j - 1,)), float(value))
+        if not ok:
+            raise InvalidInput(
+                f"'{key}' is outside the network (sizes {'-'.join(map(str, sizes))})",
+                where="[values]",
+                hint=hint,
+            )
+        out.append(entry)
+    return tuple(out)
 
 
 def _data(data: dict, sizes: list[int]):
