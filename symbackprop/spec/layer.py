@@ -3,8 +3,13 @@
 ``level = "unit" | "layer" | "auto"`` (top of the spec, default ``"auto"``). ``"auto"`` picks the
 unit level — one symbol per neuron quantity, handouts with every number, unrolled code — for
 tiny nets (at most ``AUTO_UNIT_LIMIT`` units, inputs included) that the unit level can express,
-and the layer level (BP1–BP4, matmul code) otherwise. Only the layer level knows softmax, the
-classification losses, L2 weight decay and the optimizer table.
+and the layer level (BP1–BP4, matmul code) otherwise. A spec with a ``[values]`` table (a worked
+example, whose numbers only the unit-level handout prints) stays at the unit level up to
+``VALUES_UNIT_LIMIT`` units. Both levels know softmax outputs, every loss of the registry
+(half_sse, gaussian_loglik, bce, bernoulli_loglik, cross_entropy, multinomial_loglik) and the
+unit-level activations; only the layer level knows L2 weight decay, the optimizer table,
+``[data]`` rows and the activations not in ``_UNIT_ACTIVATIONS``, and a spec that uses one of
+those goes to the layer level (``level = "unit"`` is then an error).
 
 Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
 ``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
@@ -20,8 +25,16 @@ from symbackprop.rules.optimizers import settings_for
 
 AUTO_UNIT_LIMIT = 12
 LEVELS = ("unit", "layer", "auto")
-_UNIT_LOSSES = ("half_sse", "gaussian_loglik")
-_UNIT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "linear")
+VALUES_UNIT_LIMIT = 40  # units (inputs included): an example whose numbers fit a handout
+_UNIT_LOSSES = (
+    "half_sse",
+    "gaussian_loglik",
+    "bce",
+    "bernoulli_loglik",
+    "cross_entropy",
+    "multinomial_loglik",
+)
+_UNIT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "linear", "leaky_relu", "softmax")
 _DATA = {"x", "t"}
 
 
@@ -58,7 +71,8 @@ def resolve_level(data: dict) -> str:
     units = net.get("inputs", 0) + sum(
         lay.get("units", 0) for lay in layers if isinstance(lay, dict)
     )
-    return "unit" if isinstance(units, int) and units <= AUTO_UNIT_LIMIT else "layer"
+    limit = VALUES_UNIT_LIMIT if "values" in data else AUTO_UNIT_LIMIT
+    return "unit" if isinstance(units, int) and units <= limit else "layer"
 
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
