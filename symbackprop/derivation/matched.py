@@ -84,4 +84,3 @@ def simplify_outputs(
         Simplification(f"S{n}", *found[k]) for n, k in enumerate(sorted(found), start=1)
     )
     return tuple(out), simplifications
-

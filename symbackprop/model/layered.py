@@ -69,7 +69,8 @@ def _check_layers(n_inputs: int, layers: Sequence[LayerSpec]) -> None:
                 raise InvalidInput("softmax is an output activation only", where=f"layer {i + 1}")
             if spec.units < 2:
                 raise InvalidInput(
-                    "a softmax over 1 unit is always 1, so the loss would not depend on the weights",
+                    "a softmax over 1 unit is always 1,"
+                    " so the loss would not depend on the weights",
                     where=f"layer {i + 1}",
                     hint='use at least 2 output units, or a sigmoid output with loss = "bce"',
                 )

@@ -40,6 +40,7 @@ def derivation_text(derivation: Derivation, *, digits: int = 9) -> str:
         f"  {d.label:4s} {d.symbol.name} = {_text(d.expr)}{value(d.symbol)}"
         for d in derivation.deltas
     ]
+    lines += _simplification_lines(derivation)
     lines.append("\ngradients")
     for g in derivation.gradients:
         gsym = derivation.gradient_symbol(g.param)
@@ -51,3 +52,20 @@ def derivation_text(derivation: Derivation, *, digits: int = 9) -> str:
             after = "  = " + format_number(worked.updated[u.param], digits)
         lines.append(f"  {u.label:4s} {u.param.name}+ = {_text(u.expr)}{after}")
     return "\n".join(lines)
+
+
+def _simplification_lines(derivation: Derivation) -> list[str]:
+    """The output δ's of a matched output layer, step by step down to ``a − y``."""
+    if not derivation.simplifications:
+        return []
+    m = derivation.network.matched
+    lines = [f"\noutput deltas: {m.activation} with {m.loss}, step by step"]
+    for s in derivation.simplifications:
+        for a_i, z_k, jac in s.jacobian:
+            lines.append(f"  {s.label:4s} d{a_i.name}/d{z_k.name} = {_text(jac)}")
+        pad = " " * (len(s.delta.name) + 7)
+        lines.append(f"  {s.label:4s} {s.delta.name} = {_text(s.steps[0])}")
+        lines += [f"{pad}= {_text(step)}" for step in s.steps[1:]]
+        if s.condition is not None:
+            lines[-1] += f"   (using {_text(s.condition.lhs)} = {_text(s.condition.rhs)})"
+    return lines
