@@ -35,7 +35,7 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
 def _softmax_steps(net: Network, m: MatchedOutput, k: int):
     """The steps of δ_k for a softmax output (module docstring), and the Jacobian column k."""
     rule = loss_rule(m.loss)
-    sign = 1 if rule.maximize else -1  # ∂ℓ/∂a_i · a_i = sign · y_i
+    # ∂ℓ/∂a_i · a_i = y_i for the log-likelihood, −y_i for cross-entropy
     a, y = m.out, m.targets
     jacobian, chain, cancelled = [], [], []
     for i in range(len(a)):
@@ -43,13 +43,14 @@ def _softmax_steps(net: Network, m: MatchedOutput, k: int):
         jac = _mul(a[i], _sub(kron, a[k]))
         jacobian.append((a[i], m.pre[k], jac))
         chain.append(_mul(rule.dterm(a[i], y[i], net.notation.error_form), jac))
-        cancelled.append(_mul(_neg(y[i]) if sign < 0 else y[i], _sub(kron, a[k])))
+        cancelled.append(_mul(y[i], _sub(kron, a[k])))
     total = _sum(list(y))
     if rule.maximize:
         split, simple = _sub(y[k], _mul(a[k], total)), _sub(y[k], a[k])
     else:
         split, simple = _sub(_mul(a[k], total), y[k]), _sub(a[k], y[k])
-    steps = (_sum(chain), _sum(cancelled), split, simple)
+    kept = _sum(cancelled) if rule.maximize else _neg(_sum(cancelled))
+    steps = (_sum(chain), kept, split, simple)
     return steps, sp.Eq(total, 1, evaluate=False), tuple(jacobian)
 
 
