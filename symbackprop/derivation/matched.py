@@ -3,8 +3,8 @@
 Softmax with cross-entropy (seed 003 appendix B, in Nielsen's sign), for output unit k of K::
 
     ∂a_i/∂z_k = a_i (δ_ik − a_k)                                   (δ_ik: the Kronecker δ)
-    δ_k = ∂C/∂z_k = Σ_i ∂C/∂a_i · ∂a_i/∂z_k = Σ_i (−y_i / a_i) · a_i (δ_ik − a_k)
-        = Σ_i −y_i (δ_ik − a_k) = a_k Σ_i y_i − y_k = a_k − y_k      (Σ_i y_i = 1)
+    δ_k = ∂C/∂z_k = Σ_i ∂C/∂a_i · ∂a_i/∂z_k = −Σ_i (y_i / a_i) · a_i (δ_ik − a_k)
+        = −Σ_i y_i (δ_ik − a_k) = a_k Σ_i y_i − y_k = a_k − y_k      (Σ_i y_i = 1)
 
 The multinomial log-likelihood (Jacobs' eq. 40) is the same with the sign flipped:
 ``δ_k = y_k − a_k``, ascended. A sigmoid output with binary cross-entropy gives
@@ -42,15 +42,19 @@ def _softmax_steps(net: Network, m: MatchedOutput, k: int):
         kron = sp.KroneckerDelta(i + 1, k + 1, evaluate=False)
         jac = _mul(a[i], _sub(kron, a[k]))
         jacobian.append((a[i], m.pre[k], jac))
-        chain.append(_mul(rule.dterm(a[i], y[i], net.notation.error_form), jac))
+        # ∂ℓ/∂a_i from the registry; cross-entropy's −y_i/a_i has its sign taken out of the sum
+        dterm = rule.dterm(a[i], y[i], net.notation.error_form)
+        chain.append(_mul(dterm if rule.maximize else -dterm, jac))
         cancelled.append(_mul(y[i], _sub(kron, a[k])))
     total = _sum(list(y))
     if rule.maximize:
         split, simple = _sub(y[k], _mul(a[k], total)), _sub(y[k], a[k])
     else:
         split, simple = _sub(_mul(a[k], total), y[k]), _sub(a[k], y[k])
-    kept = _sum(cancelled) if rule.maximize else _neg(_sum(cancelled))
-    steps = (_sum(chain), kept, split, simple)
+    if rule.maximize:
+        steps = (_sum(chain), _sum(cancelled), split, simple)
+    else:
+        steps = (_neg(_sum(chain)), _neg(_sum(cancelled)), split, simple)
     return steps, sp.Eq(total, 1, evaluate=False), tuple(jacobian)
 
 

@@ -304,7 +304,9 @@ def matched_output(w: _Writer) -> dict:
     a_i, a_k = _generic(m.out[0], "i"), _generic(m.out[0], "k")
     z_i, z_k = _generic(m.pre[0], "i"), _generic(m.pre[0], "k")
     y_k, j = _generic(m.targets[0], "k"), _generic(m.pre[0], "j")
-    delta_k = _generic(next(d.symbol for d in w.d.deltas if d.of == m.pre[0]), "k")
+    first = next(d.symbol for d in w.d.deltas if d.of == m.pre[0])
+    # hmkcode's Δ names its one output's δ only: a general δ_k then
+    delta_k = _generic(first, "k") if first.name[-1].isdigit() else sp.Symbol("delta_k")
     kron = sp.KroneckerDelta(sp.Symbol("i"), sp.Symbol("k"), evaluate=False)
     maximize = w.net.maximize
     simple = _sub(y_k, a_k) if maximize else _sub(a_k, y_k)
