@@ -22,7 +22,7 @@ from symbackprop.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
-UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa"]
+UNIT_EXAMPLES = ["mazur", "hmkcode", "jacobs", "essa", "jacobs_softmax"]
 
 
 def outputs(name: str) -> dict[str, str]:

@@ -8,7 +8,8 @@
 
 The generated module runs in a child process (:mod:`subrun`), all points in one run.
 
-At random points (parameters and inputs uniform in [-1, 1], targets in [0.05, 0.95]) the
+At random points (parameters and inputs uniform in [-1, 1], targets in [0.05, 0.95], scaled to
+sum to 1 for a softmax output whose δ is simplified to a − y, which assumes it) the
 relative error of route 2 against route 1 must be at most ``tolerance`` (1e-7, DESIGN.md). The
 relative error divides by the larger of the exact value and a thousandth of the largest
 gradient, so a gradient that is zero up to rounding does not fail the check. Route 3 is itself
@@ -126,6 +127,8 @@ def _random_point(network: Network, derivation, rng: np.random.Generator):
         params = {p: rng.uniform(-1, 1) for p in names}
         x = rng.uniform(-1, 1, size=(1, len(network.inputs)))
         t = rng.uniform(0.05, 0.95, size=(1, len(network.targets)))
+        if network.matched is not None and network.matched.targets_sum_to_one:
+            t /= t.sum()  # δ_k = a_k − y_k holds for targets that are a distribution
         point = {p: sp.Float(v, 30) for p, v in zip(network.params, params.values())}
         point.update({s: sp.Float(v, 30) for s, v in zip(network.inputs, x[0])})
         point.update({s: sp.Float(v, 30) for s, v in zip(network.targets, t[0])})

@@ -3,6 +3,12 @@
 Python prints every expression to a string here; the template only places them. The result is
 checked before anyone writes it: it must compile, import only numpy and define the interface of
 DESIGN.md (see :mod:`audit`).
+
+Where the textbook form would overflow, the code computes the same quantity stably: a softmax
+layer subtracts the largest net input before ``exp`` (``_softmax_max``, ``_softmax_sum``), and
+the loss takes ``log a_k = z_k − max − log Σ`` instead of the log of a rounded-to-0 output; with
+a sigmoid output, ``log a = −softplus(−z)`` and ``log(1 − a) = −softplus(z)``. The output δ's are
+the derivation's simplified ``a − y``, so logits of ±1000 give no NaN and no warning.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.derivation.equations import Derivation
 from symbackprop.printers.printing import NumpyCodePrinter, numpy_code
 from symbackprop.printers.pystr import docstring_literal
-from symbackprop.rules.registry import ActivationBase, numeric_kernels
+from symbackprop.rules.registry import ACTIVATIONS, ActivationBase, numeric_kernels
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,84 @@ def flat_code(expr: sp.Expr) -> str:
     return FlatCodePrinter({"order": "none"}).doprint(numeric_kernels(expr))
 
 
+@dataclass(frozen=True)
+class CodeEquation:
+    """A forward statement before printing: ``target = expr`` (``array``/``scalar`` already
+    printed when the statement is not an expression SymPy prints, the max of a softmax)."""
+
+    target: str
+    expr: sp.Expr | None
+    comment: str
+    array: str = ""
+    scalar: str = ""
+
+
+def _softmax_code(nodes, pre_of, labels) -> tuple[list[CodeEquation], dict]:
+    """The stable statements of a softmax layer, and ``log a_k`` per output for the loss."""
+    pres = [pre_of[n.symbol] for n in nodes]
+    names = [z.name for z in pres]
+    nested = names[0]
+    for name in names[1:]:
+        nested = f"np.maximum({nested}, {name})"
+    top, total = sp.Symbol("_softmax_max"), sp.Symbol("_softmax_sum")
+    span = f"{labels[nodes[0].symbol]}-{labels[nodes[-1].symbol]}"
+    comment = f"{span}: softmax, stable: the largest net input is subtracted before exp"
+    out = [CodeEquation(top.name, None, comment, nested, f"max({', '.join(names)})")]
+    exps = [sp.Symbol(f"_softmax_exp_{i}") for i in range(1, len(pres) + 1)]
+    out += [CodeEquation(e.name, sp.exp(z - top), comment) for e, z in zip(exps, pres)]
+    out.append(CodeEquation(total.name, sp.Add(*exps), comment))
+    logs = {}
+    for node, e, z in zip(nodes, exps, pres):
+        text = f"{labels[node.symbol]}: {node.symbol.name} = {_plain(node.expr)}"
+        out.append(CodeEquation(node.symbol.name, e / total, text))
+        logs[sp.log(node.symbol)] = z - top - sp.log(total)
+    return out, logs
+
+
+def _sigmoid_logs(net) -> dict:
+    """``log a = −softplus(−z)`` and ``log(1 − a) = −softplus(z)`` for a sigmoid output."""
+    softplus = ACTIVATIONS["softplus"].function
+    logs = {}
+    for z, a in zip(net.matched.pre, net.matched.out):
+        logs[sp.log(a)] = -softplus(-z)
+        logs[sp.log(1 - a)] = -softplus(z)
+    return logs
+
+
+def _stable_log(expr: sp.Expr, logs: dict) -> sp.Expr:
+    """``expr`` with each ``log(u)`` whose value is a key of ``logs`` replaced by its stable form
+    (the loss term's textbook ``log(1 − a)`` is matched by value, not by shape)."""
+    if not logs:
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, sp.log) and sp.log(e.args[0].doit()) in logs,
+        lambda e: logs[sp.log(e.args[0].doit())],
+    )
+
+
+def code_equations(derivation: Derivation) -> tuple[list[CodeEquation], sp.Expr]:
+    """The forward statements as the code computes them, and the loss expression."""
+    net = derivation.network
+    softmax = [n for n in net.nodes if n.softmax]
+    # a softmax layer's node i lists ∂a_i/∂z_k for every k in order, so its own z is the i-th
+    pre_of = {n.symbol: n.local[i][0] for i, n in enumerate(softmax)}
+    labels = {f.symbol: f.label for f in derivation.forward}
+    out: list[CodeEquation] = []
+    logs: dict = {}
+    for f in derivation.forward[:-1]:
+        node = net.node(f.symbol)
+        if node.softmax:
+            if node is softmax[0]:
+                statements, logs = _softmax_code(softmax, pre_of, labels)
+                out += statements
+            continue
+        comment = f"{f.label}: {f.symbol.name} = {_plain(f.expr)}"
+        out.append(CodeEquation(f.symbol.name, f.expr, comment))
+    if net.matched is not None and net.matched.activation == "sigmoid":
+        logs = _sigmoid_logs(net)
+    return out, _stable_log(derivation.forward[-1].expr, logs)
+
+
 def _float(value: sp.Expr) -> str:
     return repr(float(value))
 
@@ -156,14 +240,15 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
     flat = flat_code if scalar_path else (lambda expr: "")
     values = net.value_map
     loss_eq = derivation.forward[-1]
+    equations, loss_expr = code_equations(derivation)
     forward = [
         Statement(
-            f.symbol.name,
-            array_code(f.expr),
-            f"{f.label}: {f.symbol.name} = {_plain(f.expr)}",
-            scalar(f.expr),
+            e.target,
+            e.array or array_code(e.expr),
+            e.comment,
+            e.scalar or scalar(e.expr),
         )
-        for f in derivation.forward[:-1]
+        for e in equations
     ]
     deltas = [
         Statement(
@@ -183,7 +268,7 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         )
         for g in derivation.gradients
     ]
-    flat_forward = [replace(s, scalar=flat(f.expr)) for s, f in zip(forward, derivation.forward)]
+    flat_forward = [replace(s, scalar=e.scalar or flat(e.expr)) for s, e in zip(forward, equations)]
     flat_deltas = [replace(s, scalar=flat(d.expr)) for s, d in zip(deltas, derivation.deltas)]
     # Every parameter has a G equation (0 where the loss does not depend on it); in PARAMS order.
     by_param = {
@@ -208,8 +293,8 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         outputs=[s.name for s in net.outputs],
         params=[s.name for s in net.params],
         loss_name=net.loss.name,
-        loss_code=array_code(loss_eq.expr),
-        loss_scalar=scalar(loss_eq.expr),
+        loss_code=array_code(loss_expr),
+        loss_scalar=scalar(loss_expr),
         scalar_path=scalar_path,
         inputs_unpack=_unpack(net.inputs),
         targets_unpack=_unpack(net.targets),

@@ -11,6 +11,8 @@ comments in generated code, so a line of code points at its equation.
 - :class:`Delta`    — ``δ_n = ∂E/∂n``, recursive in the δ's of the units ``n`` feeds;
 - :class:`Gradient` — ``∂E/∂p`` as δ × input, summed over the units ``p`` feeds, with its chain;
 - :class:`Update`   — ``p⁺ = p − η ∂E/∂p`` (``+`` for gradient ascent);
+- :class:`Simplification` — how a matched output layer's δ reduces to ``a − y``, step by step
+  (softmax through the Kronecker δ, seed 003 appendix B);
 - :class:`Derivation` — all of the above for one network.
 """
 
@@ -100,12 +102,45 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Simplification:
+    """``δ_k = steps[0] = steps[1] = … = steps[-1]`` for an output unit k of a matched layer.
+
+    For a softmax output the steps are the chain rule through every output (the Kronecker δ
+    kept unevaluated, ``KroneckerDelta(i, k)``), the cancelled ``a_i``, the sum split, and
+    ``a_k − y_k``; the last step uses ``condition`` (Σ_i y_i = 1). For a sigmoid output with
+    binary cross-entropy: ``∂C/∂a · a(1 − a)`` and ``a − y`` (no condition). The simplified form
+    (the last step) is the δ's ``expr``: what the handout evaluates and the code computes.
+
+    Attributes:
+        label: shared with the handout (``S1`` …).
+        delta: the δ symbol.
+        of: the output unit's net input z_k.
+        steps: successive forms, each equal to the one before (``.doit()`` evaluates δ_ik).
+        condition: ``Eq(Σ_i y_i, 1)`` when the last step uses it, else None.
+        jacobian: ``(a_i, z_k, a_i(δ_ik − a_k))`` for every output i: the softmax's local
+            derivatives with the Kronecker δ unevaluated (empty for a sigmoid).
+    """
+
+    label: str
+    delta: Symbol
+    of: Symbol
+    steps: tuple[sp.Expr, ...]
+    condition: sp.Eq | None
+    jacobian: tuple[tuple[Symbol, Symbol, sp.Expr], ...] = ()
+
+
+@dataclass(frozen=True)
 class Derivation:
     network: Network
     forward: tuple[Forward, ...]
     deltas: tuple[Delta, ...]
     gradients: tuple[Gradient, ...]
     updates: tuple[Update, ...]
+    simplifications: tuple[Simplification, ...] = ()
+
+    def simplification(self, delta: Symbol) -> Simplification | None:
+        """The simplification of the δ ``delta``, if it has one."""
+        return next((s for s in self.simplifications if s.delta == delta), None)
 
     def gradient_symbol(self, param: Symbol) -> Symbol:
         return gradient_symbol(self.network.loss, param)

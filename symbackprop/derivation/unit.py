@@ -15,6 +15,12 @@ registry (written in terms of the output), or ``sympy.diff`` of the node's small
 expression. Each node's expression is differentiated once per argument, so the cost is linear
 in the size of the graph, never in the size of the expanded loss.
 
+A softmax output ``a_i = e^{z_i}/Σ_k e^{z_k}`` is a pass-through node too, with one argument per
+output unit: the δ of ``z_k`` sums over every ``a_i``, with ``∂a_i/∂z_k = a_i(δ_ik − a_k)`` from
+the node's textbook forms. When the output layer's activation and loss are matched (softmax with
+cross-entropy, sigmoid with binary cross-entropy, and their log-likelihoods), the output δ's are
+then simplified to ``a − y`` by :mod:`matched`, which keeps the steps as data.
+
 A parameter's gradient is ``Σ_c δ_c · ∂c/∂p`` (δ × input; a shared bias sums the δ's of the
 units it feeds), and its update ``p⁺ = p − η ∂E/∂p`` (``+`` when maximising a likelihood).
 """
@@ -36,6 +42,7 @@ from symbackprop.derivation.equations import (
     Update,
     gradient_symbol,
 )
+from symbackprop.derivation.matched import simplify_outputs
 from symbackprop.errors import InvalidInput
 from symbackprop.model.names import validate_name
 from symbackprop.model.network import Network, Node
@@ -131,7 +138,7 @@ class _Deriver:
 
     def _is_passthrough(self, node: Node) -> bool:
         expr = node.expr
-        if expr in self.nodes:
+        if node.softmax or expr in self.nodes:
             return True
         return activation_of(expr) is not None and expr.args[0] in self.nodes
 
@@ -244,6 +251,7 @@ def derive(network: Network) -> Derivation:
         key=lambda n: (height[n.symbol], d.rank[n.symbol]),
     )
     deltas = tuple(d.delta(n, f"D{i}") for i, n in enumerate(carriers, start=1))
+    deltas, simplifications = simplify_outputs(network, deltas)
 
     def backward_rank(p: Symbol) -> int:
         return min((height[u.symbol] for u in d.consumers[p]), default=len(height) + 1)
@@ -257,7 +265,7 @@ def derive(network: Network) -> Derivation:
         step = _mul(rate, gsym)
         expr = sp.Add(g.param, step if network.maximize else _mul(-1, step), evaluate=False)
         updates.append(Update(f"U{i}", g.param, expr, gsym))
-    return Derivation(network, forward, deltas, gradients, tuple(updates))
+    return Derivation(network, forward, deltas, gradients, tuple(updates), simplifications)
 
 
 def _heights(network: Network, d: _Deriver) -> dict[Symbol, int]:

@@ -12,6 +12,7 @@ is escaped for LaTeX once, by :func:`escape_text`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -23,7 +24,7 @@ from symbackprop.handout.figure import build_figure
 from symbackprop.handout.training import ITERATIONS, error_after_update, loss_curve
 from symbackprop.output.render import render
 from symbackprop.printers.printing import NotationLatexPrinter, partial_latex
-from symbackprop.rules.registry import activation_of
+from symbackprop.rules.registry import _mul, _sub, activation_of
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -194,9 +195,31 @@ class _Writer:
             if delta.through is not None:
                 tail = r" \times " + partial_latex(delta.through, delta.of, self.sym)
             lines.append(("", rf"= \left({paths}\right){tail}"))
-        lines.append(("", "= " + self.s(delta.expr)))
+        lines += self.simplification_lines(delta)
         lines += self.numbers(delta.expr, delta.symbol)
         return Step(f"${lhs}$", tuple(lines), exercise)
+
+    def simplification_lines(self, delta: Delta) -> list[tuple[str, str]]:
+        """``= <simplified δ>``; for a matched output layer the steps that lead there: the sum
+        over every softmax output with the Kronecker δ, the cancelled a_i, the sum split, and
+        a − y with the condition it uses (seed 003 appendix B)."""
+        simp = self.d.simplification(delta.symbol)
+        if simp is None:
+            return [("", "= " + self.s(delta.expr))]
+        loss = self.net.loss
+        lines = []
+        if simp.jacobian:
+            paths = " + ".join(
+                partial_latex(loss, a_i, self.sym) + " " + partial_latex(a_i, z_k, self.sym)
+                for a_i, z_k, _ in simp.jacobian
+            )
+            lines.append(("", "= " + paths))
+        lines += [("", "= " + self.s(step)) for step in simp.steps[:-1]]
+        last = "= " + self.s(simp.steps[-1])
+        if simp.condition is not None:
+            last += rf" \qquad \text{{since }} {self.s(simp.condition.lhs)} = 1"
+        lines.append(("", last))
+        return lines
 
     def gradient_step(self, grad: Gradient, exercise: bool) -> Step:
         gsym = self.d.gradient_symbol(grad.param)
@@ -267,6 +290,39 @@ class _Writer:
         return sections
 
 
+def _generic(symbol: sp.Symbol, index: str) -> sp.Symbol:
+    """A unit's name with its unit index replaced by a letter: ``y_1`` → ``y_i``."""
+    return sp.Symbol(re.sub(r"[0-9]+$", index, symbol.name))
+
+
+def matched_output(w: _Writer) -> dict:
+    """What the handout says about a matched output layer, printed: the softmax, its local
+    derivatives through the Kronecker δ, and the simplified output δ, in general form."""
+    m = w.net.matched
+    if m is None:
+        return dict(kind="")
+    a_i, a_k = _generic(m.out[0], "i"), _generic(m.out[0], "k")
+    z_i, z_k = _generic(m.pre[0], "i"), _generic(m.pre[0], "k")
+    y_k, j = _generic(m.targets[0], "k"), _generic(m.pre[0], "j")
+    first = next(d.symbol for d in w.d.deltas if d.of == m.pre[0])
+    # hmkcode's Δ names its one output's δ only: a general δ_k then
+    delta_k = _generic(first, "k") if first.name[-1].isdigit() else sp.Symbol("delta_k")
+    kron = sp.KroneckerDelta(sp.Symbol("i"), sp.Symbol("k"), evaluate=False)
+    maximize = w.net.maximize
+    simple = _sub(y_k, a_k) if maximize else _sub(a_k, y_k)
+    total = _generic(m.targets[0], "i")
+    return dict(
+        kind=m.activation,
+        out_i=w.s(a_i),
+        factor=w.s(_mul(a_k, _sub(sp.Integer(1), a_k))),
+        loss=m.loss.replace("_", r"\_"),
+        softmax=rf"{w.s(a_i)} = \frac{{e^{{{w.s(z_i)}}}}}{{\sum_{{j}} e^{{{w.s(j)}}}}}",
+        jacobian=rf"{partial_latex(a_i, z_k, w.sym)} = {w.s(_mul(a_i, _sub(kron, a_k)))}",
+        delta=rf"{w.s(delta_k)} = {partial_latex(w.net.loss, z_k, w.sym)} = {w.s(simple)}",
+        condition=rf"\sum_{{i}} {w.s(total)} = 1" if m.targets_sum_to_one else "",
+    )
+
+
 def used_activations(derivation: Derivation) -> list:
     """The registry rules of the activations the network uses, in order of first use."""
     found = []
@@ -331,6 +387,7 @@ def handout_context(
         kinks=[escape_text(rule.kink) for rule in used_activations(derivation) if rule.kink],
         show_solutions=show_solutions,
         digits=digits,
+        matched=matched_output(w),
     )
 
 

@@ -8,6 +8,13 @@ unit (Mazur's w1: i1→h1, w2: i2→h1, w3: i1→h2 …).
 
 Bias modes: ``"unit"`` one bias per unit, ``"shared"`` one bias per layer shared by its units
 (seed 000's b1, b2), ``"none"``.
+
+A softmax output layer (``activation = "softmax"``, output layer only, at least 2 units) writes
+``a_k = e^{z_k} / Σ_j e^{z_j}`` for each unit, with the local derivatives
+``∂a_i/∂z_k = a_i(δ_ik − a_k)`` as textbook forms (seed 003 appendix B). With cross-entropy or
+the multinomial log-likelihood (softmax), or binary cross-entropy or the Bernoulli
+log-likelihood (sigmoid), the network records the pairing (:class:`MatchedOutput`) and the
+derivation simplifies the output δ to ``a − y``.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ from typing import Mapping, Sequence
 import sympy as sp
 
 from symbackprop.errors import InvalidInput
-from symbackprop.model.network import Layout, Network, Node, build_network
+from symbackprop.model.network import Layout, MatchedOutput, Network, Node, build_network
 from symbackprop.model.notation import Notation, Unit, preset
 from symbackprop.rules import registry as rules
 
 BIAS_MODES = ("unit", "shared", "none")
+SOFTMAX = "softmax"  # an output layer, not a registry activation: each a_k depends on every z_j
 # Losses that take the log of the outputs, and the output activation that makes them
-# probabilities. There is no softmax at unit level, so a mismatch is a warning, with the reason.
+# probabilities (and cancels in the output δ). Another output is allowed, with a warning.
 _PROBABILITY_OUTPUT = {
     "bce": ("sigmoid", "outputs in (0, 1)"),
     "bernoulli_loglik": ("sigmoid", "outputs in (0, 1)"),
@@ -56,7 +64,17 @@ def _check_layers(n_inputs: int, layers: Sequence[LayerSpec]) -> None:
     if total > MAX_UNITS:
         raise InvalidInput(f"{total} units is more than the limit of {MAX_UNITS}")
     for i, spec in enumerate(layers):
-        if spec.activation != rules.LINEAR:
+        if spec.activation == SOFTMAX:
+            if i != len(layers) - 1:
+                raise InvalidInput("softmax is an output activation only", where=f"layer {i + 1}")
+            if spec.units < 2:
+                raise InvalidInput(
+                    "a softmax over 1 unit is always 1,"
+                    " so the loss would not depend on the weights",
+                    where=f"layer {i + 1}",
+                    hint='use at least 2 output units, or a sigmoid output with loss = "bce"',
+                )
+        elif spec.activation != rules.LINEAR:
             rules.activation(spec.activation, where=f"layer {i + 1}")
         if spec.bias not in BIAS_MODES:
             raise InvalidInput(
@@ -80,6 +98,36 @@ def _units(n_inputs: int, layers: Sequence[LayerSpec]) -> list[list[Unit]]:
 
 def _textbook_sum(terms: list[sp.Expr]) -> sp.Expr:
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def softmax_nodes(pres: Sequence[sp.Symbol], outs: Sequence[sp.Symbol], units: Sequence[str]):
+    """The nodes ``a_i = e^{z_i} / Σ_k e^{z_k}`` of a softmax layer, each with its local
+    derivatives ``∂a_i/∂z_k = a_i(δ_ik − a_k)``: ``a_i(1 − a_i)`` for k = i, ``−a_i a_k`` else."""
+    total = sp.Add(*[sp.exp(z) for z in pres], evaluate=False)
+    nodes = []
+    for i, (z_i, a_i) in enumerate(zip(pres, outs)):
+        expr = sp.Mul(sp.exp(z_i), sp.Pow(total, -1, evaluate=False), evaluate=False)
+        local = tuple(
+            (
+                z_k,
+                (
+                    rules._mul(a_i, rules._sub(sp.Integer(1), a_k))
+                    if k == i
+                    else rules._neg(rules._mul(a_i, a_k))
+                ),
+            )
+            for k, (z_k, a_k) in enumerate(zip(pres, outs))
+        )
+        nodes.append(Node(a_i, expr, unit=units[i], local=local, softmax=True))
+    return nodes
+
+
+_MATCHED = {
+    (SOFTMAX, "cross_entropy"),
+    (SOFTMAX, "multinomial_loglik"),
+    ("sigmoid", "bce"),
+    ("sigmoid", "bernoulli_loglik"),
+}
 
 
 def build_layered(
@@ -122,7 +170,8 @@ def build_layered(
         if shared is not None:
             biases.append((shared.name, tuple(style.label(u) for u in row)))
         linear = spec.activation == rules.LINEAR
-        outs = []
+        softmax = spec.activation == SOFTMAX
+        outs, pres = [], []
         for u in row:
             terms = []
             for src_unit, src in zip(prev, below):
@@ -143,10 +192,14 @@ def build_layered(
                 nodes.append(Node(out, _textbook_sum(terms), unit=style.label(u)))
             else:
                 pre = sp.Symbol(style.pre(u))
+                pres.append(pre)
                 nodes.append(Node(pre, _textbook_sum(terms), unit=style.label(u)))
-                f = pre if linear else rules.activation(spec.activation).function(pre)
-                nodes.append(Node(out, f, unit=style.label(u)))
+                if not softmax:
+                    f = pre if linear else rules.activation(spec.activation).function(pre)
+                    nodes.append(Node(out, f, unit=style.label(u)))
             outs.append(out)
+        if softmax:
+            nodes.extend(softmax_nodes(pres, outs, [style.label(u) for u in row]))
         params.extend(layer_biases)  # weights first, then biases: the notes' order
         below = outs
 
@@ -154,6 +207,10 @@ def build_layered(
     loss_terms = [loss_rule.term(y, t) for y, t in zip(below, targets)]
     local = tuple((y, loss_rule.dterm(y, t, style.error_form)) for y, t in zip(below, targets))
     loss_node = Node(sp.Symbol(style.loss_name), _textbook_sum(loss_terms), local=local)
+    output = layers[-1].activation
+    matched = None
+    if (output, loss) in _MATCHED:
+        matched = MatchedOutput(output, loss, tuple(pres), tuple(below), tuple(targets))
     layout = Layout(
         columns=tuple(tuple(style.label(u) for u in row) for row in grid),
         edges=tuple(edges),
@@ -173,9 +230,9 @@ def build_layered(
         title=title,
         layout=layout,
         reduction=reduction,
+        matched=matched,
     )
     needed = _PROBABILITY_OUTPUT.get(loss)
-    output = layers[-1].activation
     if needed is not None and output != needed[0]:
         warning = (
             f"loss '{loss}' takes the log of {needed[1]} (a {needed[0]} output layer),"

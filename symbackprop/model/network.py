@@ -9,6 +9,12 @@ expression uses only declared names; the graph is acyclic (``graphlib``); the lo
 parameters that do not reach the loss are reported as warnings. Nodes are stored in a topological
 order that keeps the user's order wherever the dependencies allow it, so derivations are
 deterministic.
+
+A :class:`MatchedOutput` marks an output layer whose activation and loss are made for each other
+(softmax with cross-entropy or the multinomial log-likelihood; sigmoid with binary cross-entropy
+or the Bernoulli log-likelihood): the derivation then simplifies the output δ to ``a − y``
+(``y − a`` for a log-likelihood). The softmax simplification needs targets that sum to 1, so a
+worked example whose softmax targets do not is refused here.
 """
 
 from __future__ import annotations
@@ -40,12 +46,37 @@ class Node:
         unit: the neuron this node belongs to (``h1``), or None for a free-standing node.
         local: textbook forms of ``∂expr/∂s`` for some arguments ``s`` (a loss rule's
             ``−(t − y)``); the derivation uses them instead of ``sympy.diff`` for those.
+        softmax: True for an output of a softmax layer, ``a_i = e^{z_i} / Σ_k e^{z_k}``: like an
+            activation it gets no δ of its own (its ``local`` holds ``∂a_i/∂z_k``).
     """
 
     symbol: Symbol
     expr: sp.Expr
     unit: str | None = None
     local: tuple[tuple[Symbol, sp.Expr], ...] = ()
+    softmax: bool = False
+
+
+@dataclass(frozen=True)
+class MatchedOutput:
+    """An output layer whose activation and loss cancel in the output δ (module docstring).
+
+    Attributes:
+        activation: ``"softmax"`` or ``"sigmoid"``.
+        loss: the loss rule's name.
+        pre, out, targets: per output unit k, its net input z_k, output a_k and target y_k.
+    """
+
+    activation: str
+    loss: str
+    pre: tuple[Symbol, ...]
+    out: tuple[Symbol, ...]
+    targets: tuple[Symbol, ...]
+
+    @property
+    def targets_sum_to_one(self) -> bool:
+        """True when the simplification uses Σ_k y_k = 1 (the softmax)."""
+        return self.activation == "softmax"
 
 
 @dataclass(frozen=True)
@@ -76,6 +107,7 @@ class Network:
     layout: Layout | None = None
     warnings: tuple[str, ...] = ()
     reduction: str = "sum"
+    matched: MatchedOutput | None = None
 
     def node(self, symbol: Symbol) -> Node:
         """The node defining ``symbol`` (KeyError for leaves)."""
@@ -169,6 +201,7 @@ def build_network(
     title: str = "",
     layout: Layout | None = None,
     reduction: str = "sum",
+    matched: MatchedOutput | None = None,
 ) -> Network:
     """Validate a network given as named SymPy expressions and return it.
 
@@ -180,6 +213,7 @@ def build_network(
         learning_rate: the symbol of the step size (η).
         maximize: True when the loss is a log-likelihood to ascend.
         values: a worked example: numbers for inputs, targets, parameters and the rate.
+        matched: the output layer's activation/loss pairing, when it simplifies the output δ.
 
     Raises:
         InvalidInput: bad or duplicate names, unknown references, cycles, bad values.
@@ -218,6 +252,9 @@ def build_network(
     outputs = tuple(
         s for s in sorted(defs[loss_node.symbol].free_symbols, key=order_key(order)) if s in defs
     )
+    checked_values = _check_values(values or {}, declared | {rate})
+    if matched is not None and matched.targets_sum_to_one:
+        _check_target_sum(dict(checked_values), matched)
     return Network(
         name=name,
         inputs=tuple(leaves["input"]),
@@ -228,13 +265,30 @@ def build_network(
         outputs=outputs,
         learning_rate=rate,
         maximize=maximize,
-        values=_check_values(values or {}, declared | {rate}),
+        values=checked_values,
         notation=notation or preset("plain"),
         title=title,
         layout=layout,
         warnings=tuple(warnings),
         reduction=reduction,
+        matched=matched,
     )
+
+
+def _check_target_sum(values: dict[Symbol, sp.Rational], matched: MatchedOutput) -> None:
+    """A softmax output's worked-example targets must be a distribution: δ_k = a_k − y_k uses
+    Σ_k y_k = 1 (one-hot targets, as seed 003 appendix B)."""
+    if not all(t in values for t in matched.targets):
+        return
+    total = sum(values[t] for t in matched.targets)
+    if total != 1 or any(values[t] < 0 for t in matched.targets):
+        names = " + ".join(t.name for t in matched.targets)
+        raise InvalidInput(
+            f"the targets of a softmax output with loss '{matched.loss}' must be >= 0 and sum"
+            f" to 1 (one-hot or probabilities), got {names} = {sp.N(total, 6)}",
+            where="[values]",
+            hint="give one-hot targets such as 1, 0, 0",
+        )
 
 
 def _as_expr(expr: object, name: str) -> sp.Expr:

@@ -454,6 +454,7 @@ def derivation_text(derivation: Derivation, *, digits: int = 9) -> str:
     lines += _columns(
         [(d.label, f"{s(d.symbol)} = {s(d.expr)}", value(d.symbol)) for d in derivation.deltas]
     )
+    lines += _simplification_lines(derivation, s)
     lines.append("\ngradients")
     rows = []
     for g in derivation.gradients:
@@ -590,3 +591,22 @@ def _grad_vector(g) -> str:
 def _optimizer_text(net) -> str:
     settings = "".join(f", {k} = {v:g}" for k, v in net.optimizer.settings)
     return f"{net.optimizer.name}, η = {net.learning_rate:g}{settings}"
+
+
+def _simplification_lines(derivation: Derivation, s) -> list[str]:
+    """The output δ's of a matched output layer, step by step down to ``a − y`` (``s`` prints
+    an expression in the notation)."""
+    if not derivation.simplifications:
+        return []
+    m = derivation.network.matched
+    lines = [f"\noutput δ's: {m.activation} with {m.loss}, step by step"]
+    for simp in derivation.simplifications:
+        for a_i, z_k, jac in simp.jacobian:
+            lines.append(f"  {simp.label:4s} ∂{s(a_i)}/∂{s(z_k)} = {s(jac)}")
+        lhs = s(simp.delta)
+        pad = " " * (len(lhs) + 7)
+        lines.append(f"  {simp.label:4s} {lhs} = {s(simp.steps[0])}")
+        lines += [f"{pad}= {s(step)}" for step in simp.steps[1:]]
+        if simp.condition is not None:
+            lines[-1] += f"   (using {s(simp.condition.lhs)} = {s(simp.condition.rhs)})"
+    return lines

@@ -3,8 +3,13 @@
 ``level = "unit" | "layer" | "auto"`` (top of the spec, default ``"auto"``). ``"auto"`` picks the
 unit level — one symbol per neuron quantity, handouts with every number, unrolled code — for
 tiny nets (at most ``AUTO_UNIT_LIMIT`` units, inputs included) that the unit level can express,
-and the layer level (BP1–BP4, matmul code) otherwise. Only the layer level knows softmax, the
-classification losses, L2 weight decay and the optimizer table.
+and the layer level (BP1–BP4, matmul code) otherwise. A spec with a ``[values]`` table (a worked
+example, whose numbers only the unit-level handout prints) stays at the unit level up to
+``VALUES_UNIT_LIMIT`` units. Both levels know softmax outputs, every loss of the registry
+(half_sse, gaussian_loglik, bce, bernoulli_loglik, cross_entropy, multinomial_loglik) and the
+unit-level activations; only the layer level knows L2 weight decay, the optimizer table,
+``[data]`` rows and the activations not in ``_UNIT_ACTIVATIONS``, and a spec that uses one of
+those goes to the layer level (``level = "unit"`` is then an error).
 
 Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
 ``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
@@ -24,14 +29,15 @@ from symbackprop.rules.registry import LOSSES, activation_names
 
 
 def unit_activations() -> tuple[str, ...]:
-    """Activations the unit level can express: every registry entry and ``linear`` (softmax,
-    whose units are not independent, is the layer level's)."""
-    return activation_names()
+    """Activations the unit level can express: every registry entry, ``linear`` and the
+    ``softmax`` output layer."""
+    return (*activation_names(), SOFTMAX)
 
 
 def unit_losses() -> tuple[str, ...]:
-    """Losses the unit level can express: those defined on any output activation."""
-    return tuple(name for name, rule in LOSSES.items() if rule.output is None)
+    """Losses the unit level can express: every loss of the registry (those made for a softmax
+    or sigmoid output get their matched δ = a − y there too)."""
+    return tuple(LOSSES)
 
 
 def activation_key(value) -> object:
@@ -41,6 +47,7 @@ def activation_key(value) -> object:
 
 AUTO_UNIT_LIMIT = 12
 LEVELS = ("unit", "layer", "auto")
+VALUES_UNIT_LIMIT = 40  # units (inputs included): an example whose numbers fit a handout
 _DATA = {"x", "t"}
 
 
@@ -78,7 +85,8 @@ def resolve_level(data: dict) -> str:
     units = net.get("inputs", 0) + sum(
         lay.get("units", 0) for lay in layers if isinstance(lay, dict)
     )
-    return "unit" if isinstance(units, int) and units <= AUTO_UNIT_LIMIT else "layer"
+    limit = VALUES_UNIT_LIMIT if "values" in data else AUTO_UNIT_LIMIT
+    return "unit" if isinstance(units, int) and units <= limit else "layer"
 
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
