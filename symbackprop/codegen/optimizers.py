@@ -62,9 +62,7 @@ def _functions() -> list[dict]:
     return out
 
 
-def optimizer_context(
-    spec: OptimizerSpec, *, gradients: str, release: str, updatable: str
-) -> dict:
+def optimizer_context(spec: OptimizerSpec, *, gradients: str, release: str, updatable: str) -> dict:
     """What ``optimizers.py.jinja`` needs: every rule's functions and the spec's choice.
 
     Args:

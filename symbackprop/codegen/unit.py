@@ -237,6 +237,20 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         use_softplus="softplus" in used,
         use_leaky_relu="leaky_relu" in used,
         leaky_slope=_float(LEAKY_SLOPE),
+        **_optimizer_context(net),
+    )
+
+
+def _optimizer_context(net) -> dict:
+    """The update rules of :mod:`codegen.optimizers`, on this level's gradients (a dict of
+    scalars, fresh on every call)."""
+    from symbackprop.codegen.optimizers import optimizer_context  # it imports Statement
+
+    return optimizer_context(
+        net.optimizers[0],
+        gradients="value, grads = _evaluate(params, x, t)",
+        release="",
+        updatable="_updatable",
     )
 
 

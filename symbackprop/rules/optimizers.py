@@ -25,7 +25,6 @@ import sympy as sp
 
 from symbackprop.errors import InvalidInput
 
-
 # The in-scope names of a rule's updates, for one scalar entry of one parameter array: ``p`` the
 # parameter θ, ``g`` its gradient, ``lr`` the learning rate η, ``step`` the 1-based step count t;
 # besides these, a rule reads its settings and its state arrays by their own names.

@@ -4,19 +4,17 @@
 unit level — one symbol per neuron quantity, handouts with every number, unrolled code — for
 tiny nets (at most ``AUTO_UNIT_LIMIT`` units, inputs included) that the unit level can express,
 and the layer level (BP1–BP4, matmul code) otherwise. Only the layer level knows softmax, the
-classification losses, L2 weight decay and the optimizer table.
+classification losses and L2 weight decay.
 
 Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
-``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
 ``[data] x = [[…], …], t = [[…], …]`` (example rows; they become EXAMPLE_X / EXAMPLE_T).
 """
 
 from __future__ import annotations
 
-from symbackprop.derivation.layer import LayerNet, OptimizerSpec
+from symbackprop.derivation.layer import LayerNet
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.layer_losses import SOFTMAX
-from symbackprop.rules.optimizers import settings_for
 
 AUTO_UNIT_LIMIT = 12
 LEVELS = ("unit", "layer", "auto")
@@ -40,7 +38,6 @@ def resolve_level(data: dict) -> str:
     layers = net.get("layers", []) if isinstance(net, dict) else []
     layer_only = [k for k in ("weight_decay",) if k in net]
     layer_only += ["[data]"] if "data" in data else []
-    layer_only += ["optimizer"] if "optimizer" in data.get("training", {}) else []
     layer_only += (
         [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in _UNIT_LOSSES else []
     )
@@ -63,7 +60,14 @@ def resolve_level(data: dict) -> str:
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
     """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec`)."""
-    from symbackprop.spec.load import _LAYER, _check_keys, _get, _number, _reduction
+    from symbackprop.spec.load import (
+        _LAYER,
+        _check_keys,
+        _get,
+        _number,
+        _reduction,
+        read_optimizers,
+    )
 
     table = _get(data, "network", dict, "spec")
     inputs = _get(table, "inputs", int, "[network]")
@@ -99,10 +103,6 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
     if decay < 0:
         raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
     training = _get(data, "training", dict, "spec", {})
-    opt = dict(_get(training, "optimizer", dict, "[training]", {"name": "sgd"}))
-    opt_name = opt.pop("name", "sgd")
-    given = {k: _number(v, k, "[training.optimizer]") for k, v in opt.items()}
-    settings = settings_for(opt_name, given, where="[training.optimizer]")
     x, t = _data(data, sizes)
     net = LayerNet(
         name=name,
@@ -115,7 +115,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         title=title,
         data_x=x,
         data_t=t,
-        optimizer=OptimizerSpec(opt_name, tuple(sorted(settings.items()))),
+        optimizer=read_optimizers(training)[0],
     )
     from symbackprop.derivation.layer import derive_layers
 
