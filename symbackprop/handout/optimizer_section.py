@@ -129,22 +129,30 @@ class _Lines:
             values[form.previous] = self.number(steps.changes[k - 2][p]) if k > 1 else "0"
         numbers = self.printer(values, numbers=True)
         lines = [(self.grad_symbol, f"= {self.gradient_text} = {values[self.gradient]}")]
+        number = self.number
+
+        def _two_rows(lhs: str, symbolic: str, numeric: str, value) -> list[tuple[str, str]]:
+            """``lhs = symbols``, then ``= numbers = value`` on a row of its own."""
+            return [(lhs, f"= {symbolic}"), ("", f"= {numeric} = {number(value)}")]
+
         for name, expr in form.states:
             if name == form.eliminated:
                 continue
-            rhs = f"= {symbols.doprint(expr)} = {numbers.doprint(expr)}"
-            lines.append((f"{name}({k})", f"{rhs} = {self.number(state_after[name])}"))
+            lines += _two_rows(
+                f"{name}({k})", symbols.doprint(expr), numbers.doprint(expr), state_after[name]
+            )
         env = {**values}
         for name, symbol in form.temp_symbols.items():
             expr = dict(form.temps)[name]
             value = self.evaluate(expr, steps, k, form)
             env[symbol] = self.number(value)
             numbers = self.printer(env, numbers=True)
-            rhs = f"= {symbols.doprint(expr)} = {numbers.doprint(expr)}"
-            lines.append((symbols.doprint(symbol), f"{rhs} = {self.number(value)}"))
+            lines += _two_rows(
+                symbols.doprint(symbol), symbols.doprint(expr), numbers.doprint(expr), value
+            )
         change = steps.changes[k - 1][w]
-        rhs = f"= {symbols.doprint(form.change)} = {numbers.doprint(form.change)}"
-        lines.append((rf"\Delta {self.w}({k})", f"{rhs} = {self.number(change)}"))
+        symbolic, numeric = symbols.doprint(form.change), numbers.doprint(form.change)
+        lines += _two_rows(rf"\Delta {self.w}({k})", symbolic, numeric, change)
         before, after = steps.values[k - 1][w], steps.values[k][w]
         sign = "-" if self.number(change).startswith("-") else "+"
         magnitude = self.number(abs(change))
