@@ -214,6 +214,7 @@ def test_spec_optimizer_at_unit_level_and_audit():
     names += tuple(f"{o}_{f}" for o, _ in CASES for f in ("init", "update"))
     audit_module(source, expected=names + tuple(f"{o}_step" for o, _ in CASES[1:]))
     module = load_generated(source)
+    assert module.OPTIMIZER == "rmsprop"
     other = load_generated(
         generate_module(
             derive(load_spec_text(SPEC, source="s", name="s", level="unit")), source="s"

@@ -1,4 +1,5 @@
-"""Update rules as data: equations for the handout and statements for the generated module.
+"""Update rules as data: SymPy assignments, printed as code at both levels and evaluated by
+the unit handout, and LaTeX equations for the layer handout.
 
 Every rule follows PyTorch's ``torch.optim`` conventions (names, defaults, where ε goes), with
 g the gradient of the loss *to minimise*; for a log-likelihood the generated code passes
