@@ -17,6 +17,7 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
 from symbackprop.codegen.inplace import compute_into, difference, multiply_in_place
+from symbackprop.codegen.optimizers import optimizer_context
 from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
@@ -27,7 +28,6 @@ from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import logp as logp_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
-from symbackprop.rules.optimizers import OPTIMIZERS, settings_for
 from symbackprop.rules.registry import numeric_kernels
 
 EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
@@ -261,26 +261,6 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
     return blocks
 
 
-def _optimizers(d: LayerDerivation) -> list[dict]:
-    out = []
-    for opt in OPTIMIZERS.values():
-        out.append(
-            dict(
-                name=opt.name,
-                title=opt.title,
-                note=opt.note,
-                state=list(opt.state),
-                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
-                call="".join(f", {k}={k}" for k, _ in opt.settings),
-                # The statement is the update equation itself; the comment names the rule.
-                statements=[Statement("", code, f"U ({opt.title}): {code}") for code in opt.code],
-                uses_step=any("step" in c for c in opt.code),
-                wrapper=opt.name != "sgd",  # sgd_step(params, x, t, lr) is the stateless one
-            )
-        )
-    return out
-
-
 def _decay_text(mean: bool, maximize: bool) -> dict:
     """The L2 convention in words for the module docstring, as ``_backward`` computes it: the
     term is added to (subtracted from, for a log-likelihood) the sum over the batch before the
@@ -298,8 +278,6 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
     net = d.net
     L = net.depth
     rule = d.output
-    opt = net.optimizer
-    chosen = settings_for(opt.name, dict(opt.settings))
     weights = " + ".join(f"np.sum(W{l} * W{l})" for l in range(1, L + 1))
     return dict(
         # Free text reaches the module only through the docstring printer (pystr): the template
@@ -323,9 +301,12 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         assumption=rule.assumption and "the targets of each example must sum to one",
         loss_term=_on_layer(rule.stable, L),
         forward=_forward(d),
-        optimizers=_optimizers(d),
-        optimizer=opt.name,
-        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
+        **optimizer_context(
+            net.optimizer,
+            gradients="value, grads = _backward(params, x, t, out=_take_gradients(params, x, t))",
+            release="_give_back_gradients(grads)",
+            updatable="_trainable",
+        ),
         has_example=bool(net.data_x),
         example_x=repr([list(r) for r in net.data_x]),
         example_t=repr([list(r) for r in net.data_t]),

@@ -316,6 +316,20 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         flat_gradients=flat_gradients,
         params_unpack=_unpack(net.params),
         update_rule=f"p{'+'} = p {sign} lr * d{net.loss.name}/dp",
+        **_optimizer_context(net),
+    )
+
+
+def _optimizer_context(net) -> dict:
+    """The update rules of :mod:`codegen.optimizers`, on this level's gradients (a dict of
+    scalars, fresh on every call)."""
+    from symbackprop.codegen.optimizers import optimizer_context  # it imports Statement
+
+    return optimizer_context(
+        net.optimizers[0],
+        gradients="value, grads = _evaluate(params, x, t)",
+        release="",
+        updatable="_updatable",
     )
 
 

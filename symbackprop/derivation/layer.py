@@ -33,6 +33,7 @@ from symbackprop.rules.layer_losses import (
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
+from symbackprop.rules.optimizers import OptimizerSpec
 
 j, k = sp.symbols("j k", integer=True, positive=True)
 x_base = sp.IndexedBase("x")
@@ -66,14 +67,6 @@ def a(l: int) -> sp.IndexedBase:
 
 def delta(l: int) -> sp.IndexedBase:
     return sp.IndexedBase(f"delta__{l}")
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """The optimizer a spec asks for: a name from :mod:`optimizers` and its settings."""
-
-    name: str = "sgd"
-    settings: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from symbackprop import __version__
 from symbackprop.derivation.equations import Delta, Derivation, Gradient
 from symbackprop.derivation.evaluate import Worked, evaluate, format_number
 from symbackprop.handout.figure import build_figure
+from symbackprop.handout.optimizer_section import optimizer_sections
 from symbackprop.handout.training import ITERATIONS, error_after_update, loss_curve
 from symbackprop.output.render import render
 from symbackprop.printers.printing import NotationLatexPrinter, partial_latex
@@ -388,6 +389,7 @@ def handout_context(
         show_solutions=show_solutions,
         digits=digits,
         matched=matched_output(w),
+        optimizers=optimizer_sections(derivation, digits=digits, escape=escape_text),
     )
 
 

@@ -31,6 +31,7 @@ import sympy as sp
 from symbackprop.errors import InvalidInput
 from symbackprop.model.names import check_unique, validate_name
 from symbackprop.model.notation import Notation, preset
+from symbackprop.rules.optimizers import OptimizerSpec
 
 Symbol = sp.Symbol
 _UNIT_LABEL = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -108,6 +109,8 @@ class Network:
     warnings: tuple[str, ...] = ()
     reduction: str = "sum"
     matched: MatchedOutput | None = None
+    # the spec's optimizers: the first is optimizer_step's, the handout works each
+    optimizers: tuple[OptimizerSpec, ...] = (OptimizerSpec(),)
 
     def node(self, symbol: Symbol) -> Node:
         """The node defining ``symbol`` (KeyError for leaves)."""

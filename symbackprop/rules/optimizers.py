@@ -1,4 +1,5 @@
-"""Update rules as data: equations for the handout and statements for the generated module.
+"""Update rules as data: SymPy assignments, printed as code at both levels and evaluated by
+the unit handout, and LaTeX equations for the layer handout.
 
 Every rule follows PyTorch's ``torch.optim`` conventions (names, defaults, where ε goes), with
 g the gradient of the loss *to minimise*; for a log-likelihood the generated code passes
@@ -19,8 +20,24 @@ Where we differ from PyTorch, or from the lecture notes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
+
+import sympy as sp
 
 from symbackprop.errors import InvalidInput
+
+# The in-scope names of a rule's updates, for one scalar entry of one parameter array: ``p`` the
+# parameter θ, ``g`` its gradient, ``lr`` the learning rate η, ``step`` the 1-based step count t;
+# besides these, a rule reads its settings and its state arrays by their own names.
+p, g, lr, step = sp.symbols("p g lr step", real=True)
+
+
+def _names(text: str) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(name, real=True) for name in text.split())
+
+
+momentum, alpha, eps, beta1, beta2 = _names("momentum alpha eps beta1 beta2")
+v, G, s, m, m_hat, s_hat = _names("v G s m m_hat s_hat")
 
 
 @dataclass(frozen=True)
@@ -32,9 +49,13 @@ class Optimizer:
         title: its name in prose.
         settings: (name, PyTorch default) of each hyperparameter besides the learning rate.
         state: names of the per-parameter state arrays (zeros at the start).
-        equations: LaTeX lines of the update, in order (θ, g, η in Nielsen's letters).
-        code: Python statements updating ``p`` (the parameter array, in place), ``g`` (its
-            gradient) and the state arrays; ``step`` is the 1-based step count.
+        equations: LaTeX lines of the update, in order (θ, g, η in Nielsen's letters), for the
+            layer handout's display.
+        updates: the rule itself, ``(target, expression)`` assignments run in order on one entry
+            of one parameter: the target is ``p``, a state array (changed in place) or a
+            temporary; each expression reads the names above and the targets assigned before it.
+            Generated code prints these (see :mod:`codegen.optimizers`) and the unit handout
+            evaluates them.
         note: the sign convention or difference from PyTorch, one sentence.
     """
 
@@ -43,7 +64,7 @@ class Optimizer:
     settings: tuple[tuple[str, float], ...]
     state: tuple[str, ...]
     equations: tuple[str, ...]
-    code: tuple[str, ...]
+    updates: tuple[tuple[sp.Symbol, sp.Expr], ...]
     note: str = ""
 
 
@@ -56,7 +77,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             (),
             (),
             (r"\theta \leftarrow \theta - \eta\, g",),
-            ("p -= lr * g",),
+            ((p, p - lr * g),),
             "one step against the gradient of the batch",
         ),
         Optimizer(
@@ -65,7 +86,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             (("momentum", 0.9),),
             ("v",),
             (r"v \leftarrow \mu v + g", r"\theta \leftarrow \theta - \eta\, v"),
-            ("v *= momentum", "v += g", "p -= lr * v"),
+            ((v, momentum * v), (v, v + g), (p, p - lr * v)),
             "v is PyTorch's momentum buffer; seed 001's step Delta w (theta += Delta w) is -lr v",
         ),
         Optimizer(
@@ -74,7 +95,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
             (("momentum", 0.9),),
             ("v",),
             (r"v \leftarrow \mu v + g", r"\theta \leftarrow \theta - \eta\,(g + \mu v)"),
-            ("v *= momentum", "v += g", "p -= lr * (g + momentum * v)"),
+            ((v, momentum * v), (v, v + g), (p, p - lr * (g + momentum * v))),
             "PyTorch's form: the gradient is taken at θ, the look-ahead folded into the step",
         ),
         Optimizer(
@@ -86,7 +107,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 r"G \leftarrow G + g \odot g",
                 r"\theta \leftarrow \theta - \frac{\eta}{\sqrt{G} + \epsilon} \odot g",
             ),
-            ("G += g * g", "p -= lr * g / (np.sqrt(G) + eps)"),
+            ((G, G + g * g), (p, p - lr * g / (sp.sqrt(G) + eps))),
             "G sums the squares of all gradients so far (seed 001); ε as PyTorch",
         ),
         Optimizer(
@@ -98,7 +119,11 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 r"s \leftarrow \alpha s + (1 - \alpha)\, g \odot g",
                 r"\theta \leftarrow \theta - \frac{\eta}{\sqrt{s} + \epsilon} \odot g",
             ),
-            ("s *= alpha", "s += (1 - alpha) * g * g", "p -= lr * g / (np.sqrt(s) + eps)"),
+            (
+                (s, alpha * s),
+                (s, s + (1 - alpha) * g * g),
+                (p, p - lr * g / (sp.sqrt(s) + eps)),
+            ),
             "PyTorch's defaults: α = 0.99, ε outside the root",
         ),
         Optimizer(
@@ -113,18 +138,39 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 r"\theta \leftarrow \theta - \eta\, \hat m \oslash (\sqrt{\hat s} + \epsilon)",
             ),
             (
-                "m *= beta1",
-                "m += (1 - beta1) * g",
-                "s *= beta2",
-                "s += (1 - beta2) * g * g",
-                "m_hat = m / (1 - beta1**step)",
-                "s_hat = s / (1 - beta2**step)",
-                "p -= lr * m_hat / (np.sqrt(s_hat) + eps)",
+                (m, beta1 * m),
+                (m, m + (1 - beta1) * g),
+                (s, beta2 * s),
+                (s, s + (1 - beta2) * g * g),
+                (m_hat, m / (1 - beta1**step)),
+                (s_hat, s / (1 - beta2**step)),
+                (p, p - lr * m_hat / (sp.sqrt(s_hat) + eps)),
             ),
             "bias-corrected moments, t the 1-based step count; ε outside the root, as PyTorch",
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """The optimizer a spec asks for: a name from :data:`OPTIMIZERS` and its settings."""
+
+    name: str = "sgd"
+    settings: tuple[tuple[str, float], ...] = ()
+
+
+def run_updates(rule: Optimizer, env: Mapping[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
+    """``env`` after one run of ``rule``'s updates, each expression substituted in order.
+
+    ``env`` gives ``p``, ``g``, ``lr``, ``step``, the settings and the state by their symbols;
+    with numbers it evaluates one step (exactly, for rationals), with symbols it composes the
+    rule into one expression per target (``v ← μ v + g``).
+    """
+    out = dict(env)
+    for target, expr in rule.updates:
+        out[target] = expr.xreplace(out)
+    return out
 
 
 def optimizer(name: str, *, where: str | None = None) -> Optimizer:

@@ -4,15 +4,12 @@
 unit level — one symbol per neuron quantity, handouts with every number, unrolled code — for
 tiny nets (at most ``AUTO_UNIT_LIMIT`` units, inputs included) that the unit level can express,
 and the layer level (BP1–BP4, matmul code) otherwise. A spec with a ``[values]`` table (a worked
-example, whose numbers only the unit-level handout prints) stays at the unit level up to
-``VALUES_UNIT_LIMIT`` units. Both levels know softmax outputs, every loss of the registry
-(half_sse, gaussian_loglik, bce, bernoulli_loglik, cross_entropy, multinomial_loglik) and the
-unit-level activations; only the layer level knows L2 weight decay, the optimizer table,
-``[data]`` rows and the activations not in ``_UNIT_ACTIVATIONS``, and a spec that uses one of
-those goes to the layer level (``level = "unit"`` is then an error).
+example, printed unit by unit at the unit level) stays at the unit level up to
+``VALUES_UNIT_LIMIT`` units. Both levels know every activation and loss of the registry, softmax
+outputs and the optimizers; only the layer level knows L2 weight decay and ``[data]`` rows, and a
+spec that uses one of those goes to the layer level (``level = "unit"`` is then an error).
 
 Layer-level keys, besides the common ones: ``[network] weight_decay`` (λ),
-``[training] optimizer = { name = "adam", beta1 = 0.9, … }`` (PyTorch's names and defaults),
 ``[data] x = [[…], …], t = [[…], …]`` (example rows; they become EXAMPLE_X / EXAMPLE_T),
 ``[values] w1_2_3 = 0.5, b1_2 = 0.1`` (w^1_{23}, b^1_2: parameters of the handout's worked example).
 """
@@ -21,10 +18,9 @@ from __future__ import annotations
 
 import re
 
-from symbackprop.derivation.layer import LayerNet, OptimizerSpec
+from symbackprop.derivation.layer import LayerNet
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.layer_losses import SOFTMAX
-from symbackprop.rules.optimizers import settings_for
 from symbackprop.rules.registry import LOSSES, activation_names
 
 
@@ -66,7 +62,6 @@ def resolve_level(data: dict) -> str:
     layers = net.get("layers", []) if isinstance(net, dict) else []
     layer_only = [k for k in ("weight_decay",) if k in net]
     layer_only += ["[data]"] if "data" in data else []
-    layer_only += ["optimizer"] if "optimizer" in data.get("training", {}) else []
     layer_only += (
         [f"loss '{net['loss']}'"] if net.get("loss", "half_sse") not in unit_losses() else []
     )
@@ -98,6 +93,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         _number,
         _reduction,
         activation_name,
+        read_optimizers,
     )
 
     table = _get(data, "network", dict, "spec")
@@ -134,10 +130,6 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
     if decay < 0:
         raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
     training = _get(data, "training", dict, "spec", {})
-    opt = dict(_get(training, "optimizer", dict, "[training]", {"name": "sgd"}))
-    opt_name = opt.pop("name", "sgd")
-    given = {k: _number(v, k, "[training.optimizer]") for k, v in opt.items()}
-    settings = settings_for(opt_name, given, where="[training.optimizer]")
     x, t = _data(data, sizes)
     values = _values(data.get("values", {}), sizes)
     net = LayerNet(
@@ -151,7 +143,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         title=title,
         data_x=x,
         data_t=t,
-        optimizer=OptimizerSpec(opt_name, tuple(sorted(settings.items()))),
+        optimizer=read_optimizers(training)[0],
         values=values,
     )
     from symbackprop.derivation.layer import derive_layers

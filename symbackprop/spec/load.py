@@ -8,9 +8,10 @@ Two forms, documented with full examples in README.md and ``symbackprop/examples
   loss node's name), ``nodes`` (name = expression, read by :mod:`exprparse`, never by eval),
   optional ``units`` (node → unit label) and ``maximize``.
 
-Both take ``name``, ``title``, ``notation`` at the top, ``[training] learning_rate`` and
-``[values]`` (numbers for a worked example). Every key is checked: unknown keys suggest the
-closest known one, wrong types say what was expected, numbers must be finite.
+Both take ``name``, ``title``, ``notation`` at the top, ``[training] learning_rate``,
+``[training] optimizer`` (:func:`read_optimizers`) and ``[values]`` (numbers for a worked
+example). Every key is checked: unknown keys suggest the closest known one, wrong types say what
+was expected, numbers must be finite.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import difflib
 import math
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from symbackprop.model.names import check_unique, validate_name
 from symbackprop.model.network import Network, Node, build_network
 from symbackprop.model.notation import preset
 from symbackprop.rules import registry as rules
+from symbackprop.rules.optimizers import OptimizerSpec, settings_for
 from symbackprop.spec.exprparse import parse_expression
 
 if sys.version_info >= (3, 11):
@@ -228,15 +231,18 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
 
     if resolve_level(data) == "layer":
         return build_layer_net(data, name=name, title=title, rate=rate)
+    optimizers = read_optimizers(training)
     if "network" in data:
         network = _get(data, "network", dict, "spec")
         rate_name = notation.rate_name
         numbers.setdefault(rate_name, str(rate))
-        return _layered(network, name, title, notation, numbers)
-    graph = _get(data, "graph", dict, "spec")
-    rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
-    numbers.setdefault(rate_name, str(rate))
-    return _graph(graph, name, title, notation, numbers, rate_name)
+        built = _layered(network, name, title, notation, numbers)
+    else:
+        graph = _get(data, "graph", dict, "spec")
+        rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
+        numbers.setdefault(rate_name, str(rate))
+        built = _graph(graph, name, title, notation, numbers, rate_name)
+    return replace(built, optimizers=optimizers)
 
 
 def _check_size(table: object) -> None:
@@ -284,6 +290,26 @@ def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Net
         title=title,
         reduction=_reduction(table),
     )
+
+
+def read_optimizers(training: dict) -> tuple[OptimizerSpec, ...]:
+    """``[training] optimizer``: one table ``{ name = "adam", beta1 = 0.9 }`` (PyTorch's names
+    and defaults) or an array of them; the first is the module's ``optimizer_step``, and the
+    unit handout works two steps of each (SGD without a table)."""
+    where = "[training.optimizer]"
+    given = _get(training, "optimizer", (dict, list), "[training]", {"name": "sgd"})
+    tables = given if isinstance(given, list) else [given]
+    if not tables:
+        raise InvalidInput("optimizer must list at least one table", where=where)
+    specs = []
+    for table in tables:
+        if not isinstance(table, dict):
+            raise InvalidInput(f"optimizer must list tables, got {_type_name(table)}", where=where)
+        name = _get(table, "name", str, where, "sgd")
+        numbers = {k: _number(v, k, where) for k, v in table.items() if k != "name"}
+        settings = settings_for(name, numbers, where=where)
+        specs.append(OptimizerSpec(name, tuple(sorted(settings.items()))))
+    return tuple(specs)
 
 
 def _reduction(table: dict) -> str:
