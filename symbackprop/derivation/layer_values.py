@@ -18,19 +18,20 @@ except for the entries the spec's ``[values]`` gives (:func:`example_params`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import mpmath
 import numpy as np
+import sympy as sp
 
 from symbackprop.check.layer import mp_value
 from symbackprop.derivation.layer import LayerDerivation
+from symbackprop.rules import optimizers as opt
 from symbackprop.rules import registry as rules
 from symbackprop.rules.layer_losses import SOFTMAX, activation_value
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
-from symbackprop.rules.optimizers import optimizer
+from symbackprop.rules.optimizers import optimizer, run_updates
 
 DIGITS = 30
 Vector = list  # of mpmath.mpf
@@ -123,61 +124,19 @@ def _cost(d: LayerDerivation, a_out, y, Ws):
 
 def _step(name: str, settings: dict, rate, theta, g):
     """θ after the first step of optimizer ``name`` (zero state, step 1) for one entry: the
-    rule's own statements, run on mpmath numbers (``np.sqrt`` is ``mpmath.sqrt``)."""
-    scope = dict(settings)
-    scope.update(p=theta, g=g, lr=rate, step=1, np=SimpleNamespace(sqrt=mpmath.sqrt))
-    for state in optimizer(name).state:
-        scope[state] = mpmath.mpf(0)
-    for line in optimizer(name).code:
-        target, op, expr = line.split(" ", 2)
-        value = _arith(expr, scope)
-        if op == "=":
-            scope[target] = value
-        elif op == "+=":
-            scope[target] = scope[target] + value
-        elif op == "-=":
-            scope[target] = scope[target] - value
-        elif op == "*=":
-            scope[target] = scope[target] * value
-        else:  # pragma: no cover - the optimizer table only uses these
-            raise ValueError(f"cannot run optimizer statement {line!r}")
-    return scope["p"]
+    rule's own updates (:func:`rules.optimizers.run_updates`) on numbers of the working
+    precision."""
+    rule = optimizer(name)
+    prec = mpmath.mp.dps
 
+    def num(value):
+        return sp.Float(mpmath.nstr(mpmath.mpf(value), prec), prec)
 
-def _arith(text: str, scope: dict):
-    """An arithmetic expression of the optimizer table (names, numbers, + − * / **, np.sqrt)
-    evaluated on mpmath numbers, parsed by :mod:`ast` (never ``eval``)."""
-    import ast
-    import operator
-
-    ops = {
-        ast.Add: operator.add,
-        ast.Sub: operator.sub,
-        ast.Mult: operator.mul,
-        ast.Div: operator.truediv,
-        ast.Pow: operator.pow,
-    }
-
-    def walk(node):
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return mpmath.mpf(node.value)
-        if isinstance(node, ast.Name):
-            value = scope[node.id]
-            return value if isinstance(value, int) else mpmath.mpf(value)
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "sqrt"
-            and len(node.args) == 1
-        ):
-            return mpmath.sqrt(walk(node.args[0]))
-        raise ValueError(f"cannot evaluate {ast.dump(node)}")  # pragma: no cover
-
-    return walk(ast.parse(text, mode="eval").body)
+    env = {opt.p: num(theta), opt.g: num(g), opt.lr: num(rate), opt.step: sp.Integer(1)}
+    env.update({sp.Symbol(k, real=True): num(v) for k, v in settings.items()})
+    env.update({sp.Symbol(s, real=True): sp.Integer(0) for s in rule.state})
+    out = run_updates(rule, env)[opt.p]
+    return mpmath.mpf(str(sp.N(out, prec)))
 
 
 def worked_example(

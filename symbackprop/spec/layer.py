@@ -131,7 +131,13 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
     training = _get(data, "training", dict, "spec", {})
     x, t = _data(data, sizes)
-    values = _values(data.get("values", {}), sizes)
+    table_values = data.get("values", {})
+    if table_values and not all(_VALUE_NAME.fullmatch(k) for k in table_values):
+        values, example = _notation_values(data, name, title)
+        if not x and example is not None:
+            x, t = example
+    else:
+        values = _values(table_values, sizes)
     net = LayerNet(
         name=name,
         sizes=tuple(sizes),
@@ -181,6 +187,40 @@ def _values(table: dict, sizes: list[int]) -> tuple:
             )
         out.append(entry)
     return tuple(out)
+
+
+def _notation_values(data: dict, name: str, title: str) -> tuple:
+    """A ``[values]`` table written in the spec's notation (``w5``, ``i1``, ``W_13``, ``y_1``):
+    read through the unit-level reading of the same spec, whose figure layout says which weight
+    joins which units. Returns the parameter entries and the example (x, t) as one data row, or
+    None when the inputs or targets are not all given."""
+    from symbackprop.spec.load import load_spec_data
+
+    unit = load_spec_data({**data, "level": "unit"}, name=name)
+    known = unit.value_map
+    layout = unit.layout
+    columns = [list(col) for col in layout.columns]
+    where = {
+        label: (layer, i + 1) for layer, col in enumerate(columns) for i, label in enumerate(col)
+    }
+    entries = []
+    for frm, to, param in layout.edges:
+        symbol = next((p for p in unit.params if p.name == param), None)
+        if symbol in known and frm in where and to in where:
+            (layer, j), (_, k) = where[to], where[frm]
+            entries.append(((f"W{layer}", (j - 1, k - 1)), float(known[symbol])))
+    for param, fed in layout.biases:
+        symbol = next((p for p in unit.params if p.name == param), None)
+        for label in fed:
+            if symbol in known and label in where:
+                layer, j = where[label]
+                entries.append(((f"b{layer}", (j - 1,)), float(known[symbol])))
+    example = None
+    if all(s in known for s in (*unit.inputs, *unit.targets)):
+        row_x = tuple(float(known[s]) for s in unit.inputs)
+        row_t = tuple(float(known[s]) for s in unit.targets)
+        example = ((row_x,), (row_t,))
+    return tuple(entries), example
 
 
 def _data(data: dict, sizes: list[int]):

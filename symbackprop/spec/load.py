@@ -204,6 +204,11 @@ def example_names() -> list[str]:
     return sorted(p.stem for p in EXAMPLES_DIR.glob("*.toml"))
 
 
+def load_spec_data(data: dict, *, name: str) -> Network:
+    """The network of a spec already parsed from TOML (``data`` is not changed)."""
+    return _build(dict(data), source=name, default_name=name)
+
+
 def _build(data: dict, *, source: str, default_name: str) -> Network:
     _check_keys(data, _TOP, "the spec")
     name = _network_name(_get(data, "name", str, "spec", None), default_name)
