@@ -106,7 +106,8 @@ def test_float32_in_float32_out_and_close_to_float64():
     [
         ({"network": {"inputs": 2, "layers": [{"units": 2}, {"units": 2}]}}, "unit"),
         ({"network": {"inputs": 20, "layers": [{"units": 2}]}}, "layer"),
-        ({"network": {"inputs": 2, "layers": [{"units": 2, "activation": "softmax"}]}}, "layer"),
+        ({"network": {"inputs": 2, "layers": [{"units": 2, "activation": "softmax"}]}}, "unit"),
+        ({"network": {"inputs": 2, "weight_decay": 0.1, "layers": [{"units": 2}]}}, "layer"),
         ({"level": "layer", "network": {"inputs": 2, "layers": [{"units": 1}]}}, "layer"),
         ({"level": "unit", "network": {"inputs": 20, "layers": [{"units": 2}]}}, "unit"),
     ],
