@@ -15,11 +15,11 @@ import sympy as sp
 from oracle import small_net
 
 import symbackprop.codegen.pyformat as pyformat
+from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.codegen.unit import BLACK_MODE, generate_module, unit_context
 from symbackprop.derivation.unit import derive
 from symbackprop.model.layered import LayerSpec, build_layered
 from symbackprop.model.network import build_network
-from symbackprop.output.render import render
 from symbackprop.rules.registry import ACTIVATIONS
 from symbackprop.spec.load import load_spec
 
@@ -32,7 +32,7 @@ def black_format(text: str) -> str:
 
 def raw_module(network) -> str:
     """The rendered module before formatting."""
-    return render("numpy", "unit.py.jinja", **unit_context(derive(network), source=network.name))
+    return render_with_runtime("unit", unit_context(derive(network), source=network.name))
 
 
 def layered(sizes, activation, *, bias="unit", loss="half_sse", notation="mazur"):
