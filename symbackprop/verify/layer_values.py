@@ -41,12 +41,42 @@ from symbackprop.rules.layer_losses import z as z_sym
 
 POINTS = 3
 CROSS_CHECK_PARAMS = 50_000
-_MODULES = [{"Heaviside": lambda u, h0=0: np.heaviside(u, h0), "Max": np.maximum}, "numpy"]
+
+
+def np_value(expr: sp.Expr, env: dict) -> np.ndarray:
+    """A per-unit rule evaluated elementwise on arrays (Add, Mul, Pow, exp, log, tanh, Max,
+    Heaviside, registry activations): :func:`check.layer.mp_value`'s walk, for NumPy."""
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Number:
+        return np.float64(float(expr))
+    args = [np_value(arg, env) for arg in expr.args]
+    if expr.is_Add:
+        return sum(args[1:], args[0])
+    if expr.is_Mul:
+        out = args[0]
+        for arg in args[1:]:
+            out = out * arg
+        return out
+    if expr.is_Pow:
+        return np.power(args[0], args[1])
+    table = {sp.exp: np.exp, sp.log: np.log, sp.tanh: np.tanh}
+    if type(expr) in table:
+        return table[type(expr)](args[0])
+    if isinstance(expr, sp.Max):
+        return np.maximum.reduce(np.broadcast_arrays(*args))
+    if isinstance(expr, sp.Heaviside):
+        return np.heaviside(args[0], args[1] if len(args) > 1 else 0.0)
+    if isinstance(expr, rules.ActivationBase):
+        t = sp.Symbol("t_arg")
+        return np_value(expr.rule.definition(t), {t: args[0]})
+    raise TypeError(f"cannot evaluate {type(expr).__name__}")  # pragma: no cover
 
 
 def elementwise(expr: sp.Expr):  # noqa: ANN201 - a NumPy function of (z, a, y)
     """``expr`` (in the registry's z, a, y) as a vectorised NumPy function of (z, a, y)."""
-    return sp.lambdify([z_sym, a_sym, y_sym], rules.to_elementary(expr), modules=_MODULES)
+    rule = rules.to_elementary(expr)
+    return lambda zv, av, yv: np_value(rule, {z_sym: zv, a_sym: av, y_sym: yv})
 
 
 def sensitivity(expr: sp.Expr):  # noqa: ANN201 - a NumPy function of (z, a, y, mz, ma, my)
