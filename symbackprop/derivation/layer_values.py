@@ -17,8 +17,9 @@ except for the entries the spec's ``[values]`` gives (:func:`example_params`).
 
 from __future__ import annotations
 
+import ast
+import operator
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import mpmath
 import numpy as np
@@ -121,63 +122,63 @@ def _cost(d: LayerDerivation, a_out, y, Ws):
     return cost
 
 
-def _step(name: str, settings: dict, rate, theta, g):
-    """θ after the first step of optimizer ``name`` (zero state, step 1) for one entry: the
-    rule's own statements, run on mpmath numbers (``np.sqrt`` is ``mpmath.sqrt``)."""
-    scope = dict(settings)
-    scope.update(p=theta, g=g, lr=rate, step=1, np=SimpleNamespace(sqrt=mpmath.sqrt))
-    for state in optimizer(name).state:
-        scope[state] = mpmath.mpf(0)
+def _program(name: str) -> list:
+    """The statements of optimizer ``name`` as (target, operator, parsed expression)."""
+    out = []
     for line in optimizer(name).code:
         target, op, expr = line.split(" ", 2)
-        value = _arith(expr, scope)
-        if op == "=":
-            scope[target] = value
-        elif op == "+=":
-            scope[target] = scope[target] + value
-        elif op == "-=":
-            scope[target] = scope[target] - value
-        elif op == "*=":
-            scope[target] = scope[target] * value
-        else:  # pragma: no cover - the optimizer table only uses these
+        if op not in _ASSIGN:  # pragma: no cover - the optimizer table only uses these
             raise ValueError(f"cannot run optimizer statement {line!r}")
+        out.append((target, _ASSIGN[op], ast.parse(expr, mode="eval").body))
+    return out
+
+
+_ASSIGN = {
+    "=": lambda old, new: new,
+    "+=": operator.add,
+    "-=": operator.sub,
+    "*=": operator.mul,
+}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+
+
+def _step(program: list, state: tuple, settings: dict, rate, theta, g):
+    """θ after the first step (zero state, step 1) of an optimizer's statements, run on
+    mpmath numbers (``np.sqrt`` is ``mpmath.sqrt``)."""
+    scope = dict(settings)
+    scope.update(p=theta, g=g, lr=rate, step=1)
+    for name in state:
+        scope[name] = mpmath.mpf(0)
+    for target, assign, expr in program:
+        scope[target] = assign(scope.get(target), _arith(expr, scope))
     return scope["p"]
 
 
-def _arith(text: str, scope: dict):
-    """An arithmetic expression of the optimizer table (names, numbers, + − * / **, np.sqrt)
-    evaluated on mpmath numbers, parsed by :mod:`ast` (never ``eval``)."""
-    import ast
-    import operator
-
-    ops = {
-        ast.Add: operator.add,
-        ast.Sub: operator.sub,
-        ast.Mult: operator.mul,
-        ast.Div: operator.truediv,
-        ast.Pow: operator.pow,
-    }
-
-    def walk(node):
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return mpmath.mpf(node.value)
-        if isinstance(node, ast.Name):
-            value = scope[node.id]
-            return value if isinstance(value, int) else mpmath.mpf(value)
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "sqrt"
-            and len(node.args) == 1
-        ):
-            return mpmath.sqrt(walk(node.args[0]))
-        raise ValueError(f"cannot evaluate {ast.dump(node)}")  # pragma: no cover
-
-    return walk(ast.parse(text, mode="eval").body)
+def _arith(node, scope: dict):
+    """An arithmetic expression of the optimizer table (names, numbers, + − * / **,
+    ``np.sqrt``) evaluated on mpmath numbers from its :mod:`ast` (never ``eval``)."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        return _BINARY[type(node.op)](_arith(node.left, scope), _arith(node.right, scope))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_arith(node.operand, scope)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return mpmath.mpf(node.value)
+    if isinstance(node, ast.Name):
+        return scope[node.id]  # mpmath numbers, and the step count (an int)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "sqrt"
+        and len(node.args) == 1
+    ):
+        return mpmath.sqrt(_arith(node.args[0], scope))
+    raise ValueError(f"cannot evaluate {ast.dump(node)}")  # pragma: no cover
 
 
 def worked_example(
@@ -214,13 +215,14 @@ def worked_example(
             ]
         lam = mpmath.mpf(net.weight_decay)
         sign = -1 if rule.maximize else 1
-        settings = dict(net.optimizer.settings)
+        settings = {k: mpmath.mpf(v) for k, v in net.optimizer.settings}
+        program, state = _program(net.optimizer.name), optimizer(net.optimizer.name).state
         rate = mpmath.mpf(net.learning_rate)
         layers, new_Ws, new_bs = [], [], []
 
         def step(theta, grad):
             # The optimizer minimises: for a log-likelihood it is given g = −∂ log L/∂θ.
-            return _step(net.optimizer.name, settings, rate, theta, sign * grad)
+            return _step(program, state, settings, rate, theta, sign * grad)
 
         for l in range(1, L + 1):
             W, b, dls = Ws[l - 1], bs[l - 1], deltas[l]
