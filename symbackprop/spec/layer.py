@@ -107,7 +107,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
     given = {k: _number(v, k, "[training.optimizer]") for k, v in opt.items()}
     settings = settings_for(opt_name, given, where="[training.optimizer]")
     x, t = _data(data, sizes)
-    values = _values(data.get("values", {}), sizes)
+    values, warnings = _values(data.get("values", {}), sizes)
     net = LayerNet(
         name=name,
         sizes=tuple(sizes),
@@ -121,6 +121,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         data_t=t,
         optimizer=OptimizerSpec(opt_name, tuple(sorted(settings.items()))),
         values=values,
+        warnings=warnings,
     )
     from symbackprop.derivation.layer import derive_layers
 
@@ -134,13 +135,15 @@ _VALUE_NAME = re.compile(r"(w)(\d+)_(\d+)_(\d+)|(b)(\d+)_(\d+)")
 def _values(table: dict, sizes: list[int]) -> tuple:
     """``[values]`` at the layer level: entries of the parameters for the handout's worked
     example, ``w<l>_<j>_<k>`` for w^l_{jk} and ``b<l>_<j>`` for b^l_j (layers and units from 1;
-    numbers already checked by :mod:`spec.load`)."""
-    out = []
+    numbers already checked by :mod:`spec.load`), and a warning naming any other keys (a unit
+    level spec read with ``--level layer``), which are not used."""
+    out, ignored = [], []
     for key, value in table.items():
         found = _VALUE_NAME.fullmatch(key)
         hint = "layer-level [values] name parameter entries: w<l>_<j>_<k> (w^l_jk), b<l>_<j>"
-        if not found:
-            raise InvalidInput(f"unknown name '{key}'", where="[values]", hint=hint)
+        if not found:  # a unit-level name (the spec read with --level layer): not used here
+            ignored.append(key)
+            continue
         if found[1]:
             layer, j, k = (int(found[i]) for i in (2, 3, 4))
             ok = 1 <= layer < len(sizes) and 1 <= j <= sizes[layer] and 1 <= k <= sizes[layer - 1]
@@ -156,7 +159,14 @@ def _values(table: dict, sizes: list[int]) -> tuple:
                 hint=hint,
             )
         out.append(entry)
-    return tuple(out)
+    warnings = ()
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (", ..." if len(ignored) > 3 else "")
+        warnings = (
+            f"[values] {shown}: not layer-level parameter names (w<l>_<j>_<k>, b<l>_<j>), "
+            "not used",
+        )
+    return tuple(out), warnings
 
 
 def _data(data: dict, sizes: list[int]):
