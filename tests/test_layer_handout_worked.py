@@ -380,7 +380,6 @@ def test_some_values_replace_those_entries_of_the_seeded_init(tmp_path):
         ("w3_1_1 = 0.5", "'w3_1_1' is outside the network (sizes 3-4-2)"),
         ("w1_5_1 = 0.5", "'w1_5_1' is outside the network"),
         ("b2_3 = 0.5", "'b2_3' is outside the network"),
-        ("x1 = 0.5", "unknown name 'x1'"),
     ],
 )
 def test_bad_values_names_are_one_line_errors(extra, message, tmp_path, capsys, monkeypatch):
@@ -392,3 +391,17 @@ def test_bad_values_names_are_one_line_errors(extra, message, tmp_path, capsys, 
     assert code == 2
     line = one_line_error(err)
     assert message in line and "[values]" in line
+
+
+def test_unit_level_values_names_are_not_used_and_say_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "u.toml").write_text(
+        small_spec(**CASES["softmax-ce-sgd"]) + "[values]\nx_1 = 0.5\nw1_1_1 = 0.25\n", "utf-8"
+    )
+    code, _, err = run(capsys, "handout", "u.toml", "-o", "u.tex", "--no-pdf")
+    assert code == 0
+    assert err.strip() == (
+        "symbackprop: warning: [values] x_1: not layer-level parameter names "
+        "(w<l>_<j>_<k>, b<l>_<j>), not used"
+    )
+    assert "1 of the 26 parameters are the spec's" in (tmp_path / "u.tex").read_text("utf-8")

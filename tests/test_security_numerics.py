@@ -569,7 +569,7 @@ def test_item14_l2_stated_the_same_in_docstring_and_handout(loss, reduction):
     assert formula in tex and gradient in tex
     assert ("minus the L2 term" if maximize else "plus the L2 term") in tex
     # BP4 for one example carries the same sign as the code's decay term
-    bp4 = [line for line in tex.splitlines() if r"\tag{BP4}" in line and r"\lambda" in line]
+    bp4 = [line for line in tex.splitlines() if r"\tag{BP4}" in line and r"\lambda {w^" in line]
     assert len(bp4) == 2 and all(
         (r"- \lambda" if maximize else r"+ \lambda") in line for line in bp4
     ), bp4

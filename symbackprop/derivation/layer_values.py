@@ -31,7 +31,7 @@ from symbackprop.rules.layer_losses import SOFTMAX, activation_value
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
-from symbackprop.rules.optimizers import optimizer, run_updates
+from symbackprop.rules.optimizers import optimizer
 
 DIGITS = 30
 Vector = list  # of mpmath.mpf
@@ -122,21 +122,15 @@ def _cost(d: LayerDerivation, a_out, y, Ws):
     return cost
 
 
-def _step(name: str, settings: dict, rate, theta, g):
-    """θ after the first step of optimizer ``name`` (zero state, step 1) for one entry: the
-    rule's own updates (:func:`rules.optimizers.run_updates`) on numbers of the working
-    precision."""
-    rule = optimizer(name)
-    prec = mpmath.mp.dps
-
-    def num(value):
-        return sp.Float(mpmath.nstr(mpmath.mpf(value), prec), prec)
-
-    env = {opt.p: num(theta), opt.g: num(g), opt.lr: num(rate), opt.step: sp.Integer(1)}
-    env.update({sp.Symbol(k, real=True): num(v) for k, v in settings.items()})
-    env.update({sp.Symbol(s, real=True): sp.Integer(0) for s in rule.state})
-    out = run_updates(rule, env)[opt.p]
-    return mpmath.mpf(str(sp.N(out, prec)))
+def _step(rule, settings: dict, rate, theta, g):
+    """θ after the first step (zero state, step 1) of an optimizer rule for one entry: the rule's
+    own updates (:mod:`rules.optimizers`) evaluated in order on mpmath numbers."""
+    scope = {sp.Symbol(k, real=True): v for k, v in settings.items()}
+    scope.update({opt.p: theta, opt.g: g, opt.lr: rate, opt.step: mpmath.mpf(1)})
+    scope.update({sp.Symbol(s, real=True): mpmath.mpf(0) for s in rule.state})
+    for target, expr in rule.updates:
+        scope[target] = mp_value(expr, scope)
+    return scope[opt.p]
 
 
 def worked_example(
@@ -173,13 +167,14 @@ def worked_example(
             ]
         lam = mpmath.mpf(net.weight_decay)
         sign = -1 if rule.maximize else 1
-        settings = dict(net.optimizer.settings)
+        settings = {k: mpmath.mpf(v) for k, v in net.optimizer.settings}
+        update_rule = optimizer(net.optimizer.name)
         rate = mpmath.mpf(net.learning_rate)
         layers, new_Ws, new_bs = [], [], []
 
         def step(theta, grad):
             # The optimizer minimises: for a log-likelihood it is given g = −∂ log L/∂θ.
-            return _step(net.optimizer.name, settings, rate, theta, sign * grad)
+            return _step(update_rule, settings, rate, theta, sign * grad)
 
         for l in range(1, L + 1):
             W, b, dls = Ws[l - 1], bs[l - 1], deltas[l]

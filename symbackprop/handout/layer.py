@@ -5,7 +5,8 @@ equations come from :mod:`layer_print`); ``templates/latex/layer_handout.tex.jin
 them out. The loss-over-iterations figure is made by running the generated module (in a child
 process, :mod:`subrun`; its memory and time estimated first, :func:`curve_cost`) on the spec's
 data (or, without data, on a fixed synthetic set drawn from a random teacher net of the same
-shape, which the caption says).
+shape, which the caption says). The worked example (:mod:`layer_worked`) takes the first row
+of the same data through BP1–BP4 and one update, in numbers.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def loss_curve(
     return points, synthetic, diverged
 
 
-def warn(message: str) -> None:
+def stderr_warning(message: str) -> None:
     """One line on stderr, as the command line's own warnings."""
     print(f"symbackprop: warning: {message}", file=sys.stderr)
 
@@ -155,7 +156,7 @@ def generate_layer_handout(
     *,
     source: str,
     show_solutions: bool = True,
-    warn: Callable[[str], None] = warn,
+    warn: Callable[[str], None] = stderr_warning,
 ) -> str:
     """The LaTeX handout for a layer-level net; what it cannot show is passed to ``warn``
     (by default one line on stderr) and said in the handout."""

@@ -131,13 +131,18 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
     training = _get(data, "training", dict, "spec", {})
     x, t = _data(data, sizes)
-    table_values = data.get("values", {})
-    if table_values and not all(_VALUE_NAME.fullmatch(k) for k in table_values):
-        values, example = _notation_values(data, name, title)
-        if not x and example is not None:
-            x, t = example
-    else:
-        values = _values(table_values, sizes)
+    values, warnings = _values(data.get("values", {}), sizes)
+    if (
+        warnings
+    ):  # names of the spec's notation (w5, i1, W_13, y_1): read them as the unit level does
+        try:
+            values, example = _notation_values(data, name, title)
+        except InvalidInput:  # the unit level cannot read this spec: the names stay unused
+            pass
+        else:
+            warnings = ()
+            if not x and example is not None:
+                x, t = example
     net = LayerNet(
         name=name,
         sizes=tuple(sizes),
@@ -151,6 +156,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         data_t=t,
         optimizer=read_optimizers(training)[0],
         values=values,
+        warnings=warnings,
     )
     from symbackprop.derivation.layer import derive_layers
 
@@ -164,13 +170,15 @@ _VALUE_NAME = re.compile(r"(w)(\d+)_(\d+)_(\d+)|(b)(\d+)_(\d+)")
 def _values(table: dict, sizes: list[int]) -> tuple:
     """``[values]`` at the layer level: entries of the parameters for the handout's worked
     example, ``w<l>_<j>_<k>`` for w^l_{jk} and ``b<l>_<j>`` for b^l_j (layers and units from 1;
-    numbers already checked by :mod:`spec.load`)."""
-    out = []
+    numbers already checked by :mod:`spec.load`), and a warning naming any other keys (a unit
+    level spec read with ``--level layer``), which are not used."""
+    out, ignored = [], []
     for key, value in table.items():
         found = _VALUE_NAME.fullmatch(key)
         hint = "layer-level [values] name parameter entries: w<l>_<j>_<k> (w^l_jk), b<l>_<j>"
-        if not found:
-            raise InvalidInput(f"unknown name '{key}'", where="[values]", hint=hint)
+        if not found:  # a unit-level name (the spec read with --level layer): not used here
+            ignored.append(key)
+            continue
         if found[1]:
             layer, j, k = (int(found[i]) for i in (2, 3, 4))
             ok = 1 <= layer < len(sizes) and 1 <= j <= sizes[layer] and 1 <= k <= sizes[layer - 1]
@@ -186,7 +194,14 @@ def _values(table: dict, sizes: list[int]) -> tuple:
                 hint=hint,
             )
         out.append(entry)
-    return tuple(out)
+    warnings = ()
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (", ..." if len(ignored) > 3 else "")
+        warnings = (
+            f"[values] {shown}: not layer-level parameter names (w<l>_<j>_<k>, b<l>_<j>), "
+            "not used",
+        )
+    return tuple(out), warnings
 
 
 def _notation_values(data: dict, name: str, title: str) -> tuple:
