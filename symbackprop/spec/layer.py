@@ -132,9 +132,7 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
     training = _get(data, "training", dict, "spec", {})
     x, t = _data(data, sizes)
     values, warnings = _values(data.get("values", {}), sizes)
-    if (
-        warnings
-    ):  # names of the spec's notation (w5, i1, W_13, y_1): read them as the unit level does
+    if warnings:  # names in the spec's notation (w5, i1, W_13): read as the unit level does
         try:
             values, example = _notation_values(data, name, title)
         except InvalidInput:  # the unit level cannot read this spec: the names stay unused
