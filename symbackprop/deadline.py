@@ -14,7 +14,8 @@ after that it raises there too (``except BaseException: slow_fallback()``).
 
 Signal handlers run only between bytecodes: C code that never returns to the interpreter (an
 integer power with a huge exponent, mpmath at huge precision) is not stopped by this; such inputs
-are bounded where they are parsed and evaluated instead (:mod:`exprparse`, :mod:`evaluate`).
+are bounded where they are parsed and evaluated instead (:mod:`spec.exprparse`,
+:mod:`derivation.evaluate`).
 """
 
 from __future__ import annotations

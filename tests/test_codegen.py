@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from oracle import expanded_gradients, random_point, small_net
+from oracle import expanded_gradients, finite_difference_gradients, random_point, small_net
 
 from symbackprop.check.unit import check_network
 from symbackprop.codegen.loader import load_generated
@@ -43,7 +43,10 @@ def test_random_nets_module_equals_sympy_diff(sizes, activation):
     x = np.array([[float(point[s]) for s in network.inputs]])
     t = np.array([[float(point[s]) for s in network.targets]])
     grads = m.gradients(params, x, t)
-    for param, value in expanded_gradients(network, point).items():
+    # GELU's cubic nested under tanh layer after layer is beyond sympy.diff of the fully expanded
+    # loss in any reasonable time; its oracle is 80-digit central differences (error ~1e-50).
+    oracle = finite_difference_gradients if activation == "gelu" else expanded_gradients
+    for param, value in oracle(network, point).items():
         assert float(grads[param.name]) == pytest.approx(float(value), rel=1e-10, abs=1e-13)
 
 

@@ -1,21 +1,21 @@
 """``symbackprop check`` for layer-level nets: three routes to the gradient must agree.
 
-1. **derived** — BP1–BP4 of :mod:`layers` evaluated at 30 significant digits (mpmath): the
+1. **derived** — BP1–BP4 of :mod:`derivation.layer` evaluated at 30 significant digits (mpmath): the
    per-unit rules (f', ∂C/∂a, the fused δ^L) are the derivation's own SymPy expressions,
    evaluated by a small tree walker; the sums of BP2 and BP4 are written out;
 2. **numpy** — the generated matmul module in float64;
 3. **finite differences** — Richardson-extrapolated central differences of the generated
-   module's ``loss`` (no derivative at all), with their own error estimate (see :mod:`check`);
+   module's ``loss`` (no derivative at all), with their own error estimate (see :mod:`check.unit`);
    on large layers a random sample of at most ``FD_SAMPLE`` entries per parameter array and
    ``FD_TOTAL`` per point, to keep the check fast.
 
-The generated module runs in a child process (:mod:`subrun`), all points in one run; the job's
+The generated module runs in a child process (:mod:`check.subrun`), all points in one run; the job's
 memory and time are estimated from the sizes first (:func:`check_cost`), and a job over the
 limits is refused (exit 5) before anything is allocated.
 
 Points: parameters and inputs uniform in [−1, 1], targets in [0.05, 0.95] (rows normalised to
 sum to one for the fused softmax losses, the assumption their δ^L needs), a batch of two.
-The verdict and the report format are those of :mod:`check`.
+The verdict and the report format are those of :mod:`check.unit`.
 """
 
 # ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)

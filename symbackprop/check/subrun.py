@@ -1,7 +1,7 @@
 """Run a generated module in a child process: nothing of it is imported into the tool itself.
 
 ``check`` and the handouts' training curves need numbers from the generated module. The module
-is audited (:mod:`audit`), then written with the input arrays into a private temporary
+is audited (:mod:`codegen.audit`), then written with the input arrays into a private temporary
 directory, and ``python -I subrun_driver.py DIR`` (isolated: no environment variables, no user
 site, no script directory on the path; the working directory is that temporary directory) runs
 every call of one :class:`Job` and returns the arrays through an ``.npz`` file read with

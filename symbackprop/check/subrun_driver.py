@@ -1,4 +1,4 @@
-"""Run calls of a generated module in a child process (started by :mod:`subrun`).
+"""Run calls of a generated module in a child process (started by :mod:`check.subrun`).
 
 Usage: ``python -I subrun_driver.py DIR``. ``DIR`` holds ``module.py`` (the audited generated
 module), ``inputs.npz`` (numeric arrays only) and ``job.json`` (the calls, naming arrays by their

@@ -1,12 +1,12 @@
 """``symbackprop check``: three routes to the gradient must agree.
 
-1. **derived** — the δ-recursion evaluated exactly (:mod:`evaluate`, 40 digits);
+1. **derived** — the δ-recursion evaluated exactly (:mod:`derivation.evaluate`, 40 digits);
 2. **numpy** — the generated module in float64;
 3. **finite differences** — central differences of the generated module's loss, Richardson
    extrapolated (error O(h⁴)), which uses no derivative at all; at most ``FD_SAMPLE``
    parameters per point, drawn at random, so the cost does not grow with the square of the net.
 
-The generated module runs in a child process (:mod:`subrun`), all points in one run.
+The generated module runs in a child process (:mod:`check.subrun`), all points in one run.
 
 At random points (parameters and inputs uniform in [-1, 1], targets in [0.05, 0.95], scaled to
 sum to 1 for a softmax output whose δ is simplified to a − y, which assumes it) the

@@ -2,7 +2,8 @@
 
 Each command reads a SPEC (a built-in example's name or a TOML file), derives, and writes or
 prints. Errors are one line on stderr with the exit codes of :mod:`errors`; ``--debug`` adds the
-traceback. Outputs are generated and checked in memory, then written atomically (:mod:`writer`).
+traceback. Outputs are generated and checked in memory, then written atomically
+(:mod:`output.writer`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The layer level behind the CLI commands: text, module and handout for a :class:`LayerNet`.
 
-:mod:`cli` calls these when the spec resolves to the layer level (see :mod:`layer_spec`).
+:mod:`cli.commands` calls these when the spec resolves to the layer level (see :mod:`spec.layer`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Audit of generated Python before it is written or run: an allow-list, the last line of defence.
 
 Names reaching generated code are validated identifiers and free text is printed as a string
-literal (:mod:`pystr`), but the audit checks the result rather than trusting the path. A module
+literal (:mod:`printers.pystr`), but the audit checks the result rather than trusting the path. A
+module
 passes only if everything in it is of a kind the templates emit:
 
 * top level: the docstring, ``import numpy as np`` (exactly), assignments to one plain name,

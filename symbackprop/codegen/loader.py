@@ -1,7 +1,8 @@
 """Load a generated module from its text, for the tests and the benchmarks only.
 
 The tool itself never imports a generated module: ``check`` and the handouts run it in a child
-process (:mod:`subrun`). Tests import modules directly to call them like a user would. The text
+process (:mod:`check.subrun`). Tests import modules directly to call them like a user would. The
+text
 must pass :func:`audit.audit_module`; it is written to a private temporary directory and
 imported from there.
 """

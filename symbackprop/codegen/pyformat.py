@@ -14,7 +14,7 @@ never on the letters of a name or the digits of a number. So black runs on
   every length test black makes is decided inside them; each middle item is written like a kept
   item of the same shape.
 
-:mod:`pylines` says which lines are simple and what their shapes are. The result is
+:mod:`codegen.pylines` says which lines are simple and what their shapes are. The result is
 byte-identical to ``black.format_str`` (tests/test_codegen_format.py compares the two); a module
 this does not recognise goes to plain black whole.
 """

@@ -2,7 +2,7 @@
 
 Python prints every expression to a string here; the template only places them. The result is
 checked before anyone writes it: it must compile, import only numpy and define the interface of
-DESIGN.md (see :mod:`audit`).
+DESIGN.md (see :mod:`codegen.audit`).
 
 Where the textbook form would overflow, the code computes the same quantity stably: a softmax
 layer subtracts the largest net input before ``exp`` (``_softmax_max``, ``_softmax_sum``), and

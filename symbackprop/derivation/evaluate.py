@@ -3,7 +3,8 @@
 Evaluation is exact where SymPy can be (the spec's decimals are rationals) and otherwise carried
 at 40 significant digits, so printed digits are correct digits. Used by the handout (numbers at
 every step) and by ``check`` as one of the independent routes to the gradient. Each quantity is
-first looked at cheaply (:mod:`numrange`): one that is complex, undefined or absurdly large at
+first looked at cheaply (:mod:`derivation.numrange`): one that is complex, undefined or absurdly
+large at
 the point is an :class:`InvalidInput` naming it, e.g. ``node 'h' is complex at the example
 values (log of -0.5)``, instead of minutes of evalf or a complex number in the handout.
 """

@@ -7,10 +7,11 @@ entry (j, k) is w^l_{jk}, the weight from unit k of layer l − 1 to unit j of l
 target, C the cost of one example x, δ^l_j = ∂C/∂z^l_j.
 
 The equations are built from per-layer rules (the activation registry and
-:mod:`layer_losses`), never by differentiating SymPy ``Sum``/``Indexed``/``MatrixSymbol``
+:mod:`rules.layer_losses`), never by differentiating SymPy ``Sum``/``Indexed``/``MatrixSymbol``
 expressions, which SymPy gets wrong in places. Each equation is kept twice: in general form
 (with the markers :class:`FPrime` for f'(z) and :class:`DCDa` for ∂C/∂a) and specialised to the
-net's activations and loss. :mod:`layer_expand` expands either at concrete sizes, and the tests
+net's activations and loss. :mod:`derivation.layer_expand` expands either at concrete sizes, and
+the tests
 compare the result with unit-level ``sympy.diff``.
 """
 

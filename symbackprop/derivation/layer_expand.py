@@ -1,7 +1,7 @@
 """Expand layer-level equations at concrete sizes into unit-level SymPy expressions.
 
 This is how every layer-level equation is proved: at small sizes (up to 3-4-3), an equation of
-:mod:`layers` is expanded — its index symbols set to numbers, its sums written out, every
+:mod:`derivation.layer` is expanded — its index symbols set to numbers, its sums written out, every
 ``x_k``, ``w^l_{jk}``, ``b^l_j`` replaced by a plain unit-level symbol (``x_1``, ``w2_1_3``,
 ``b2_1``), every ``z``, ``a`` and ``δ`` by its own expansion — and compared with ``sympy.diff``
 of the unit-level cost built independently (in the tests). General forms expand too: the
@@ -50,7 +50,7 @@ class Expansion:
         elif kind == "delta":
             eq = next(d for d in self.derivation.deltas if d.layer == int(layer))
             result = self.expand(eq.specialised.rhs, j=indices[0])
-        else:  # pragma: no cover - a bug in layers.py
+        else:  # pragma: no cover - a bug in derivation/layer.py
             raise KeyError(base)
         self._cache[key] = result
         return result

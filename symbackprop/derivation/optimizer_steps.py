@@ -8,7 +8,8 @@ Everything comes from a rule's ``updates`` (:mod:`rules.optimizers`), run by
   −η times one state's new value (momentum's velocity), the state is eliminated in favour of the
   previous step, which gives seed 001's form ``Δw(t+1) = −α g + μ Δw(t)``.
 - :func:`two_steps` runs the rule twice on the worked example, every parameter at once, with
-  the exact gradients of :mod:`evaluate`: the first at the example's values, the second at the
+  the exact gradients of :mod:`derivation.evaluate`: the first at the example's values, the second
+  at the
   values after the first update (the same example presented again, online mode).
 
 The gradient ``g`` is that of the quantity to minimise: −∂log L/∂w for a log-likelihood.

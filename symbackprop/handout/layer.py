@@ -1,9 +1,10 @@
 """The layer-level handout: BP1–BP4 with their proofs in Nielsen's symbols (seed 004).
 
 Python prints every formula here (the proofs' fixed steps are LaTeX constants, the net's own
-equations come from :mod:`layer_print`); ``templates/latex/layer_handout.tex.jinja`` only lays
+equations come from :mod:`printers.layer_latex`); ``templates/latex/layer_handout.tex.jinja`` only
+lays
 them out. The loss-over-iterations figure is made by running the generated module (in a child
-process, :mod:`subrun`; its memory and time estimated first, :func:`curve_cost`) on the spec's
+process, :mod:`check.subrun`; its memory and time estimated first, :func:`curve_cost`) on the spec's
 data (or, without data, on a fixed synthetic set drawn from a random teacher net of the same
 shape, which the caption says). The worked example (:mod:`layer_worked`) takes the first row
 of the same data through BP1–BP4 and one update, in numbers.
@@ -135,7 +136,7 @@ def curve_cost(net: LayerNet) -> tuple[float, float]:
 def loss_curve(
     d: LayerDerivation, module_text: str
 ) -> tuple[list[tuple[int, float]], bool, int | None]:
-    """Run the generated module in a child process (:mod:`subrun`): full-batch steps of the
+    """Run the generated module in a child process (:mod:`check.subrun`): full-batch steps of the
     spec's optimizer, the loss per step; whether the data are synthetic; and the step at which
     the loss overflowed (the curve stops before it), or None."""
     x, t, synthetic = _data(d.net)

@@ -3,7 +3,7 @@
 Two routes, each for what it does best: the error after the first update is evaluated exactly
 from the derivation (the updated weights put back into the forward pass); the curve over many
 updates runs the generated module itself, so the plot shows what the code a reader gets does.
-The module runs in a child process (:mod:`subrun`), never in the tool's own.
+The module runs in a child process (:mod:`check.subrun`), never in the tool's own.
 
 A learning rate too large for the net makes the updates diverge: the loss overflows to inf or
 NaN. That is a result to show, not an error: the curve stops at the last finite loss and the

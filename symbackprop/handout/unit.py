@@ -4,7 +4,7 @@ It reads like seed 000: the forward pass symbolically, then with the numbers, st
 total error; for every weight the chain rule written out, the δ identified, and its value; the
 hidden δ's with the sum over the units they feed; the updated weights. In each layer the first
 unit is worked in the text and the others are exercises whose worked answers can be shown or
-hidden (``show_solutions``). All numbers come from :mod:`evaluate`, never from a seed.
+hidden (``show_solutions``). All numbers come from :mod:`derivation.evaluate`, never from a seed.
 
 Everything is printed to strings here; the template only places them. Free text (the title)
 is escaped for LaTeX once, by :func:`escape_text`.

@@ -147,8 +147,8 @@ def build_layered(
         name: the network's name.
         inputs: number of input units.
         layers: the non-input layers, first hidden to output.
-        loss: a loss rule name from :mod:`rules`.
-        notation: a preset name or object from :mod:`notation`.
+        loss: a loss rule name from :mod:`rules.registry`.
+        notation: a preset name or object from :mod:`model.notation`.
         values: worked-example numbers keyed by the preset's names.
         reduction: how a batch combines per-example losses: ``"sum"`` or ``"mean"``.
     """

@@ -295,7 +295,7 @@ def _check_target_sum(values: dict[Symbol, sp.Rational], matched: MatchedOutput)
 
 
 def _as_expr(expr: object, name: str) -> sp.Expr:
-    """Node definitions are SymPy objects (text goes through :mod:`exprparse` first)."""
+    """Node definitions are SymPy objects (text goes through :mod:`spec.exprparse` first)."""
     if isinstance(expr, bool):
         raise InvalidInput(f"node '{name}' must be defined by an expression, got {expr!r}")
     if isinstance(expr, int):

@@ -440,7 +440,7 @@ LOSSES: dict[str, Loss] = {
         ),
         # The classification losses below are written per output unit as well; their
         # layer-level pairing with a sigmoid or softmax output (δ^L = a^L − y) lives in
-        # layer_losses.py.
+        # rules/layer_losses.py.
         Loss(
             name="bce",
             term=lambda y, t: _neg(

@@ -85,7 +85,7 @@ def resolve_level(data: dict) -> str:
 
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
-    """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec`)."""
+    """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec.load`)."""
     from symbackprop.spec.load import (
         _LAYER,
         _check_keys,

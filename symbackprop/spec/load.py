@@ -5,7 +5,7 @@ Two forms, documented with full examples in README.md and ``symbackprop/examples
 - **layered** — a ``[network]`` table: ``inputs``, ``layers`` (``units``, ``activation``,
   ``bias``), ``loss``, ``reduction``; names come from the ``notation`` preset;
 - **graph** — a ``[graph]`` table: ``inputs``, ``targets``, ``params`` (name lists), ``loss`` (the
-  loss node's name), ``nodes`` (name = expression, read by :mod:`exprparse`, never by eval),
+  loss node's name), ``nodes`` (name = expression, read by :mod:`spec.exprparse`, never by eval),
   optional ``units`` (node → unit label) and ``maximize``.
 
 Both take ``name``, ``title``, ``notation`` at the top, ``[training] learning_rate``,
@@ -229,7 +229,7 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
         raise InvalidInput("a spec needs exactly one of [network] (layered) or [graph]")
     _check_size(data.get("network"))
     define_activations(data)
-    from symbackprop.spec.layer import (  # the layer level (layer_spec.py)
+    from symbackprop.spec.layer import (  # the layer level (spec/layer.py)
         build_layer_net,
         resolve_level,
     )

@@ -1,15 +1,16 @@
 """``symbackprop verify``: check hand-written derivation claims against a network.
 
-Each claim line (LaTeX or plain math, see :mod:`claimparse`) is parsed, its names resolved
-against the spec's notation (:mod:`resolve`), and every link of its chain ``A = B = C`` decided
-(:mod:`claimcheck`). A claim with free index letters (``\\delta_j = y_j(1-y_j)\\sum_k W_{jk}
+Each claim line (LaTeX or plain math, see :mod:`verify.claimparse`) is parsed, its names resolved
+against the spec's notation (:mod:`verify.resolve`), and every link of its chain ``A = B = C``
+decided
+(:mod:`verify.claimcheck`). A claim with free index letters (``\\delta_j = y_j(1-y_j)\\sum_k W_{jk}
 \\delta_k``, ``\\delta^l_j``) is instantiated for every unit the names fit and each instance is
 checked. Verdicts:
 
 - ``correct`` — proved symbolically, by exact evaluation at random rational points, or (a
   numeric claim) equal at the spec's example within what its printed digits allow;
 - ``wrong`` — with the correct expression or value, a counterexample point with both sides'
-  values, and the differing factor where one can be isolated (:mod:`diagnose`);
+  values, and the differing factor where one can be isolated (:mod:`verify.diagnose`);
 - ``unreadable`` — with the column and what was expected.
 
 Exit code: 2 when any claim is unreadable (bad input), else 3 when any is wrong, else 0.
