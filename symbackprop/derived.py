@@ -138,9 +138,11 @@ class Derived:
             for _ in sp.preorder_traversal(expr):
                 count += 1
                 if count > limit:
+                    hint = "raise --max-ops; derivation time grows faster than the network"
+                    if self.level == "unit":
+                        hint += ', or read it at level = "layer" (BP1-BP4 per layer)'
                     raise ResourceLimit(
-                        f"network '{self.name}' has more than {limit} operations",
-                        hint="raise --max-ops; derivation time grows faster than the network",
+                        f"network '{self.name}' has more than {limit} operations", hint=hint
                     )
 
     def text(self, *, digits: int = 9) -> str:

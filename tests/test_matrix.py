@@ -112,7 +112,7 @@ def test_cell_works_or_names_the_level_that_can(capsys, tmp_path, spec, level, c
     path = _spec_path(tmp_path, spec)
     code, out, err = run(capsys, *_args(command, path, tmp_path), "--level", level)
     assert "Traceback" not in out + err
-    if code == 2:
+    if code in (2, 5):  # cannot be expressed, or too big (--max-ops) at this level
         line = one_line_error(err)
         assert NAMES_A_LEVEL.search(line), line
         return

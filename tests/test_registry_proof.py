@@ -49,6 +49,15 @@ def swish_spec():
     rules.unregister("swish")  # the spec registered it; later tests start without it
 
 
+LAYER_CLAIMS = """\
+\\frac{{\\partial C}}{{\\partial b^l_j}} = \\delta^l_j
+a^{{1}}_{{j}} = {name}(z^{{1}}_{{j}})
+"""
+LAYER_WRONG = """\
+\\frac{{\\partial C}}{{\\partial b^l_j}} = -\\delta^l_j
+"""
+
+
 def _all_commands(capsys, tmp_path, level: str, activation: str, name: str) -> None:
     spec = tmp_path / f"net_{level}.toml"
     spec.write_text(SPEC.format(level=level, activation=activation), encoding="utf-8")
@@ -67,11 +76,13 @@ def _all_commands(capsys, tmp_path, level: str, activation: str, name: str) -> N
     claims = tmp_path / "claims.txt"
     claims.write_text(CLAIMS.format(name=name), encoding="utf-8")
     code, out, err = run(capsys, "verify", str(spec), str(claims))
-    if level == "layer":
-        # verify works on unit-level networks here; its layer-level form is built separately.
-        # Until it lands, the layer-level run must refuse with the one-line exit 2.
-        assert code == 2
-        assert "unit-level" in one_line_error(err)
+    if level == "layer":  # BP1-BP4 claims, the activation by its registry name
+        claims.write_text(LAYER_CLAIMS.format(name=name), encoding="utf-8")
+        code, out, err = run(capsys, "verify", str(spec), str(claims))
+        assert code == 0, out + err
+        claims.write_text(LAYER_WRONG.format(name=name), encoding="utf-8")
+        code, out, err = run(capsys, "verify", str(spec), str(claims))
+        assert code == 3, out + err
         return
     assert code == 0, out + err
     assert "2 correct" in out
@@ -149,6 +160,6 @@ b = -0.1
         assert code == 0, out + err
         code, out, err = run(capsys, "derive", str(spec))
         assert "cube(net)" in out
-        assert "(1 + net**2)" in out  # the derived derivative of z³/3 + z
+        assert "(1 + net²)" in out  # the derived derivative of z³/3 + z
     finally:
         rules.unregister("cube")

@@ -23,12 +23,14 @@ import pytest
 from clirun import run
 
 from symbackprop.check import subrun
+from symbackprop.cli.commands import MAX_OPS
 from symbackprop.codegen.audit import AuditError, audit_module
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.codegen.unit import generate_module
 from symbackprop.deadline import TimeLimitExpired, time_limit
 from symbackprop.derivation.layer import LayerNet, derive_layers
 from symbackprop.derivation.unit import derive
+from symbackprop.derived import derived
 from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.printers.pystr import docstring_literal
 from symbackprop.spec.load import example_names, load_spec
@@ -114,7 +116,8 @@ def test_docstring_literal_round_trips(text):
 def module_for(name: str, level: str) -> str:
     try:
         net = load_spec(name, level=level)
-    except InvalidInput as error:
+        derived(net).require_operations(MAX_OPS)  # the command line's default limit
+    except (InvalidInput, ResourceLimit) as error:
         pytest.skip(f"{name} has no {level} level: {error}")
     if isinstance(net, LayerNet):
         return generate_layer_module(derive_layers(net), source=name)

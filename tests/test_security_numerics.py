@@ -23,10 +23,12 @@ import pytest
 import scipy.special as special
 
 from symbackprop import LayerSpec, build_layered, derive, generate_module, load_spec
+from symbackprop.cli.commands import MAX_OPS
 from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
 from symbackprop.derivation.layer import LayerNet
-from symbackprop.errors import InvalidInput
+from symbackprop.derived import derived
+from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.rules.layer_losses import required_output
 from symbackprop.rules.optimizers import OPTIMIZERS
 from symbackprop.spec.load import example_names
@@ -45,13 +47,14 @@ MAXIMIZE = {"gaussian_loglik", "bernoulli_loglik", "multinomial_loglik"}
 
 
 def _levels():
-    """(example, level) for every built-in example at each level its spec allows."""
+    """(example, level) for every built-in example at each level its spec allows and the
+    command line's default --max-ops admits (784-30-10 is not a unit-level net)."""
     out = []
     for name in example_names():
         for level in ("unit", "layer"):
             try:
-                load_spec(name, level=level)
-            except InvalidInput:
+                derived(load_spec(name, level=level)).require_operations(MAX_OPS)
+            except (InvalidInput, ResourceLimit):
                 continue
             out.append((name, level))
     return out

@@ -199,7 +199,7 @@ def test_generated_softmax_and_bce_are_stable_at_logits_of_1000():
         ({"values": {}, "network": {"inputs": 9, "layers": [{"units": 9}, {"units": 9}]}}, "unit"),
         ({"values": {}, "network": {"inputs": 30, "layers": [{"units": 30}]}}, "layer"),
         ({"network": {"inputs": 2, "weight_decay": 0.1, "layers": [{"units": 2}]}}, "layer"),
-        ({"network": {"inputs": 2, "layers": [{"units": 2, "activation": "elu"}]}}, "layer"),
+        ({"network": {"inputs": 2, "layers": [{"units": 2, "activation": "elu"}]}}, "unit"),
     ],
 )
 def test_level_choice(doc, level):
@@ -288,9 +288,9 @@ def test_jacobs_softmax_example_every_command(workdir, capsys, require_pdflatex)
     code, out, err = run(capsys, "derive", "jacobs_softmax")
     assert code == 0, err
     delta = format_number(worked.values[sp.Symbol("delta__y_1")])
-    assert f"delta__y_1 = ystar_1 - y_1  = {delta}" in out
-    assert "dy_2/ds__y_1 = y_2*(KroneckerDelta(2, 1) - y_1)" in out
-    assert "= ystar_1 - y_1   (using ystar_1 + ystar_2 + ystar_3 = 1)" in out
+    assert f"δ^y_1 = y*_1 − y_1  = {delta}" in out
+    assert "∂y_2/∂s^y_1 = y_2 (δ_21 − y_1)" in out
+    assert "= y*_1 − y_1   (using y*_1 + y*_2 + y*_3 = 1)" in out
 
     code, _, err = run(capsys, "handout", "jacobs_softmax", "-o", "js.tex")
     assert code == 0, err

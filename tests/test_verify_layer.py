@@ -228,6 +228,7 @@ EXAMPLE_CLAIMS = {
         r"\frac{\partial \log L}{\partial y_i} = y_i - y^*_i",
     ),
     "hmkcode": ("prediction = h1 w5 + h2 w6", "prediction = h1 w6 + h2 w5"),
+    "jacobs_softmax": (r"\delta^y_1 = y^*_1 - y_1", r"\delta^y_1 = y_1 - y^*_1"),
 }
 
 

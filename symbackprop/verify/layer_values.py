@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from symbackprop import budget
 from symbackprop.check.layer import derived_gradients, random_point
@@ -48,8 +49,17 @@ def np_value(expr: sp.Expr, env: dict) -> np.ndarray:
     Heaviside, registry activations): :func:`check.layer.mp_value`'s walk, for NumPy."""
     if expr.is_Symbol:
         return env[expr]
-    if expr.is_Number:
+    if expr.is_Number or expr.is_NumberSymbol:
         return np.float64(float(expr))
+    if expr == sp.true:
+        return np.True_
+    if isinstance(expr, sp.Piecewise):
+        conds = [np_value(c, env) if c != sp.true else np.True_ for _, c in expr.args]
+        values = [np_value(e, env) for e, _ in expr.args]
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values + conds))
+        return np.select([np.broadcast_to(c, shape) for c in conds], values, default=np.nan)
+    if isinstance(expr, sp.DiracDelta):  # the derivative of a step: 0 away from the kink
+        return np.zeros_like(np_value(expr.args[0], env), dtype=float)
     args = [np_value(arg, env) for arg in expr.args]
     if expr.is_Add:
         return sum(args[1:], args[0])
@@ -60,11 +70,30 @@ def np_value(expr: sp.Expr, env: dict) -> np.ndarray:
         return out
     if expr.is_Pow:
         return np.power(args[0], args[1])
-    table = {sp.exp: np.exp, sp.log: np.log, sp.tanh: np.tanh}
+    table = {
+        sp.exp: np.exp,
+        sp.log: np.log,
+        sp.tanh: np.tanh,
+        sp.Abs: np.abs,
+        sp.sign: np.sign,
+        expm1: np.expm1,
+        sp.sinh: np.sinh,
+        sp.cosh: np.cosh,
+    }
     if type(expr) in table:
         return table[type(expr)](args[0])
+    relations = {
+        sp.StrictGreaterThan: np.greater,
+        sp.GreaterThan: np.greater_equal,
+        sp.StrictLessThan: np.less,
+        sp.LessThan: np.less_equal,
+    }
+    if type(expr) in relations:
+        return relations[type(expr)](args[0], args[1])
     if isinstance(expr, sp.Max):
         return np.maximum.reduce(np.broadcast_arrays(*args))
+    if isinstance(expr, sp.Min):
+        return np.minimum.reduce(np.broadcast_arrays(*args))
     if isinstance(expr, sp.Heaviside):
         return np.heaviside(args[0], args[1] if len(args) > 1 else 0.0)
     if isinstance(expr, rules.ActivationBase):
