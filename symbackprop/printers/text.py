@@ -112,6 +112,23 @@ def _terminating(value: sp.Rational) -> bool:
     return q == 1 and len(str(value.p)) < 8
 
 
+_INDEXED_BASE = re.compile(r"Indexed\(IndexedBase\(Symbol\('([^']+)'\)\), (.*)\)")
+_INDEX = re.compile(r"Symbol\('(\w+)'[^)]*\)|Integer\((\d+)\)")
+
+
+def _indexed_from_name(name: str) -> sp.Indexed | None:
+    """``w^1[j, k]`` back from the name of the layer level's gradient symbol (the parameter's
+    ``srepr``), read by a pattern, never by sympify."""
+    found = _INDEXED_BASE.fullmatch(name)
+    if found is None:
+        return None
+    indices = [
+        sp.Symbol(sym, integer=True, positive=True) if sym else sp.Integer(int(num))
+        for sym, num in _INDEX.findall(found[2])
+    ]
+    return sp.IndexedBase(found[1])[tuple(indices)]
+
+
 class TextPrinter(StrPrinter):
     """Textbook plain text in a notation (see the module docstring)."""
 
@@ -127,8 +144,9 @@ class TextPrinter(StrPrinter):
         grad = split_gradient_symbol(expr)
         if grad is not None:
             loss, param = grad
-            if param.startswith("Indexed("):  # the layer level's ∂C/∂w^l_jk
-                return f"∂{name_text(loss)}/∂{self._print(sp.sympify(param))}"
+            indexed = _indexed_from_name(param)
+            if indexed is not None:  # the layer level's ∂C/∂w^l_jk
+                return f"∂{name_text(loss)}/∂{self._print(indexed)}"
             return f"∂{name_text(loss, self.notation)}/∂{name_text(param, self.notation)}"
         return name_text(expr.name, self.notation)
 
