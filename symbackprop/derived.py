@@ -33,7 +33,7 @@ class _View:
     """How one level does each job: plain functions, looked up in one table."""
 
     derive: Any
-    expressions: Any  # derivation → the expressions --max-ops counts
+    expressions: Any  # (network, derivation getter) → the expressions --max-ops counts
     text: Any  # (network, derivation, digits) → str
     latex: Any  # (network, derivation) → str
     module: Any  # (network, derivation, source) → str
@@ -51,7 +51,8 @@ def _unit_view() -> _View:
 
     return _View(
         derive=derive,
-        expressions=lambda d: [node.expr for node in d.network.nodes],
+        # counted before deriving: the derivation is what may be too big
+        expressions=lambda net, derivation: [node.expr for node in net.nodes],
         text=lambda net, d, digits: derivation_text(d, digits=digits),
         latex=lambda net, d: derivation_latex(d),
         module=lambda net, d, source: generate_module(d, source=source),
@@ -76,7 +77,7 @@ def _layer_view() -> _View:
 
     return _View(
         derive=derive_layers,
-        expressions=_layer_expressions,
+        expressions=lambda net, derivation: _layer_expressions(derivation()),
         text=lambda net, d, digits: derivation_text(net),
         latex=lambda net, d: derivation_text(net, latex=True),
         module=lambda net, d, source: module_text(net, source=source),
@@ -126,9 +127,7 @@ class Derived:
     def expressions(self) -> Iterable[sp.Expr]:
         """The expressions whose size ``--max-ops`` bounds: the unit nodes' definitions, or the
         layer equations (forward, BP1–BP4, cost)."""
-        if self.level == "unit":  # counted before deriving: the derivation is what may be too big
-            return [node.expr for node in self.network.nodes]
-        return self._view.expressions(self.derivation)
+        return self._view.expressions(self.network, lambda: self.derivation)
 
     def require_operations(self, limit: int) -> None:
         """Refuse (exit 5) a network with more than ``limit`` SymPy nodes in :meth:`expressions`;
