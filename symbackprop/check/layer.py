@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
-import sympy as sp
 
 from symbackprop import budget
 from symbackprop.check import subrun
@@ -40,8 +39,8 @@ from symbackprop.check.unit import (
 )
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.derivation.layer import LayerDerivation, LayerNet, derive_layers
+from symbackprop.derivation.mpvalue import mp_value
 from symbackprop.errors import InvalidInput
-from symbackprop.rules import registry as rules
 from symbackprop.rules.layer_losses import SOFTMAX, activation_value
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import y as y_sym
@@ -50,68 +49,6 @@ from symbackprop.rules.layer_losses import z as z_sym
 FD_SAMPLE = 40  # entries per parameter array and point
 FD_TOTAL = 200  # entries per point over all arrays
 BATCH = 2
-
-
-# SymPy functions of one argument and their mpmath counterparts (the derivation's rules and
-# the registry's definitions use no others; ``expm1`` is the code's form, via numeric_kernels).
-_MP_FUNCTIONS = {
-    "exp": mpmath.exp,
-    "log": mpmath.log,
-    "tanh": mpmath.tanh,
-    "expm1": mpmath.expm1,
-    "sin": mpmath.sin,
-    "cos": mpmath.cos,
-    "erf": mpmath.erf,
-    "Abs": abs,
-}
-_MP_RELATIONS = {
-    sp.StrictGreaterThan: lambda p, q: p > q,
-    sp.GreaterThan: lambda p, q: p >= q,
-    sp.StrictLessThan: lambda p, q: p < q,
-    sp.LessThan: lambda p, q: p <= q,
-}
-
-
-def mp_value(expr: sp.Expr, env: dict[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
-    """Evaluate a per-unit rule at mpmath numbers: arithmetic, the functions of
-    ``_MP_FUNCTIONS``, Max, Min, Heaviside, Piecewise, comparisons and registry activations
-    (through their elementary definitions)."""
-    if expr.is_Symbol:
-        return env[expr]
-    if expr.is_Rational:
-        return mpmath.mpf(int(expr.p)) / int(expr.q)
-    if expr.is_Number:
-        return mpmath.mpf(str(expr))
-    if expr.is_NumberSymbol:  # pi, E
-        return mpmath.mpf(str(expr.evalf(mpmath.mp.dps + 10)))
-    if isinstance(expr, sp.Piecewise):
-        for piece in expr.args:
-            if piece.cond == sp.true or mp_value(piece.cond, env):
-                return mp_value(piece.expr, env)
-        raise ValueError("no piece of a Piecewise holds")  # pragma: no cover
-    if isinstance(expr, rules.ActivationBase):
-        t = sp.Symbol("t_arg")
-        return mp_value(expr.rule.definition(t), {t: mp_value(expr.args[0], env)})
-    args = [mp_value(arg, env) for arg in expr.args]
-    if expr.is_Add:
-        return mpmath.fsum(args)
-    if expr.is_Mul:
-        return mpmath.fprod(args)
-    if expr.is_Pow:
-        return args[0] ** args[1]
-    if type(expr) in _MP_RELATIONS:
-        return _MP_RELATIONS[type(expr)](*args)
-    if isinstance(expr, sp.Max):
-        return max(args)
-    if isinstance(expr, sp.Min):
-        return min(args)
-    if isinstance(expr, sp.Heaviside):
-        h0 = args[1] if len(args) > 1 else mpmath.mpf(0)
-        return mpmath.mpf(1) if args[0] > 0 else (mpmath.mpf(0) if args[0] < 0 else h0)
-    name = type(expr).__name__
-    if name in _MP_FUNCTIONS and len(args) == 1:
-        return _MP_FUNCTIONS[name](args[0])
-    raise TypeError(f"cannot evaluate {name}")  # pragma: no cover
 
 
 def derived_gradients(d: LayerDerivation, params: dict, x: np.ndarray, t: np.ndarray) -> dict:

@@ -1,7 +1,7 @@
 """One worked example of a layer-level net: BP1–BP4 and one update, evaluated at 30 digits.
 
 The route is the one :mod:`check.layer` takes (the derivation's own per-unit rules, f', ∂C/∂a and
-the fused δ^L, evaluated by :func:`check.layer.mp_value`; the sums of F, BP2 and BP4 written
+the fused δ^L, evaluated by :func:`derivation.mpvalue.mp_value`; the sums of F, BP2 and BP4 written
 out), kept here with every intermediate: z^l and a^l of the forward pass, δ^L (BP1), δ^l (BP2),
 ∂C/∂b^l (BP3) and ∂C/∂W^l (BP4), then one step of the net's optimizer from a zero state on this
 example alone (a batch of one, so the L2 term's λ/n is λ). The generated module plays no part.
@@ -23,8 +23,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from symbackprop.check.layer import mp_value
 from symbackprop.derivation.layer import LayerDerivation
+from symbackprop.derivation.mpvalue import mp_value
 from symbackprop.rules import optimizers as opt
 from symbackprop.rules import registry as rules
 from symbackprop.rules.layer_losses import SOFTMAX, activation_value
