@@ -111,6 +111,36 @@ def _forward(d: LayerDerivation, Ws, bs, x):
     return pres, acts
 
 
+def bp_values(d: LayerDerivation, Ws, bs, x, y):
+    """z^l, a^l (F_l) and δ^l (BP1, BP2) of one example at mpmath numbers: the derivation's own
+    per-unit rules evaluated, the sums written out. ``Ws``/``bs`` are nested lists by layer."""
+    net = d.net
+    L = net.depth
+    pres, acts = _forward(d, Ws, bs, x)
+    rule = d.output
+    units = range(net.sizes[L])
+
+    def at(jj):
+        return {a_sym: acts[L][jj], y_sym: y[jj], z_sym: pres[L][jj]}
+
+    if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
+        top = [mp_value(rule.delta, at(jj)) for jj in units]
+    else:  # BP1 through the softmax Jacobian
+        g = [mp_value(rule.dC_da, at(jj)) for jj in units]
+        mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
+        top = [acts[L][jj] * (g[jj] - mean) for jj in units]
+    deltas = {L: top}
+    for dl in d.deltas[1:]:  # BP2, from L − 1 down
+        l, W = dl.layer, Ws[dl.layer]
+        up = deltas[l + 1]
+        deltas[l] = [
+            mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
+            * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
+            for jj in range(net.sizes[l])
+        ]
+    return pres, acts, deltas
+
+
 def _cost(d: LayerDerivation, a_out, y, Ws):
     """C of the example: Σ_j ℓ(a^L_j, y_j), with ± λ/2 Σ w² (a batch of one)."""
     term = rules.loss(d.net.loss).term(a_sym, y_sym)
@@ -143,28 +173,8 @@ def worked_example(
         Ws = [[_mp(row) for row in np.atleast_2d(params[f"W{l}"])] for l in range(1, L + 1)]
         bs = [_mp(params[f"b{l}"]) for l in range(1, L + 1)]
         xs, ys = _mp(x), _mp(t)
-        pres, acts = _forward(d, Ws, bs, xs)
+        pres, acts, deltas = bp_values(d, Ws, bs, xs, ys)
         rule = d.output
-        units = range(net.sizes[L])
-
-        def at(jj):
-            return {a_sym: acts[L][jj], y_sym: ys[jj], z_sym: pres[L][jj]}
-
-        if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
-            top = [mp_value(rule.delta, at(jj)) for jj in units]
-        else:  # BP1 through the softmax Jacobian
-            g = [mp_value(rule.dC_da, at(jj)) for jj in units]
-            mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
-            top = [acts[L][jj] * (g[jj] - mean) for jj in units]
-        deltas = {L: top}
-        for dl in d.deltas[1:]:  # BP2, from L − 1 down
-            l, W = dl.layer, Ws[dl.layer]
-            up = deltas[l + 1]
-            deltas[l] = [
-                mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
-                * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
-                for jj in range(net.sizes[l])
-            ]
         lam = mpmath.mpf(net.weight_decay)
         sign = -1 if rule.maximize else 1
         settings = {k: mpmath.mpf(v) for k, v in net.optimizer.settings}
