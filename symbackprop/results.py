@@ -30,6 +30,10 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _row(cells) -> str:
+    return "<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>"
+
+
 class CheckReport(Report):
     """``check``'s report: ``ok``, ``params`` (per parameter: the derived gradient at the first
     point, the generated code's and the finite differences' worst relative errors), ``str()``
@@ -60,7 +64,7 @@ class CheckReport(Report):
                 sci(p.fd_allowed),
                 mark,
             )
-            rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells))
+            rows.append(_row(cells))
         heads = ("parameter", "derived", "numpy", "fin. diff.", "allowed", "")
         head = "<tr>" + "".join(f'<th style="{_CELL}">{h}</th>' for h in heads) + "</tr>"
         verdict = (
@@ -106,13 +110,21 @@ class Verdicts(list):
                 detail.append(f"correct: <code>{_esc(v.correct)}</code>")
             if getattr(v, "factor", None):
                 detail.append(f"differs: {_esc(v.factor)}")
+            example = getattr(v, "counterexample", None)
+            if example:
+                point = ", ".join(f"{k}={val}" for k, val in example.get("point", {}).items())
+                detail.append(
+                    f"at the {_esc(example.get('at', 'point'))}"
+                    + (f" ({_esc(point)})" if point else "")
+                    + f": {_esc(example.get('lhs'))} vs {_esc(example.get('rhs'))}"
+                )
             cells = (
                 str(v.line) + (f" [{_esc(v.label)}]" if v.label else ""),
                 f"<code>{_esc(v.text)}</code>",
                 f'<b style="color:{colour}">{_esc(v.verdict)}</b>',
                 "<br>".join(d for d in detail if d),
             )
-            rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells))
+            rows.append(_row(cells))
         heads = ("line", "claim", "verdict", "why")
         head = "<tr>" + "".join(f'<th style="{_CELL}">{h}</th>' for h in heads) + "</tr>"
         counts = {}

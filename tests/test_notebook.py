@@ -36,8 +36,8 @@ def test_notebook_executes(tmp_path):
     assert latex and latex[0].startswith("$$\\begin{aligned}net_{h1} &=")
     html = next(d["text/html"] for d in data if "text/html" in d)
     assert html.count("#1a7f37") == 2 and html.count("#cf222e") == 1  # correct, correct, wrong
-    verdicts = next(d["text/plain"] for d in data if "[(2, " in d.get("text/plain", ""))
-    assert ast.literal_eval(verdicts) == [(2, "correct"), (3, "correct"), (4, "wrong")]
+    verdicts = next(d["text/plain"] for d in data if "[(1, " in d.get("text/plain", ""))
+    assert ast.literal_eval(verdicts) == [(1, "correct"), (2, "correct"), (3, "wrong")]
     assert (tmp_path / "xor_net.py").is_file()
 
     streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
