@@ -8,13 +8,14 @@ A spec is read at one of two levels (decided once, in :func:`spec.layer.resolve_
   :mod:`derivation.layer`.
 
 :func:`derived` wraps either in a :class:`Derived`, and every command and the Python API use only
-its methods: the text, the LaTeX lines, the NumPy module, the handout, the check and the operation
-count. Which stage's unit or layer variant does the work is chosen here, in :data:`_VIEWS`, and
-nowhere else.
+its methods: the text, the LaTeX lines, the NumPy module, the handout, the check, the claims'
+verdicts and the operation count. Which stage's unit or layer variant does the work is chosen
+here, in :data:`_VIEWS`, and nowhere else.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +36,14 @@ class _View:
     derive: Any
     expressions: Any  # (network, derivation getter) → the expressions --max-ops counts
     text: Any  # (network, derivation, digits) → str
-    latex: Any  # (network, derivation) → str
+    latex: Any  # (network, derivation) → str, what `derive --format latex` prints
+    latex_block: Any  # (network, derivation) → str, one $$\begin{aligned}…$$ block (notebook)
     module: Any  # (network, derivation, source) → str
     handout: Any  # (network, derivation, source, digits, show_solutions) → str
-    check: Any  # (network, points, seed) → check.unit.CheckReport
+    check: Any  # (network, points, seed) → check.unit.Report
+
+
+# --- the unit level ------------------------------------------------------------------------
 
 
 def _unit_view() -> _View:
@@ -55,12 +60,16 @@ def _unit_view() -> _View:
         expressions=lambda net, derivation: [node.expr for node in net.nodes],
         text=lambda net, d, digits: derivation_text(d, digits=digits),
         latex=lambda net, d: derivation_latex(d),
+        latex_block=lambda net, d: derivation_latex(d),
         module=lambda net, d, source: generate_module(d, source=source),
         handout=lambda net, d, source, digits, show_solutions: generate_handout(
             d, source=source, digits=digits, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_network(net, points=points, seed=seed),
     )
+
+
+# --- the layer level -----------------------------------------------------------------------
 
 
 def _layer_expressions(d) -> list[sp.Expr]:
@@ -70,18 +79,53 @@ def _layer_expressions(d) -> list[sp.Expr]:
     return exprs
 
 
+def _layer_rows(d) -> list[tuple[str, str]]:
+    """BP1–BP4 of every layer, from the output down, as (left side, right side) LaTeX pairs;
+    a specialised form follows its general one on the right (``general = special``)."""
+    from symbackprop.printers.layer_latex import layer_equations
+
+    rows = []
+    for layer in layer_equations(d):
+        rows += list(layer["forward"])
+        rows += [
+            (x["lhs"], x["general"] + (f" = {x['special']}" if x["special"] else ""))
+            for x in layer["lines"]
+        ]
+    return rows
+
+
+def _layer_latex(d) -> str:
+    return "\n".join(f"{lhs} = {rhs}" for lhs, rhs in _layer_rows(d))
+
+
+def _layer_latex_block(d) -> str:
+    rows = " \\\\ ".join(f"{lhs} &= {rhs}" for lhs, rhs in _layer_rows(d))
+    return "$$\\begin{aligned}" + rows + "\\end{aligned}$$"
+
+
+def _layer_module(net: LayerNet, d, source: str) -> str:
+    """The matmul module; refused up front when clearly too deep for the time left."""
+    from symbackprop.budget import require_layer_codegen
+    from symbackprop.codegen.layer import generate_layer_module
+
+    require_layer_codegen(f"code generation for '{net.name}'", net.sizes)
+    return generate_layer_module(d, source=source)
+
+
 def _layer_view() -> _View:
     from symbackprop.check.layer import check_layer_net
-    from symbackprop.cli.layer import derivation_text, handout_text, module_text
     from symbackprop.derivation.layer import derive_layers
+    from symbackprop.handout.layer import generate_layer_handout
+    from symbackprop.printers.text import layer_derivation_text
 
     return _View(
         derive=derive_layers,
         expressions=lambda net, derivation: _layer_expressions(derivation()),
-        text=lambda net, d, digits: derivation_text(net),
-        latex=lambda net, d: derivation_text(net, latex=True),
-        module=lambda net, d, source: module_text(net, source=source),
-        handout=lambda net, d, source, digits, show_solutions: handout_text(
+        text=lambda net, d, digits: layer_derivation_text(d),
+        latex=lambda net, d: _layer_latex(d),
+        latex_block=lambda net, d: _layer_latex_block(d),
+        module=_layer_module,
+        handout=lambda net, d, source, digits, show_solutions: generate_layer_handout(
             net, source=source, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_layer_net(net, points=points, seed=seed),
@@ -100,18 +144,24 @@ def level_of(network: Network | LayerNet) -> str:
     raise TypeError(f"expected a Network or a LayerNet, got {type(network).__name__}")
 
 
+# --- the interface -------------------------------------------------------------------------
+
+
 @dataclass
 class Derived:
     """A network with its derivation, at its level; every output is a method.
 
-    ``str(d)`` is the derivation as text. Built by :func:`derived`; the derivation itself is
-    computed once, on first use.
+    ``str(d)`` is the derivation as text; in a notebook ``d`` shows its equations typeset.
+    Built by :func:`derived`; the derivation itself is computed once, on first use.
+    ``source`` names the spec in the outputs' headers (a built-in example's name or a file);
+    it defaults to the network's name.
     """
 
     network: Network | LayerNet
     level: str
     _view: _View = field(repr=False)
     _derivation: Any = field(default=None, repr=False)
+    source: str | None = None
 
     @property
     def name(self) -> str:
@@ -149,26 +199,78 @@ class Derived:
         return self._view.text(self.network, self.derivation, digits)
 
     def latex(self) -> str:
-        """The derivation's equations as LaTeX lines."""
+        """The derivation's equations as LaTeX (what ``derive --format latex`` prints)."""
         return self._view.latex(self.network, self.derivation)
 
-    def module(self, *, source: str) -> str:
-        """The generated NumPy module's text (without the do-not-edit header)."""
-        return self._view.module(self.network, self.derivation, source)
+    def module(
+        self, path: str | os.PathLike | None = None, *, source: str | None = None, force=False
+    ):
+        """The generated NumPy module.
 
-    def handout(self, *, source: str, digits: int = 9, show_solutions: bool = True) -> str:
-        """The LaTeX handout's text (without the do-not-edit header)."""
-        return self._view.handout(self.network, self.derivation, source, digits, show_solutions)
+        Without ``path``: its text (without the do-not-edit header). With ``path``: written
+        there as ``symbackprop codegen`` writes it (stamped, atomically, a hand-edited file
+        refused unless ``force``); returns a :class:`results.Written`.
+        """
+        text = self._view.module(self.network, self.derivation, self._source(source))
+        if path is None:
+            return text
+        from symbackprop.output.save import save_module
+
+        return save_module(path, text, source=self._source(source), force=force)
+
+    def handout(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        source: str | None = None,
+        digits: int = 9,
+        show_solutions: bool = True,
+        pdf: bool = False,
+        force: bool = False,
+    ):
+        """The LaTeX handout.
+
+        Without ``path``: its text (without the do-not-edit header). With ``path`` (the
+        ``.tex``): written as ``symbackprop handout`` writes it, and with ``pdf=True`` compiled
+        to the PDF beside it (pdflatex needed); returns a :class:`results.Written`.
+        """
+        source = self._source(source)
+        text = self._view.handout(self.network, self.derivation, source, digits, show_solutions)
+        if path is None:
+            return text
+        from symbackprop.output.save import save_handout
+
+        return save_handout(path, text, source=source, pdf=pdf, force=force)
 
     def check(self, *, points: int = 3, seed: int = 0):
-        """Derived = generated = finite differences; a report with ``ok`` and a text form."""
-        return self._view.check(self.network, points, seed)
+        """Derived = generated = finite differences at random points: a
+        :class:`results.CheckReport` (``ok``; ``str()`` the table ``symbackprop check`` prints).
+        """
+        from symbackprop.results import CheckReport
+
+        return CheckReport.of(self._view.check(self.network, points, seed))
+
+    def verify(self, claims: str | os.PathLike):
+        """Decide hand-written claims (the text of ``symbackprop verify``'s CLAIMS, or a path to
+        such a file) against this network: :class:`results.Verdicts`, one per claim line."""
+        from symbackprop.results import verify_claims
+
+        return verify_claims(self.network, claims, source=self._source(None))
+
+    def _source(self, given: str | None) -> str:
+        return given or self.source or self.name
+
+    def _repr_latex_(self) -> str:
+        return self._view.latex_block(self.network, self.derivation)
 
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        return f"<Derived {self.name!r}, {self.level} level>"
 
-def derived(network: Network | LayerNet) -> Derived:
+
+def derived(network: Network | LayerNet, *, source: str | None = None) -> Derived:
     """The :class:`Derived` of a unit- or layer-level network."""
     level = level_of(network)
-    return Derived(network=network, level=level, _view=_VIEWS[level]())
+    return Derived(network=network, level=level, _view=_VIEWS[level](), source=source)

@@ -51,9 +51,9 @@ LAYER_EXAMPLES = ["nielsen", "digits"]
 def test_generated_layer_modules_are_up_to_date(name, request):
     """The layer-level modules; their handouts are not kept here, because the loss figure in them
     comes from running BLAS matrix products, whose last bits may differ between machines."""
-    from symbackprop.cli.layer import module_text
+    from symbackprop.derived import derived
 
-    text = stamp(module_text(load_spec(name), source=name), comment="#", source=name)
+    text = stamp(derived(load_spec(name)).module(source=name), comment="#", source=name)
     path = GENERATED / f"{name}.py"
     if request.config.getoption("--update-generated"):
         path.write_text(text, encoding="utf-8")

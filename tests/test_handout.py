@@ -124,7 +124,7 @@ def test_non_ascii_title_compiles(tmp_path, require_pdflatex):
 
 
 def test_kink_convention_of_the_registry_is_stated():
-    from symbackprop import LayerSpec, build_layered
+    from symbackprop.model.layered import LayerSpec, build_layered
     from symbackprop.rules.registry import ACTIVATIONS
 
     net = build_layered(

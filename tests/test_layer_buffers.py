@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
+from symbackprop.derived import derived
 from symbackprop.spec.load import load_spec
 
 
 @pytest.fixture(scope="module", params=["digits", "nielsen"])
 def module(request):
-    return load_generated(module_text(load_spec(request.param), source=request.param))
+    return load_generated(derived(load_spec(request.param)).module(source=request.param))
 
 
 def _batch(module, n, dtype, seed=0):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from symbackprop.cli.commands import main
-from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
 from symbackprop.derivation.layer import LayerNet
+from symbackprop.derived import derived
 from symbackprop.handout.layer_figure import gradient_costs, layer_figure
 from symbackprop.spec.load import load_spec
 
@@ -19,7 +19,7 @@ def _net(sizes, activations, loss="half_sse"):
 def test_costs_count_what_the_generated_module_multiplies(spec):
     """Independent count: the arrays of the generated module's init_params."""
     net = load_spec(spec)
-    params = load_generated(module_text(net, source=spec)).init_params()
+    params = load_generated(derived(net).module(source=spec)).init_params()
     weights = [params[f"W{layer}"] for layer in range(1, len(net.sizes))]
     forward = sum(w.size for w in weights)  # one multiply-add per weight and example
     backward = sum(w.size for w in weights) + sum(w.size for w in weights[1:])

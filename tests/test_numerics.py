@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 import scipy.special as special
 
-from symbackprop import LayerSpec, build_layered, derive, generate_module, load_spec
-from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
+from symbackprop.codegen.unit import generate_module
+from symbackprop.derivation.unit import derive
+from symbackprop.derived import derived
+from symbackprop.model.layered import LayerSpec, build_layered
+from symbackprop.spec.load import load_spec
 
 
 def ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -32,7 +35,7 @@ def unit_module():
 
 @pytest.fixture(scope="module")
 def layer_module():
-    return load_generated(module_text(load_spec("digits"), source="digits"))
+    return load_generated(derived(load_spec("digits")).module(source="digits"))
 
 
 @pytest.mark.parametrize("dtype,scale", [(np.float64, 1000.0), (np.float32, 80.0)])
@@ -112,7 +115,7 @@ def test_cross_entropy_matches_scipy(layer_module, dtype, scale):
 
 @pytest.fixture(scope="module")
 def sigmoid_layer_module():
-    return load_generated(module_text(load_spec("nielsen"), source="nielsen"))
+    return load_generated(derived(load_spec("nielsen")).module(source="nielsen"))
 
 
 @pytest.mark.parametrize("dtype,scale", [(np.float64, 1000.0), (np.float32, 80.0)])

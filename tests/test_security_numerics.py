@@ -22,16 +22,17 @@ import numpy as np
 import pytest
 import scipy.special as special
 
-from symbackprop import LayerSpec, build_layered, derive, generate_module, load_spec
 from symbackprop.cli.commands import MAX_OPS
-from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
+from symbackprop.codegen.unit import generate_module
 from symbackprop.derivation.layer import LayerNet
+from symbackprop.derivation.unit import derive
 from symbackprop.derived import derived
 from symbackprop.errors import InvalidInput, ResourceLimit
+from symbackprop.model.layered import LayerSpec, build_layered
 from symbackprop.rules.layer_losses import required_output
 from symbackprop.rules.optimizers import OPTIMIZERS
-from symbackprop.spec.load import example_names
+from symbackprop.spec.load import example_names, load_spec
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear")
@@ -67,14 +68,14 @@ EXAMPLES = _levels()
 def example_module(name: str, level: str):
     net = load_spec(name, level=level)
     if level == "layer":
-        return net, load_generated(module_text(net, source=name), f"{name}_{level}")
+        return net, load_generated(derived(net).module(source=name), f"{name}_{level}")
     return net, load_generated(generate_module(derive(net), source=name), f"{name}_{level}")
 
 
 @functools.lru_cache(maxsize=None)
 def layer_module(sizes, activations, loss, reduction="sum", decay=0.0):
     net = LayerNet("r", sizes, activations, loss, reduction=reduction, weight_decay=decay)
-    return net, load_generated(module_text(net, source="r"), "r_layer")
+    return net, load_generated(derived(net).module(source="r"), "r_layer")
 
 
 @functools.lru_cache(maxsize=None)
