@@ -3,17 +3,19 @@
 Unit level (one symbol per neuron) for the tiny nets; layer level (matrices) for the rest, through
 the layer code generator when this checkout has one. The generated module's interface is the one
 of DESIGN.md: ``gradients(params, x, t)`` with params a dict name → ndarray; at batch 1 a unit
-module's ``gradients_flat`` (plain floats), and a layer module reuses its gradient arrays
-through ``out=``.
+module's ``gradients_flat`` (plain floats). A layer module is timed in both calls a user makes:
+the default ``gradients(params, x, t)``, which returns fresh arrays, and
+``gradients(params, x, t, out=g)``, which writes into the arrays of an earlier result.
 """
 
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache, partial
 
 import numpy as np
 from nets import Case, make_data
-from peers import Unavailable
+from peers import Peer, Unavailable
 
 UNIT_LEVEL_MAX_PARAMS = 100  # above this the layer-level module is the right tool
 
@@ -35,6 +37,7 @@ def unit_network(case: Case):
     return build_layered(name="bench", inputs=case.sizes[0], layers=layers, notation="mazur")
 
 
+@lru_cache(maxsize=None)
 def unit_module(case: Case):
     from symbackprop.codegen.loader import load_generated
     from symbackprop.codegen.unit import generate_module
@@ -60,11 +63,11 @@ def _unit_positions(network):
     return positions
 
 
-def unit_peer(case: Case, dtype):
+def unit_peer(case: Case, dtype, layout="aligned"):
     if case.n_params > UNIT_LEVEL_MAX_PARAMS or "softmax" in case.activations:
         raise Unavailable("unit level is for tiny nets")
     network, module = unit_module(case)
-    params, x, t = make_data(case, dtype)
+    params, x, t = make_data(case, dtype, layout=layout)
     positions = _unit_positions(network)
 
     def to_list(grads):
@@ -107,6 +110,7 @@ def layer_net(case: Case):
     return LayerNet(name="bench", sizes=case.sizes, activations=case.activations, loss=loss)
 
 
+@lru_cache(maxsize=None)
 def layer_module(case: Case):
     generate = find_layer_generator()
     if generate is None:
@@ -117,24 +121,39 @@ def layer_module(case: Case):
     return load_generated(generate(derive_layers(layer_net(case)), source="bench"))
 
 
-def layer_peer(case: Case, dtype):
+def layer_peer(case: Case, dtype, layout="aligned", call="default"):
     module = layer_module(case)
-    params, x, t = make_data(case, dtype)
+    params, x, t = make_data(case, dtype, layout=layout)
     depth = len(case.sizes) - 1
     names = [n for layer in range(1, depth + 1) for n in (f"W{layer}", f"b{layer}")]
     pdict = dict(zip(names, params))
-    # The first call allocates the work buffers and the gradient arrays; later calls reuse both
-    # (``out=``), as a training loop does.
-    out = module.gradients(pdict, x, t)
 
     def to_list(grads):
         return [np.asarray(grads[n], dtype=np.float64) for n in names]
 
+    if call == "default":
+        return (lambda: module.gradients(pdict, x, t)), to_list
+    # The arrays of an earlier result, reused on every call, as a training loop does.
+    out = module.gradients(pdict, x, t)
     return (lambda: module.gradients(pdict, x, t, out=out)), to_list
 
 
-def generated_peer(case: Case, dtype):
-    """Unit level for tiny nets, layer level otherwise."""
+def generated_peer(case: Case, dtype, layout="aligned", call="default"):
+    """Unit level for tiny nets (its one-example entry point; it has no ``out=``), layer level
+    otherwise."""
     if case.n_params <= UNIT_LEVEL_MAX_PARAMS and "softmax" not in case.activations:
-        return unit_peer(case, dtype)
-    return layer_peer(case, dtype)
+        if call != "default":
+            raise Unavailable("–")
+        return unit_peer(case, dtype, layout)
+    return layer_peer(case, dtype, layout, call)
+
+
+GENERATED = (
+    Peer("sbp", "symbackprop gradients(p, x, t)", generated_peer, by_layout=True),
+    Peer(
+        "sbp.out",
+        "symbackprop gradients(…, out=g)",
+        partial(generated_peer, call="out"),
+        by_layout=True,
+    ),
+)

@@ -4,7 +4,9 @@ A case is a fully connected net (sizes, activations, loss) at one batch size. Pa
 in matrix form, ``[W1, b1, W2, b2, …]`` with ``W^l`` of shape (n_l, n_{l−1}) as in the generated
 modules; the loss is summed over the batch. Two NumPy codes live here:
 
-- ``numpy_gradients``: backprop as one writes it by hand in NumPy (the "plain NumPy" peer);
+- ``numpy_gradients``: backprop as one writes it by hand in NumPy (the "plain NumPy" peer),
+  every step a fresh array;
+- ``tuned_gradients``: the same by hand into buffers allocated once (the "tuned NumPy" peer);
 - ``gemm_floor``: only the matrix products backprop cannot avoid (forward ``a W^T``, backward
   ``δ^T a`` and ``δ W``), into preallocated outputs — a lower bound for any implementation
   that runs on the same BLAS. The same products through torch's BLAS give torch's floor.
@@ -86,8 +88,17 @@ def aligned(array, dtype=None):
     return out
 
 
-def make_data(case: Case, dtype, seed: int = 0):
-    """Parameters (list of arrays), inputs and targets for ``case`` in ``dtype``."""
+def as_user_has_it(array, dtype=None):
+    """A plain C-contiguous copy of ``array``, wherever malloc puts it: data as a user has it."""
+    return np.array(array, dtype=dtype, order="C")
+
+
+LAYOUTS = {"user": as_user_has_it, "aligned": aligned}
+
+
+def make_data(case: Case, dtype, seed: int = 0, layout: str = "aligned"):
+    """Parameters (list of arrays), inputs and targets for ``case`` in ``dtype``, each array
+    ``aligned`` (64-byte boundary) or as a ``user`` has it (a plain copy)."""
     rng = np.random.default_rng(seed)
     params = []
     for n_in, n_out in zip(case.sizes, case.sizes[1:]):
@@ -100,7 +111,8 @@ def make_data(case: Case, dtype, seed: int = 0):
         t = rng.uniform(-0.9, 0.9, (case.batch, case.sizes[-1]))
     else:
         t = rng.uniform(0.05, 0.95, (case.batch, case.sizes[-1]))
-    return [aligned(p, dtype) for p in params], aligned(x, dtype), aligned(t, dtype)
+    place = LAYOUTS[layout]
+    return [place(p, dtype) for p in params], place(x, dtype), place(t, dtype)
 
 
 def _act(name: str, z):
@@ -142,6 +154,63 @@ def numpy_gradients(case: Case, params, x, t):
                 case.activations[layer - 1], acts[layer]
             )
     return grads
+
+
+def tuned_gradients(case: Case, params, x, t):
+    """Hand NumPy tuned as a performance-minded person writes it: every buffer allocated once,
+    every product and ufunc written into one (``out=``), the activations in place (the plain
+    ``1 / (1 + exp(-z))``, which does not guard against overflow), f'(z) from the stored outputs,
+    bias gradients as sums. Returns a callable computing [dW1, db1, …] into the same arrays."""
+    depth = len(case.sizes) - 1
+    n, dtype = x.shape[0], x.dtype
+    one = np.ones((), dtype)
+    acts = [x] + [np.empty((n, m), dtype) for m in case.sizes[1:]]
+    deltas = [None] + [np.empty((n, m), dtype) for m in case.sizes[1:]]
+    temps = [None] + [np.empty((n, m), dtype) for m in case.sizes[1:]]
+    grads = [np.empty_like(p) for p in params]
+    weights_t = [params[2 * layer].T for layer in range(depth)]
+
+    def fprime_into(name, a, out):
+        if name == "sigmoid":  # a (1 - a)
+            np.subtract(one, a, out=out)
+            np.multiply(out, a, out=out)
+        else:  # 1 - a^2
+            np.multiply(a, a, out=out)
+            np.subtract(one, out, out=out)
+        return out
+
+    def run():
+        for layer in range(depth):
+            a = acts[layer + 1]
+            np.matmul(acts[layer], weights_t[layer], out=a)
+            np.add(a, params[2 * layer + 1], out=a)
+            name = case.activations[layer]
+            if name == "sigmoid":
+                np.negative(a, out=a)
+                np.exp(a, out=a)
+                np.add(a, one, out=a)
+                np.reciprocal(a, out=a)
+            elif name == "tanh":
+                np.tanh(a, out=a)
+            else:  # softmax over the units
+                np.subtract(a, a.max(axis=1, keepdims=True), out=a)
+                np.exp(a, out=a)
+                np.divide(a, a.sum(axis=1, keepdims=True), out=a)
+        delta = deltas[depth]
+        np.subtract(acts[depth], t, out=delta)
+        if case.loss != "softmax_ce":
+            delta *= fprime_into(case.activations[-1], acts[depth], temps[depth])
+        for layer in range(depth, 0, -1):
+            delta = deltas[layer]
+            np.matmul(delta.T, acts[layer - 1], out=grads[2 * layer - 2])
+            np.sum(delta, axis=0, out=grads[2 * layer - 1])
+            if layer > 1:
+                below = deltas[layer - 1]
+                np.matmul(delta, params[2 * layer - 2], out=below)
+                below *= fprime_into(case.activations[layer - 2], acts[layer - 1], temps[layer - 1])
+        return grads
+
+    return run
 
 
 def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):

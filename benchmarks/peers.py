@@ -1,17 +1,34 @@
-"""The implementations timed side by side, each as ``setup(case, dtype) -> (run, to_list)``.
+"""The implementations timed side by side, each as ``setup(case, dtype, layout) -> (run, to_list)``.
 
 ``run()`` computes one full gradient (forward + backward, every dW and db) on data prepared by
-the setup; ``to_list(result)`` turns its result into NumPy arrays ``[dW1, db1, …]`` for the
-agreement check. A peer whose package is missing raises :class:`Unavailable` with the reason.
-Setups convert the data once, outside the timed call, into each framework's own arrays.
+the setup, ``layout`` "user" (plain arrays, wherever malloc puts them) or "aligned" (64-byte
+boundaries); ``to_list(result)`` turns its result into NumPy arrays ``[dW1, db1, …]`` for the
+agreement check (None: not checked). A peer whose package is missing raises
+:class:`Unavailable` with the reason. Setups convert the data once, outside the timed call, into
+each framework's own arrays (torch and JAX keep their own memory, so the layout is NumPy's only).
+
+``MODULE_PEERS`` is the hook for more generated modules (other backends): append
+``Peer(key, title, setup)`` and it is timed, checked and tabled beside the NumPy module.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from nets import Case, gemm_floor, make_data, numpy_gradients
+from nets import Case, gemm_floor, make_data, numpy_gradients, tuned_gradients
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One implementation: its key in the results, its column title, and its setup."""
+
+    key: str
+    title: str
+    setup: Callable  # (case, dtype, layout) -> (run, to_list)
+    by_layout: bool = False  # timed on both data layouts (NumPy codes), else on aligned data
 
 
 class Unavailable(Exception):
@@ -29,24 +46,29 @@ def _arrays(result):
     return [np.asarray(g, dtype=np.float64) for g in result]
 
 
-def numpy_peer(case: Case, dtype):
-    params, x, t = make_data(case, dtype)
+def numpy_peer(case: Case, dtype, layout="aligned"):
+    params, x, t = make_data(case, dtype, layout=layout)
     return (lambda: numpy_gradients(case, params, x, t)), _arrays
 
 
-def floor_peer(case: Case, dtype):
+def tuned_peer(case: Case, dtype, layout="aligned"):
+    params, x, t = make_data(case, dtype, layout=layout)
+    return tuned_gradients(case, params, x, t), _arrays
+
+
+def floor_peer(case: Case, dtype, layout="aligned"):
     params, x, t = make_data(case, dtype)
     return gemm_floor(case, params, x, t), None  # different data: no agreement check
 
 
-def torch_floor_peer(case: Case, dtype):
+def torch_floor_peer(case: Case, dtype, layout="aligned"):
     """The GEMM floor on torch's BLAS: what torch's own matrix products cost, for reference."""
     torch = _need("torch")
     params, x, t = make_data(case, dtype)
     return gemm_floor(case, params, x, t, torch.matmul, torch.from_numpy), None
 
 
-def jax_peer(case: Case, dtype):
+def jax_peer(case: Case, dtype, layout="aligned"):
     jax = _need("jax")
     jax.config.update("jax_enable_x64", True)  # float64 must stay float64; float32 stays f32
     jnp = jax.numpy
@@ -74,7 +96,7 @@ def jax_peer(case: Case, dtype):
     return run, _arrays
 
 
-def torch_peer(case: Case, dtype):
+def torch_peer(case: Case, dtype, layout="aligned"):
     torch = _need("torch")
     params, x, t = make_data(case, dtype)
     tps = [torch.tensor(p, requires_grad=True) for p in params]  # torch's own, aligned memory
@@ -99,7 +121,7 @@ def torch_peer(case: Case, dtype):
     return run, lambda result: [g.detach().numpy().astype(np.float64) for g in result]
 
 
-def autograd_peer(case: Case, dtype):
+def autograd_peer(case: Case, dtype, layout="aligned"):
     autograd = _need("autograd")
     anp = _need("autograd.numpy")
     params, x, t = make_data(case, dtype)
@@ -119,11 +141,21 @@ def autograd_peer(case: Case, dtype):
     return (lambda: grad(params)), _arrays
 
 
-PEERS = {
-    "numpy": numpy_peer,
-    "jax.jit": jax_peer,
-    "torch": torch_peer,
-    "autograd": autograd_peer,
-    "floor": floor_peer,
-    "floor.torch": torch_floor_peer,
-}
+HAND = (
+    Peer("numpy", "NumPy by hand (plain)", numpy_peer, by_layout=True),
+    Peer("numpy.tuned", "NumPy by hand (tuned, buffers)", tuned_peer, by_layout=True),
+)
+FRAMEWORKS = (
+    Peer("jax.jit", "jax.jit(grad)", jax_peer),
+    Peer("torch", "torch eager", torch_peer),
+    Peer("autograd", "autograd", autograd_peer),
+)
+FLOORS = (
+    Peer("floor", "GEMM floor", floor_peer),
+    Peer("floor.torch", "GEMM floor on torch's BLAS", torch_floor_peer),
+)
+
+# More generated modules (e.g. other backends' modules of the same derivation), timed on every
+# case and dtype beside the NumPy module: append a Peer whose setup raises Unavailable where it
+# cannot run (package missing, level not generated).
+MODULE_PEERS: list[Peer] = []

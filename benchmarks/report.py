@@ -7,21 +7,37 @@ import json
 import math
 import os
 import platform
+import statistics
 from collections import defaultdict
 
 from nets import GEMM_BOUND
+from peers import MODULE_PEERS
 
-PEER_COLUMNS = ("generated", "numpy", "jax.jit", "torch", "autograd", "floor", "floor.torch")
-PEER_TITLES = {
-    "generated": "symbackprop",
-    "numpy": "NumPy by hand",
+from generated import GENERATED
+
+HAND_TITLES = {"numpy": "NumPy by hand, plain", "numpy.tuned": "NumPy by hand, tuned"}
+OTHER_TITLES = {
     "jax.jit": "jax.jit(grad)",
     "torch": "torch eager",
     "autograd": "autograd",
     "floor": "GEMM floor",
     "floor.torch": "GEMM floor on torch's BLAS",
 }
-PEERS_ONLY = ("numpy", "jax.jit", "torch", "autograd")
+PEERS_ONLY = ("numpy", "numpy.tuned", "jax.jit", "torch", "autograd")
+DEFAULT_TARGET = 1.05  # gradients(p, x, t) / plain hand NumPy
+OUT_TARGET = 1.00  # gradients(..., out=g) / tuned hand NumPy
+FLOOR_TARGET = 1.15  # gradients(..., out=g) / NumPy's GEMM floor, on the GEMM-bound cases
+
+
+def _titles() -> dict:
+    """Column key → title, in table order: generated modules, hand NumPy, frameworks, floors."""
+    return {
+        "sbp": "symbackprop `gradients(p, x, t)`",
+        "sbp.out": "symbackprop `out=g`",
+        **{p.key: p.title for p in MODULE_PEERS},
+        **HAND_TITLES,
+        **OTHER_TITLES,
+    }
 
 
 def _cpu_model() -> str:
@@ -84,114 +100,170 @@ def _time(seconds: float) -> str:
     return f"{us:.3g} µs" if us < 100 else f"{us:.0f} µs"
 
 
+def _number(seconds: float, unit: float) -> str:
+    value = seconds / unit
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def _spread(r) -> str:
+    """median (min–max) over the rounds, in one unit."""
+    unit = 1e-3 if r.median_s >= 0.01 else 1e-6
+    name = "ms" if unit == 1e-3 else "µs"
+    return (
+        f"{_number(r.median_s, unit)} {name} "
+        f"({_number(r.min_s, unit)}–{_number(r.max_s, unit)})"
+    )
+
+
 def _grouped(results):
+    """(case label, dtype) → {(peer, layout): result}, in run order."""
     groups = defaultdict(dict)
     for r in results:
-        groups[(r.case.label, r.dtype)][r.peer] = r
+        groups[(r.case.label, r.dtype)][(r.peer, r.layout)] = r
     return groups
 
 
 def _cell(r) -> str:
     if r is None:
         return "–"
-    if r.samples:
-        return _time(r.median_s)
+    if r.timed:
+        return _spread(r)
     if r.error:
         return f"error: {r.error}"
     return r.note or "–"
 
 
-def _best_peer(row) -> tuple[str, float]:
-    timed = [(row[p].median_s, p) for p in PEERS_ONLY if p in row and row[p].samples]
-    if not timed:
-        return "", math.nan
-    best = min(timed)
-    return best[1], best[0]
+def paired_ratio(a, b) -> tuple[float, float, float]:
+    """Median, min and max over the rounds of a's time / b's time in the same round."""
+    ratios = [x / y for x, y in zip(a.rounds, b.rounds, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
-def markdown(m: dict, results, scaling, quick: bool) -> str:
+def _ratio_text(a, b) -> str:
+    med, low, high = paired_ratio(a, b)
+    return f"{med:.2f}× ({low:.2f}–{high:.2f})"
+
+
+def _table(groups, layout: str, keys) -> list[str]:
+    titles = _titles()
+    lines = [
+        "| case | dtype | " + " | ".join(titles[k] for k in keys) + " |",
+        "|" + "---|" * (len(keys) + 2),
+    ]
+    for (label, dtype), row in groups.items():
+        cells = []
+        for k in keys:
+            r = row.get((k, layout)) or row.get((k, "aligned"))
+            cells.append(_cell(r))
+        lines.append(f"| {label} | {dtype} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(m: dict, results, scaling, quick: bool, budget=None) -> str:
+    groups = _grouped(results)
+    generated = [p.key for p in GENERATED] + [p.key for p in MODULE_PEERS]
+    how = (
+        f"{budget.rounds} interleaved rounds; in each, every implementation takes a turn: a "
+        f"{budget.settle_s * 1e3:.0f} ms pause, {budget.warm_s * 1e3:.0f} ms of untimed warm-up "
+        f"calls, then {budget.turn_s * 1e3:.0f} ms of samples (each a loop of calls of about "
+        f"{budget.sample_s * 1e3:.0f} ms); a turn's figure is its median sample"
+        if budget
+        else "interleaved rounds"
+    )
     lines = [
         "# symbackprop benchmark" + (" (--quick)" if quick else ""),
         "",
         f"Machine: {machine_line(m)}.",
         "",
-        "Median time per full gradient (forward + backward, every dW and db; loss summed over the "
-        "batch). Every implementation's gradients were checked against NumPy in float64 first. "
-        "*best peer / symbackprop* > 1 means the generated code is faster than the fastest "
-        "peer of the same dtype; *symbackprop / floor* is the distance from doing only "
-        "backprop's GEMMs; GFLOP/s counts those GEMMs. *GEMM floor on torch's BLAS* runs the "
-        "same products through ``torch.matmul``: where it is below NumPy's floor, torch's "
-        "matrix products alone are faster than any code on NumPy's BLAS can be.",
+        "Time per full gradient (forward + backward, every dW and db; loss summed over the "
+        "batch): median over the rounds (min–max in brackets). "
+        f"How: {how}. Every implementation's gradients were checked against NumPy in float64 "
+        "first. *Plain* hand NumPy allocates every step (`a @ W.T + b`); *tuned* writes into "
+        "buffers allocated once. The GEMM floor runs only backprop's matrix products, into "
+        "buffers; on torch's BLAS, the same products through `torch.matmul`.",
         "",
-        "| case | dtype | "
-        + " | ".join(PEER_TITLES[p] for p in PEER_COLUMNS)
-        + " | best peer / symbackprop | symbackprop / floor | GFLOP/s symbackprop (floor) |",
-        "|" + "---|" * (len(PEER_COLUMNS) + 5),
+        "Data as a user has it (plain arrays; jax, torch and the floors use their own or "
+        "aligned memory):",
+        "",
+        *_table(groups, "user", [*generated, *PEERS_ONLY, "floor", "floor.torch"]),
+        "",
+        "The same on 64-byte-aligned data (NumPy codes only):",
+        "",
+        *_table(groups, "aligned", [*generated, "numpy", "numpy.tuned"]),
+        "",
+        *_targets(results),
     ]
-    for (label, dtype), row in _grouped(results).items():
-        case = next(iter(row.values())).case
-        gen, floor = row.get("generated"), row.get("floor")
-        best_name, best = _best_peer(row)
-        speedup = vs_floor = "–"
-        flops = "–"
-        if gen is not None and gen.samples:
-            if best_name:
-                speedup = f"{best / gen.median_s:.2f}× ({best_name})"
-            if floor is not None and floor.samples:
-                vs_floor = f"{gen.median_s / floor.median_s:.2f}"
-            flops = f"{case.flops / gen.median_s / 1e9:.2f}"
-        if floor is not None and floor.samples:
-            flops += f" ({case.flops / floor.median_s / 1e9:.2f})"
-        cells = [_cell(row.get(p)) for p in PEER_COLUMNS]
-        lines.append(
-            f"| {label} | {dtype} | " + " | ".join(cells) + f" | {speedup} | {vs_floor} | {flops} |"
-        )
-    lines += ["", *_targets(results)]
     if scaling is not None:
         lines += ["", *_scaling(scaling)]
     return "\n".join(lines) + "\n"
 
 
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
 def _targets(results) -> list[str]:
-    out = ["## Targets", ""]
+    out = [
+        "## Targets",
+        "",
+        "Ratios are taken round by round (median, min–max over the rounds); a target is met when "
+        "the median meets it.",
+        "",
+    ]
     for (label, dtype), row in _grouped(results).items():
-        gen = row.get("generated")
-        if gen is None or not gen.samples:
-            out.append(f"- {label} {dtype}: generated code not measured ({_cell(gen)})")
-            continue
         if label.startswith("2-2-2"):
+            gen = row.get(("sbp", "user"))
             for peer in ("numpy", "jax.jit"):
-                r = row.get(peer)
-                if r is not None and r.samples:
-                    ratio = r.median_s / gen.median_s
-                    verdict = "met" if ratio >= 15 else "NOT met"
+                r = row.get((peer, "user")) or row.get((peer, "aligned"))
+                if gen is not None and gen.timed and r is not None and r.timed:
+                    med, low, high = paired_ratio(r, gen)
                     out.append(
-                        f"- {label} {dtype}: {ratio:.1f}× faster than {peer} "
-                        f"(target ≥ 15×): {verdict}"
+                        f"- {label} {dtype}: {med:.1f}× ({low:.1f}–{high:.1f}) faster than "
+                        f"{peer} (target ≥ 15×): {_verdict(med >= 15)}"
                     )
             continue
-        best_name, best = _best_peer(row)
-        if best_name:
-            verdict = "met" if gen.median_s <= best else "NOT met"
-            out.append(
-                f"- {label} {dtype}: {best / gen.median_s:.2f}× the speed of the "
-                f"fastest peer ({best_name}) (target ≥ 1): {verdict}"
+        for layout in ("user", "aligned"):
+            pairs = (
+                ("sbp", "numpy", DEFAULT_TARGET, "`gradients(p, x, t)` / plain hand NumPy"),
+                ("sbp.out", "numpy.tuned", OUT_TARGET, "`out=g` / tuned hand NumPy"),
             )
-        floor = row.get("floor")
-        if label in GEMM_BOUND and floor is not None and floor.samples:
-            ratio = gen.median_s / floor.median_s
-            verdict = "met" if ratio <= 1.15 else "NOT met"
+            for mine, theirs, target, what in pairs:
+                a, b = row.get((mine, layout)), row.get((theirs, layout))
+                if a is None or b is None or not (a.timed and b.timed):
+                    out.append(f"- {label} {dtype} ({layout} data): {what}: not measured")
+                    continue
+                med = paired_ratio(a, b)[0]
+                out.append(
+                    f"- {label} {dtype} ({layout} data): {what} = {_ratio_text(a, b)} "
+                    f"(target ≤ {target:.2f}): {_verdict(med <= target)}"
+                )
+        gen, floor = row.get(("sbp.out", "aligned")), row.get(("floor", "aligned"))
+        if label in GEMM_BOUND and gen is not None and gen.timed and floor and floor.timed:
+            med = paired_ratio(gen, floor)[0]
             out.append(
-                f"- {label} {dtype}: {ratio:.2f}× the GEMM floor (target ≤ 1.15): " f"{verdict}"
+                f"- {label} {dtype}: `out=g` / NumPy's GEMM floor = {_ratio_text(gen, floor)} "
+                f"(target ≤ {FLOOR_TARGET:.2f}): {_verdict(med <= FLOOR_TARGET)}"
             )
             out += _blas_gap(row)
+        best = [
+            (row[(p, "aligned")].median_s, p)
+            for p in ("jax.jit", "torch", "autograd")
+            if (p, "aligned") in row and row[(p, "aligned")].timed
+        ]
+        gen = row.get(("sbp", "user"))
+        if best and gen is not None and gen.timed:
+            t, p = min(best)
+            out.append(
+                f"  - for reference: the fastest framework ({p}) takes {t / gen.median_s:.2f}× "
+                "the time of `gradients(p, x, t)`"
+            )
     return out
 
 
 def _blas_gap(row) -> list[str]:
     """For a GEMM-bound case, how torch's BLAS compares with NumPy's (not a target)."""
-    floor, theirs, torch = row.get("floor"), row.get("floor.torch"), row.get("torch")
-    if not all(r is not None and r.samples for r in (floor, theirs, torch)):
+    floor, theirs, torch = (row.get((k, "aligned")) for k in ("floor", "floor.torch", "torch"))
+    if not all(r is not None and r.timed for r in (floor, theirs, torch)):
         return []
     room = torch.median_s - floor.median_s
     return [
@@ -233,7 +305,11 @@ def write_json(path, m: dict, results, scaling) -> None:
                 "case": r.case.label,
                 "dtype": r.dtype,
                 "peer": r.peer,
+                "layout": r.layout,
                 "median_s": r.median_s,
+                "min_s": r.min_s,
+                "max_s": r.max_s,
+                "rounds_s": r.rounds,
                 "samples": r.samples,
                 "note": r.note,
                 "error": r.error,
@@ -261,8 +337,8 @@ def write_json(path, m: dict, results, scaling) -> None:
 
 
 def plot(path, results) -> bool:
-    """Time relative to the GEMM floor per case, dtype and peer (log scale); False without
-    matplotlib."""
+    """Time relative to the GEMM floor per case, dtype and peer, on a user's data (log scale);
+    False without matplotlib."""
     try:
         import matplotlib
 
@@ -273,27 +349,28 @@ def plot(path, results) -> bool:
     groups = [
         (key, row)
         for key, row in _grouped(results).items()
-        if "floor" in row and row["floor"].samples
+        if ("floor", "aligned") in row and row[("floor", "aligned")].timed
     ]
     if not groups:
         return False
-    peers = [p for p in PEER_COLUMNS if not p.startswith("floor")]
-    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(groups)), 4.5))
+    titles = _titles()
+    peers = [k for k in titles if not k.startswith("floor")]
+    fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(groups)), 4.8))
     width = 0.8 / len(peers)
     for i, peer in enumerate(peers):
         xs, ys = [], []
         for g, (_, row) in enumerate(groups):
-            r = row.get(peer)
-            if r is not None and r.samples:
+            r = row.get((peer, "user")) or row.get((peer, "aligned"))
+            if r is not None and r.timed:
                 xs.append(g + (i - len(peers) / 2 + 0.5) * width)
-                ys.append(r.median_s / row["floor"].median_s)
-        ax.bar(xs, ys, width, label=PEER_TITLES[peer])
+                ys.append(r.median_s / row[("floor", "aligned")].median_s)
+        ax.bar(xs, ys, width, label=titles[peer].replace("`", ""))
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_ylabel("time / GEMM-only floor (log)")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{label}\n{dtype}" for (label, dtype), _ in groups], fontsize=7)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Full gradient time relative to the GEMM floor (lower is better)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

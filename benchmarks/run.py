@@ -3,11 +3,13 @@
     python benchmarks/run.py [--quick] [--cases 2-2-2,784-30-10] [--dtypes float64,float32]
                              [--threads N] [--out benchmarks/results] [--no-derivation]
 
-For every case and dtype: each implementation's gradients are first checked against plain
-NumPy in float64 (a disagreement is an error, and that peer is not timed); then all of them are
-timed in interleaved rounds (warm-up first; each sample is a loop of calls long enough for
-``perf_counter_ns``), and the median time per gradient is reported, with ratios to the
-generated code and to the GEMM-only floor, and the achieved GFLOP/s of backprop's GEMMs.
+For every case and dtype: the generated module's two calls (``gradients(p, x, t)`` and
+``gradients(..., out=g)``), plain and tuned hand NumPy, each on data as a user has it and on
+64-byte-aligned data, jax.jit(grad), torch eager, autograd, the GEMM floors and any module in
+``peers.MODULE_PEERS``. Each implementation's gradients are first checked against plain NumPy in
+float64 (a disagreement is an error, and that peer is not timed); then all are timed in
+interleaved rounds of steady-state turns (see ``timing.py``), and the median time with its
+min–max over the rounds is reported, with the targets' ratios taken round by round.
 Peers come from the optional ``bench`` extra (jax, torch, autograd); a missing one is reported,
 not fatal. Writes ``results.md`` (the table), ``results.json`` and ``results.png`` to ``--out``.
 BLAS and framework thread pools are pinned to the same number of threads for everyone.
@@ -63,7 +65,8 @@ def main(argv=None) -> int:
 
             print("derivation + code generation:", flush=True)
             scaling = derivation.run(args.quick, log=lambda s: print(s, flush=True))
-    text = report.markdown(machine, results, scaling, quick=args.quick)
+    budget = timing.QUICK if args.quick else timing.FULL
+    text = report.markdown(machine, results, scaling, quick=args.quick, budget=budget)
     (out / "results.md").write_text(text, encoding="utf-8")
     report.write_json(out / "results.json", machine, results, scaling)
     plotted = report.plot(out / "results.png", results)

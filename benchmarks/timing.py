@@ -1,4 +1,17 @@
-"""Agreement check and interleaved timing of every peer on every case and dtype."""
+"""Agreement check and interleaved, steady-state timing of every peer on every case and dtype.
+
+How a figure is taken: every implementation ("item": a peer on one data layout) is set up and
+checked first. Then ``rounds`` rounds; in each, every item takes one turn, in an order rotated
+from round to round. A turn is a short pause (so that the previous item's spinning BLAS or XLA
+threads are idle), a warm-up of untimed calls (so the turn starts in the steady state a loop of
+calls reaches: caches, branch predictors and the allocator's free lists warm), then samples, each a
+loop of calls lasting a few milliseconds timed with ``perf_counter_ns``. The turn's figure is the
+median of its samples; an item's time is the median of its round figures, and its spread the
+min–max of them. Ratios between two items are taken per round (the two ran minutes apart at
+most, under the same load) and reported the same way, so that a margin can be read against its
+spread. ``tests/test_benchmark_harness.py`` checks that these figures agree with a plain
+``timeit`` of each function run alone.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +23,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from nets import CASES, Case, make_data, numpy_gradients
-from peers import PEERS, Unavailable
+from peers import FLOORS, FRAMEWORKS, HAND, MODULE_PEERS, Peer, Unavailable
 
-from generated import generated_peer
+from generated import GENERATED
 
-ORDER = ("generated", "numpy", "jax.jit", "torch", "autograd", "floor", "floor.torch")
-SETTLE_S = 0.25  # idle time before each peer's turn (a tenth of it with --quick)
 TOLERANCE = {"float64": 1e-9, "float32": 2e-3}  # max |g − g_ref| / max |g_ref|, per parameter
+LAYOUTS = ("user", "aligned")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Seconds per turn (pause, warm-up, samples), rounds, and the length of one sample."""
+
+    rounds: int
+    settle_s: float
+    warm_s: float
+    turn_s: float
+    sample_s: float
+
+
+QUICK = Budget(rounds=5, settle_s=0.02, warm_s=0.01, turn_s=0.03, sample_s=0.002)
+FULL = Budget(rounds=9, settle_s=0.1, warm_s=0.05, turn_s=0.15, sample_s=0.005)
 
 
 @dataclass
 class Result:
-    """One peer on one case and dtype."""
+    """One peer on one case, dtype and data layout."""
 
     case: Case
     dtype: str
     peer: str
-    median_s: float = float("nan")
-    samples: int = 0
+    layout: str = "aligned"
     note: str = ""  # why it did not run
     error: str = ""  # disagreement or crash: a failure of the benchmark
     max_rel_error: float = float("nan")
-    times: list[float] = field(default_factory=list)
+    rounds: list[float] = field(default_factory=list)  # the figure of each round, seconds
+    samples: int = 0
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def min_s(self) -> float:
+        return min(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def max_s(self) -> float:
+        return max(self.rounds) if self.rounds else float("nan")
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.rounds)
 
 
 @contextlib.contextmanager
@@ -52,13 +95,11 @@ def thread_limit(threads: int):
         yield
 
 
-def _setup(peer: str, case: Case, dtype):
-    if peer == "generated":
-        return generated_peer(case, dtype)
-    return PEERS[peer](case, dtype)
+def all_peers() -> tuple[Peer, ...]:
+    return (*GENERATED, *MODULE_PEERS, *HAND, *FRAMEWORKS, *FLOORS)
 
 
-def _agreement(case: Case, dtype, to_list, run) -> float:
+def _agreement(case: Case, to_list, run) -> float:
     reference = numpy_gradients(case, *make_data(case, np.float64))
     got = to_list(run())
     worst = 0.0
@@ -68,8 +109,9 @@ def _agreement(case: Case, dtype, to_list, run) -> float:
     return worst
 
 
-def _calibrate(run, target_s: float) -> int:
-    """Calls per sample so that one sample lasts about ``target_s``."""
+def _loops(run, target_s: float) -> int:
+    """Calls per sample so that one sample lasts about ``target_s`` (measured warm)."""
+    run()
     start = time.perf_counter_ns()
     run()
     once = max(time.perf_counter_ns() - start, 1) / 1e9
@@ -83,50 +125,62 @@ def _sample(run, loops: int) -> float:
     return (time.perf_counter_ns() - start) / 1e9 / loops
 
 
-def time_case(case: Case, dtype_name: str, quick: bool, log) -> list[Result]:
+def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
+    """One item's turn in a round: pause, warm up, sample; (median of the samples, count)."""
+    time.sleep(budget.settle_s)
+    end = time.perf_counter() + budget.warm_s
+    calls = 0
+    while calls < 2 or time.perf_counter() < end:
+        run()
+        calls += 1
+    samples = []
+    end = time.perf_counter() + budget.turn_s
+    while not samples or time.perf_counter() < end:
+        samples.append(_sample(run, loops))
+    return statistics.median(samples), len(samples)
+
+
+def setup_items(case: Case, dtype_name: str, peers, layouts, log):
+    """Check every item; returns (results, {index of a timed result: run})."""
     dtype = np.dtype(dtype_name).type
     results, runs = [], {}
-    for peer in ORDER:
-        result = Result(case, dtype_name, peer)
-        results.append(result)
-        try:
-            run, to_list = _setup(peer, case, dtype)
-            if to_list is not None:
-                result.max_rel_error = _agreement(case, dtype, to_list, run)
-                if not result.max_rel_error <= TOLERANCE[dtype_name]:
-                    result.error = f"gradients disagree: max rel error {result.max_rel_error:.2e}"
-                    log(f"    {peer}: {result.error}")
-                    continue
-        except Unavailable as exc:
-            result.note = str(exc)
-            continue
-        except Exception as exc:  # a crash is reported, and the other peers still run
-            result.error = f"{type(exc).__name__}: {exc}"
-            log(f"    {peer}: {result.error}\n{traceback.format_exc(limit=3)}")
-            continue
-        warm_end = time.perf_counter() + (0.05 if quick else 0.3)
-        calls = 0
-        while calls < 3 or time.perf_counter() < warm_end:
-            run()
-            calls += 1
-        runs[peer] = (run, _calibrate(run, 0.002 if quick else 0.005))
-    rounds = 3 if quick else 7
-    budget = (0.15 if quick else 1.2) / rounds  # seconds per peer and round
-    by_peer = {r.peer: r for r in results}
-    for _ in range(rounds):  # interleaved: a slow spell of the machine hits every peer alike
-        for peer, (run, loops) in runs.items():
-            # The thread pools of the peer before (OpenBLAS, OpenMP, XLA) spin for up to about
-            # 0.2 s after their last call, on the cores this peer is about to use.
-            time.sleep(SETTLE_S / 10 if quick else SETTLE_S)
-            end = time.perf_counter() + budget
-            while True:
-                by_peer[peer].times.append(_sample(run, loops))
-                if time.perf_counter() >= end:
-                    break
-    for peer in runs:
-        r = by_peer[peer]
-        r.median_s = statistics.median(r.times)
-        r.samples = len(r.times)
+    for peer in peers:
+        for layout in layouts if peer.by_layout else ("aligned",):
+            result = Result(case, dtype_name, peer.key, layout)
+            results.append(result)
+            try:
+                run, to_list = peer.setup(case, dtype, layout)
+                if to_list is not None:
+                    result.max_rel_error = _agreement(case, to_list, run)
+                    worst = result.max_rel_error
+                    if not worst <= TOLERANCE[dtype_name]:
+                        result.error = f"gradients disagree: max rel error {worst:.2e}"
+                        log(f"    {peer.key} ({layout}): {result.error}")
+                        continue
+            except Unavailable as exc:
+                result.note = str(exc)
+                continue
+            except Exception as exc:  # a crash is reported, and the other peers still run
+                result.error = f"{type(exc).__name__}: {exc}"
+                log(f"    {peer.key}: {result.error}\n{traceback.format_exc(limit=3)}")
+                continue
+            runs[len(results) - 1] = run
+    return results, runs
+
+
+def time_case(
+    case: Case, dtype_name: str, quick: bool, log, peers=None, layouts=LAYOUTS, budget=None
+) -> list[Result]:
+    budget = budget or (QUICK if quick else FULL)
+    results, runs = setup_items(case, dtype_name, peers or all_peers(), layouts, log)
+    loops = {i: _loops(run, budget.sample_s) for i, run in runs.items()}
+    order = list(runs)
+    for k in range(budget.rounds):  # interleaved: a slow spell of the machine hits every item
+        shift = k % len(order) if order else 0
+        for i in order[shift:] + order[:shift]:
+            figure, count = _turn(runs[i], loops[i], budget)
+            results[i].rounds.append(figure)
+            results[i].samples += count
     return results
 
 
@@ -140,7 +194,12 @@ def run_cases(args, log) -> list[Result]:
             log(f"{case.label} {dtype_name}")
             rows = time_case(case, dtype_name, args.quick, log)
             for r in rows:
-                shown = f"{r.median_s * 1e6:10.1f} µs" if r.samples else (r.note or r.error)
-                log(f"    {r.peer:10s} {shown}")
+                if r.timed:
+                    shown = (
+                        f"{r.median_s * 1e6:10.1f} µs  [{r.min_s * 1e6:.1f}–{r.max_s * 1e6:.1f}]"
+                    )
+                else:
+                    shown = r.note or r.error
+                log(f"    {r.peer:12s} {r.layout:8s} {shown}")
             results.extend(rows)
     return results

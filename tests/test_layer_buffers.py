@@ -92,17 +92,20 @@ def test_training_steps_reuse_gradient_sets_without_changing_results(module, dty
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [1, 10])
-def test_fresh_gradients_and_work_buffers_start_on_a_cache_line(module, dtype, n):
-    """Arrays the module allocates start on a 64-byte boundary (NumPy's own start wherever
-    malloc puts them), own no more than their data's span, and are independent of each other."""
+def test_work_buffers_start_on_a_cache_line_and_fresh_gradients_are_independent(module, dtype, n):
+    """The work buffers start on a 64-byte boundary (made once per batch size, so the alignment
+    costs nothing per call); the gradients of the default call are NumPy's own fresh arrays
+    (aligning them cost more per call than it saved). None shares memory with another."""
     params = module.init_params(dtype)
     x, t = _batch(module, n, dtype)
     grads = module.gradients(params, x, t)
-    work = module._take_workspace(n, np.dtype(dtype))
+    work = module._take_workspace(n, np.dtype(dtype), module._WIDTHS)
     module._give_back_workspace(n, np.dtype(dtype), work)
-    arrays = list(grads.values()) + [w for w in work if w.ndim]
-    for a in arrays:
+    buffers = [w for w in work if w.ndim]
+    for a in buffers:
         assert a.ctypes.data % 64 == 0
+    arrays = list(grads.values()) + buffers
+    for a in arrays:
         assert a.flags.c_contiguous and a.flags.writeable
     spans = sorted((a.ctypes.data, a.ctypes.data + a.nbytes) for a in arrays)
     for (_, end), (start, _) in zip(spans, spans[1:]):
@@ -110,3 +113,38 @@ def test_fresh_gradients_and_work_buffers_start_on_a_cache_line(module, dtype, n
     np.testing.assert_array_equal(work[-2], np.ones(n, dtype))  # the row of ones for the gemv
     for name, g in grads.items():
         assert g.shape == params[name].shape and g.dtype == dtype
+
+
+def test_array_likes_are_taken_as_float64_arrays(module):
+    """Lists, nested tuples and integer arrays are computed in float64, as the same numbers given
+    as float64 arrays are; what is not an array of real numbers is one clear TypeError."""
+    params = module.init_params(seed=5)
+    x, t = _batch(module, 3, np.float64)
+    x = np.round(x * 4)  # small integers, exact in every type below
+    want = module.gradients(params, x, t)
+    as_lists = {k: v.tolist() for k, v in params.items()}
+    for xx, tt, pp in [
+        (x.tolist(), t.tolist(), params),
+        (x.astype(int), t.astype(int), params),
+        (tuple(map(tuple, x.astype(int).tolist())), t.astype(bool).tolist(), as_lists),
+    ]:
+        got = module.gradients(pp, xx, tt)
+        assert module.loss(pp, xx, tt) == module.loss(params, x, t)
+        np.testing.assert_array_equal(module.forward(pp, xx), module.forward(params, x))
+        for name, g in got.items():
+            assert g.dtype == np.float64
+            np.testing.assert_array_equal(g, want[name], err_msg=name)
+        if isinstance(xx, np.ndarray):  # BAD_INPUTS row 34: a checked call names the dtype
+            with pytest.raises(ValueError, match="x must be float32 or float64, got int64"):
+                module.gradients(pp, xx, tt, check_inputs=True)
+        else:  # a list is checked as the call converts it
+            assert module.gradients(pp, xx, tt, check_inputs=True).keys() == want.keys()
+    ragged = [[1.0] * module.SIZES[0], [1.0]]
+    for args, message in [
+        ((params, ragged, t[:2]), "x must be an array of real numbers"),
+        ((params, x, [["a"] * module.SIZES[-1]] * 3), "t must hold real numbers"),
+        ((list(params.values()), x, t), "params must be a dict of arrays"),
+    ]:
+        for check in (False, True):
+            with pytest.raises(TypeError, match=message):
+                module.gradients(*args, check_inputs=check)

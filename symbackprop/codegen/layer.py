@@ -195,8 +195,8 @@ def _fast(d: LayerDerivation) -> dict:
 
 
 def _fast_backward(d: LayerDerivation) -> list[dict]:
-    """BP1, then per layer from the top: BP4, BP3 into ``out``'s arrays or fresh ones, BP2 into
-    the workspace."""
+    """BP1 (divided by N under a mean), then per layer from the top: BP4, BP3 into ``out``'s
+    arrays or fresh ones, BP2 into the workspace."""
     rule, L = d.output, d.net.depth
     mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
     fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
@@ -224,6 +224,16 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
         ]
         what = "a_j (g_j - sum_k a_k g_k), g = dC/da, softmax Jacobian"
     blocks.append(dict(comment=f"BP1: delta^{L} = {what}", lines=lines))
+    if mean:
+        # Every gradient is linear in delta^L, so dividing it by N (a few numbers per example)
+        # before the products gives the mean, where dividing the weight gradients after them
+        # would pass over every weight.
+        blocks.append(
+            dict(
+                comment=f"C is the mean over the batch: delta^{L} / N, which BP2 carries down",
+                lines=[f"delta{L} /= n"],
+            )
+        )
     by_layer = {}
     for g in d.gradients:
         by_layer.setdefault(g.layer, []).append(g)
@@ -236,14 +246,12 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
                 lines = [f"{name} = {outer} if n == 1 else {product}"]
                 comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T (an outer product at N = 1)"
                 if g.decay:
-                    lines.append(f"{name} {sign}= WEIGHT_DECAY * W{l}")
-                    comment += f" {sign} lambda W^{l}"
+                    decay = "(WEIGHT_DECAY / n)" if mean else "WEIGHT_DECAY"
+                    lines.append(f"{name} {sign}= {decay} * W{l}")
+                    comment += f" {sign} lambda W^{l}" + (" / N" if mean else "")
             else:
                 lines = [f"{name} = np.matmul(ones, delta{l}, out={into})"]
                 comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch (a BLAS gemv)"
-            if mean:
-                lines.append(f"{name} /= n")
-                comment += ", averaged over the batch"
             blocks.append(dict(comment=comment, lines=lines))
         if l > 1:
             k = l - 1

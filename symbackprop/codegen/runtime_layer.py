@@ -136,6 +136,19 @@ _WORKSPACES = {}
 _WORKSPACE_LIMIT = 8  # sets kept; more distinct batch sizes than this start over
 
 
+def _take_workspace(n, dtype, widths):
+    """The work buffers for a batch of ``n`` in ``dtype``, one (n, width) array per width, then a
+    row of n ones and 1 as a 0-d array: taken out of the pool (so no other thread uses them
+    meanwhile), or made on the first call with this batch size."""
+    buffers = _WORKSPACES.pop((n, dtype), None)
+    if buffers is None:
+        buffers = tuple(_aligned_empty((n, w), dtype) for w in widths)
+        ones = _aligned_empty((n,), dtype)
+        ones.fill(1)
+        buffers += (ones, np.ones((), dtype))
+    return buffers
+
+
 def _give_back_workspace(n, dtype, buffers):
     if len(_WORKSPACES) >= _WORKSPACE_LIMIT:
         _WORKSPACES.clear()
@@ -148,8 +161,7 @@ _GRADIENT_SETS = {}
 
 
 def _take_gradients(params, x, t):
-    dtype = np.result_type(x, t, *params.values())
-    return _GRADIENT_SETS.pop(dtype if dtype.kind == "f" else np.dtype(np.float64), None)
+    return _GRADIENT_SETS.pop(_float_inputs(params, x, t)[3], None)
 
 
 def _give_back_gradients(grads):
@@ -157,10 +169,14 @@ def _give_back_gradients(grads):
 
 
 def _floating(array, label):
-    """``array`` as the code computes with it: floats as given, integers and booleans as float64
-    (integer arithmetic would wrap around, and ``-t`` is not defined for booleans); anything else
-    is refused."""
-    array = np.asarray(array)
+    """``array`` as the code computes with it: any array-like (lists, tuples, NumPy arrays) as an
+    array; floats as given, integers and booleans as float64 (integer arithmetic would wrap
+    around, and ``-t`` is not defined for booleans); anything else is refused with a TypeError."""
+    try:
+        array = np.asarray(array)
+    except (TypeError, ValueError):  # ragged nesting, objects NumPy cannot convert
+        message = f"{label} must be an array of real numbers, nested lists of one shape"
+        raise TypeError(message) from None
     kind = array.dtype.kind
     if kind == "f":
         return array
@@ -170,13 +186,81 @@ def _floating(array, label):
 
 
 def _float_params(params):
-    """``params`` itself when every array holds floats (no copy), else a dict in which integer and
-    boolean arrays are float64: BLAS multiplies floats only, and a square of an integer weight
-    could wrap around."""
+    """``params`` itself when every value is a float array (no copy), else a dict in which
+    array-likes are arrays and integer and boolean ones float64: BLAS multiplies floats only, and
+    a square of an integer weight could wrap around."""
+    if not isinstance(params, dict):
+        raise TypeError("params must be a dict of arrays, as init_params returns")
     for p in params.values():
-        if p.dtype.kind != "f":
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
             return {k: _floating(v, f"params[{k!r}]") for k, v in params.items()}
     return params
+
+
+def _float_inputs(params, x, t):
+    """``(params, x, t, dtype)`` as a call computes with them, ``dtype`` the one it computes in.
+
+    The common case costs a few attribute reads: arrays that all hold one float dtype are
+    returned as they are. Otherwise array-likes become arrays, integers and booleans float64
+    (see ``_floating``), and ``dtype`` is NumPy's promotion of them all (float32 with float64
+    computes in float64).
+    """
+    if type(x) is np.ndarray and type(t) is np.ndarray and isinstance(params, dict):
+        dtype = x.dtype
+        if dtype.kind == "f" and t.dtype is dtype:
+            for p in params.values():
+                if type(p) is not np.ndarray or p.dtype is not dtype:
+                    break
+            else:
+                return params, x, t, dtype
+    x, t, params = _floating(x, "x"), _floating(t, "t"), _float_params(params)
+    return params, x, t, np.result_type(x, t, *params.values())
+
+
+def _check(sizes, params, x, t=None, out=None):
+    """Validate the arguments of a call on the net of layer ``sizes`` (inputs first): TypeError
+    for what is not an array of real numbers, ValueError naming the argument and what is wrong
+    with its shape or values. NumPy arrays must hold float32 or float64; lists and other
+    array-likes are checked as the call converts them (integers to float64)."""
+    params = _float_params(params)
+    for k in range(1, len(sizes)):
+        want = {f"W{k}": (sizes[k], sizes[k - 1]), f"b{k}": (sizes[k],)}
+        for name, shape in want.items():
+            if name not in params or np.shape(params[name]) != shape:
+                raise ValueError(f"params[{name!r}] must have shape {shape}")
+            if not np.all(np.isfinite(params[name])):
+                raise ValueError(f"params[{name!r}] contains non-finite values")
+    x = x if isinstance(x, np.ndarray) else _floating(x, "x")
+    arrays = [("x", x, sizes[0])]
+    if t is not None:
+        t = t if isinstance(t, np.ndarray) else _floating(t, "t")
+        arrays.append(("t", t, sizes[-1]))
+    for label, array, width in arrays:
+        if array.ndim != 2 or array.shape[1] != width:
+            raise ValueError(f"{label} must be an array of shape (N, {width}), got {array.shape}")
+        if array.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{label} must be float32 or float64, got {array.dtype}")
+        if array.shape[0] == 0:
+            raise ValueError("empty batch")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{label} contains non-finite values")
+    if t is not None and t.shape[0] != x.shape[0]:
+        sizes = f"{x.shape[0]} and {t.shape[0]}"
+        raise ValueError(f"x and t must have the same batch size, got {sizes}")
+    if out is not None:
+        dtype = np.result_type(x, t, *params.values())
+        for name, p in params.items():
+            g = out.get(name) if isinstance(out, dict) else None
+            if not isinstance(g, np.ndarray) or g.shape != np.shape(p) or g.dtype != dtype:
+                raise ValueError(f"out[{name!r}] must be an array of shape {np.shape(p)}, {dtype}")
+        # Gradients written over their own inputs are wrong: W2's BP2 step reads W2 after dC/dW2
+        # has been written, and the last layer's delta reads t.
+        inputs = [(f"params[{k!r}]", v) for k, v in params.items()] + [("x", x), ("t", t)]
+        inputs += [(f"out[{k!r}]", out[k]) for k in params]
+        for name in params:
+            for label, array in inputs:
+                if label != f"out[{name!r}]" and np.shares_memory(out[name], array):
+                    raise ValueError(f"out[{name!r}] shares memory with {label}")
 
 
 def _trainable(params):
