@@ -306,8 +306,10 @@ def _script(line: str, pos: int) -> tuple[str | None, int]:
     if m.group(2) is not None:
         return m.group(2), m.end()
     # w^{3}_{14\,1}, w_{14 1}: a space between two unit numbers separates them (w_{14,1})
-    text = re.sub(r"(?<=[A-Za-z0-9])(?:\s|\\[,;:! ]|~)+(?=[A-Za-z0-9])", ",", m.group(1))
-    return re.sub(r"\s+|\\[,;:! ]|~", "", text), m.end()
+    text = m.group(1)
+    if not re.search(r"\\[A-Za-z]", text):  # not inside \sum_{k \in K}
+        text = re.sub(r"(?<=[A-Za-z0-9])(?:\s|\\[,;:! ]|~)+(?=[A-Za-z0-9])", ",", text)
+    return re.sub(r"\s+|\\[,;: !]|~", "", text), m.end()
 
 
 def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
@@ -544,8 +546,9 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
         try:
             try:
                 sides = _parser().parse(_tokens(line, start, latex))
-            except (UnexpectedInput, _Error):
-                if forced:
+            except (UnexpectedInput, _Error) as first:
+                syntax = isinstance(first, UnexpectedInput) or first.message.startswith("unexp")
+                if forced or not syntax:  # a limit is the same in either syntax
                     raise
                 # Decided by the whole claim: a line that only the other syntax reads is that.
                 try:
