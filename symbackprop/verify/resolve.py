@@ -95,7 +95,8 @@ class NetworkResolver:
         }
         # w_{ho}: the weight from unit h to unit o (labels joined, as Mazur writes it)
         self.edges = {
-            src + dst: self.names[p] for src, dst, p in (net.layout.edges if net.layout else ())
+            src + dst: self.names[p]
+            for src, dst, p in (net.layout.edges if net.layout else ())
             if p in self.names
         }
         self._seen: dict[tuple, sp.Basic | None] = {}

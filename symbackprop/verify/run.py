@@ -371,7 +371,7 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
             continue
         checked += 1
         for i, (a, b) in enumerate(itertools.pairwise(sides)):
-            link = checker.check(a, b)
+            link = checker.check(a, b, prove=checked == 1)
             methods.append(link.method)
             if not link.ok:
                 return _wrong(checker, base, claim, link, i, bindings, where)
