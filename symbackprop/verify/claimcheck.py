@@ -194,7 +194,9 @@ class Checker:
         try:
             expr = cp.to_sympy(node, self.r, bindings=bindings, where=where)
         except sp.ShapeError as err:  # (w^{l+1} δ^{l+1}) with w not transposed
-            raise InvalidInput(f"array shapes do not fit: {err}", where=where) from None
+            raise cp.ShapeMismatch(
+                f"array shapes do not fit: {cp._shape_text(err)}", where=where
+            ) from None
         for p in _atoms(expr, sp.Pow):
             if p.exp.is_Number and abs(p.exp) > MAX_POW:
                 raise InvalidInput(f"exponent {p.exp} exceeds {MAX_POW}", where=where)

@@ -666,8 +666,17 @@ def _fold(args: list, cls: type) -> sympy.Expr:  # matrices need operators, scal
         raise InvalidInput("an array and a number cannot be added")
     try:
         return reduce(operator.add if cls is sympy.Add else operator.mul, args)
-    except ShapeError:
-        raise InvalidInput("array shapes do not match") from None
+    except ShapeError as err:
+        raise ShapeMismatch(f"array shapes do not fit: {_shape_text(err)}") from None
+
+
+class ShapeMismatch(InvalidInput):
+    """Arrays whose shapes do not fit (a product or ⊙): the claim cannot hold as written."""
+
+
+def _shape_text(err: Exception) -> str:
+    text = re.sub(r"Matrix size mismatch: |\.$", "", str(err))
+    return re.sub(r"\((\d+), (\d+)\)", r"\1×\2", text).replace(" * ", " times ")
 
 
 def _divide(num: sympy.Expr, den: sympy.Expr) -> sympy.Expr:
@@ -712,7 +721,8 @@ def to_sympy(
             args = [c(f) for f in n.factors]
             if isinstance(n, Hadamard) and all(_is_matrix(a) for a in args):
                 if len({a.shape for a in args}) > 1:
-                    raise InvalidInput("\\odot needs arrays of one shape")
+                    shapes = " and ".join(f"{a.shape[0]}×{a.shape[1]}" for a in args)
+                    raise ShapeMismatch(f"\\odot needs arrays of one shape, not {shapes}")
                 return sympy.hadamard_product(*args)
             return _fold(args, sympy.Mul)  # a Hadamard product of scalars is their product
         if isinstance(n, Neg):
@@ -744,7 +754,7 @@ def to_sympy(
     except InvalidInput as err:
         if where is None or err.where is not None:
             raise
-        raise InvalidInput(err.message, where=where, hint=err.hint) from None
+        raise type(err)(err.message, where=where, hint=err.hint) from None
 
 
 def free_indices(claim: Claim | Node, resolver: Resolver) -> set[str]:

@@ -118,6 +118,7 @@ def _symbolic(
             return "sign: the written side is the negative" if c == -1 else f"factor {c}"
     for node, other in ((b_node, va), (a_node, vb)):
         found = _swap(ck, node, other, bindings, where, envs)
+        found = found or _transposed(ck, node, other, bindings, where, envs)
         if found:
             return found
     found = _factor(ck, ratios, envs)
@@ -138,10 +139,20 @@ def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN00
                 if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
                     _values(ck, expr, envs), target
                 ):
-                    return f"wrong name: {written(name)} where {written(alt)} is meant"
+                    return (
+                        f"{_kind_of_slip(name, alt)}: {written(name)} where {written(alt)} is meant"
+                    )
             except (InvalidInput, TypeError, ValueError):
                 continue
     return None
+
+
+def _kind_of_slip(name: cp.Name, alt: cp.Name) -> str:
+    if name.sup != alt.sup and name.sub == alt.sub:
+        return "wrong layer"
+    if name.sub and alt.sub and sorted(name.sub) == sorted(alt.sub) and name.sup == alt.sup:
+        return "swapped index pair"
+    return "wrong name"
 
 
 def _alternatives(ck: Checker, name: cp.Name) -> list[cp.Name]:
@@ -189,6 +200,44 @@ def _walk(node: cp.Node):  # noqa: ANN202 - a generator of nodes
             for kid in value if isinstance(value, tuple) else (value,):
                 if isinstance(kid, _NODE_TYPES):
                     todo.append(kid)
+
+
+def transpose_rewrites(sides: tuple) -> list[tuple[str, tuple]]:
+    """Each array name transposed, and each ^T removed, one at a time: (description, sides)."""
+    out = []
+    for i, side in enumerate(sides):
+        for node in dict.fromkeys(_walk(side)):
+            if isinstance(node, cp.Transpose):
+                new, desc = node.arg, f"extra transpose: {_array(node.arg)} without ^T is meant"
+            elif isinstance(node, cp.Name) and node.sup and not node.sub and node.base != LITERAL:
+                new, desc = cp.Transpose(node), f"missing transpose: ({_array(node)})^T is meant"
+            else:
+                continue
+            out.append((desc, sides[:i] + (_replace(side, node, new),) + sides[i + 1 :]))
+    return out
+
+
+def _array(node: cp.Node) -> str:
+    if isinstance(node, cp.Transpose):
+        return f"({_array(node.arg)})^T"
+    return _tex(node) if isinstance(node, cp.Name) else "the array"
+
+
+def _tex(name: cp.Name) -> str:
+    base = "\\" + name.base if name.base in _GREEK_NAMES else name.base
+    sup = f"^{{{name.sup}}}" if name.sup else ""
+    return base + sup + (f"_{{{name.sub}}}" if name.sub else "")
+
+
+def _transposed(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+    for desc, (new,) in transpose_rewrites((node,)):
+        try:
+            expr = ck.convert(new, bindings, where)
+            if _same(_values(ck, expr, envs), target):
+                return desc
+        except (InvalidInput, TypeError, ValueError):
+            continue
+    return None
 
 
 def _factor(ck: Checker, ratios: list, envs: list[dict]) -> str | None:

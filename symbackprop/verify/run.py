@@ -54,7 +54,13 @@ from symbackprop.errors import (
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify.claimcheck import Checker, Link
-from symbackprop.verify.diagnose import diagnose, notation_name, number, show
+from symbackprop.verify.diagnose import (
+    diagnose,
+    notation_name,
+    number,
+    show,
+    transpose_rewrites,
+)
 from symbackprop.verify.layer import LayerChecker, Wrong
 from symbackprop.verify.layer import layer_letters as _layer_letters
 from symbackprop.verify.resolve import NetworkResolver, names_resolve
@@ -351,9 +357,11 @@ def _letters_of(name: cp.Name, r: NetworkResolver, letters: set[str]) -> set[str
     return found
 
 
-def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
-    """Check every instance and every link of one parsed claim."""
-    claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
+def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = False) -> Verdict:
+    """Check every instance and every link of one parsed claim (``fixing``: a trial rewrite
+    of a diagnosis, already prepared)."""
+    if not fixing:
+        claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     methods: list[str] = []
     checked, error = 0, None
@@ -376,6 +384,8 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
             if not link.ok:
                 return _wrong(checker, base, claim, link, i, bindings, where)
     if not checked:
+        if isinstance(error, cp.ShapeMismatch) and not fixing:
+            return _shapes_wrong(checker, base, claim, error, where)
         if error is None:
             error = InvalidInput("no unit of the network fits the claim's indices")
         raise error
@@ -383,6 +393,24 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
                                           for m in methods))  # fmt: skip
     if checked > 1:
         base.message = f"{checked} instances checked"
+    return base
+
+
+def _shapes_wrong(
+    checker: Checker, base: Verdict, claim: cp.Claim, error: InvalidInput, where: str
+) -> Verdict:
+    """A claim whose arrays do not fit in any instance is wrong as written; the diagnosis is
+    the transpose added or removed that makes it hold (re-checked), when there is one."""
+    base.verdict, base.method = "wrong", "shapes"
+    base.message = f"{error.message}: the claim cannot hold as written"
+    for desc, sides in transpose_rewrites(claim.sides):
+        try:
+            trial = check_claim(checker, replace(claim, sides=sides), where, fixing=True)
+        except (InvalidInput, ResourceLimit, Undecided):
+            continue
+        if trial.verdict == "correct":
+            base.factor = desc
+            break
     return base
 
 
