@@ -6,7 +6,8 @@ else in the package prints. Messages name the file, the line (when there is one)
 is wrong and a hint, e.g. ``spec.toml:12: unknown activation 'relu6x' (known: linear, relu, ...)``.
 
 Exit codes (DESIGN.md): 0 ok, 1 internal error, 2 invalid input, 3 a claim is wrong,
-4 refused to overwrite, 5 resource limit, 6 pdflatex failed.
+4 refused to overwrite, 5 resource limit, 6 pdflatex failed, 7 a claim is undecided (verify
+could not decide it within its resource limit, and no claim is wrong or unreadable).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ EXIT_CLAIM_WRONG = 3
 EXIT_REFUSED = 4
 EXIT_LIMIT = 5
 EXIT_PDFLATEX = 6
+EXIT_UNDECIDED = 7
 
 
 class SymbackpropError(Exception):

@@ -183,7 +183,10 @@ CASES = [
     ("mazur", r"\delta_{o1} = 0.1386", "wrong", None),
     ("mazur", r"\sigma'(x) = \sigma(x)(1 + \sigma(x))", "wrong", None),
     (NIELSEN, r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l)", "correct", None),
-    (NIELSEN, r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", "unreadable", "shapes"),
+    (NIELSEN, r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", "wrong",
+     "missing transpose: (w^{l+1})^T"),  # fmt: skip
+    (NIELSEN, r"\delta^l = (((w^{l+1})^T)^T \delta^{l+1}) \odot \sigma'(z^l)", "wrong",
+     "extra transpose"),  # fmt: skip
     (NIELSEN, r"\delta_j^l = \sum_k w_{jk}^{l+1} \delta_k^{l+1} \sigma'(z_j^l)", "wrong", None),
     (NIELSEN, r"\frac{\partial C}{\partial w_{jk}^l} = a_j^{l-1} \delta_k^l", "wrong", None),
     ("essa", r"\delta_j = y_j(1 - y_j) \sum_k W_{jk} \delta_k", "correct", None),
@@ -203,7 +206,10 @@ def test_claim_verdicts(capsys, tmp_path, spec, claim, verdict, factor) -> None:
         assert factor in v["message"]
         return
     if verdict == "wrong":
-        assert_counterexample(spec, v)
+        if v["method"] == "shapes":  # no value to compare: the arrays do not fit
+            assert "shapes do not fit" in v["message"] and not v["counterexample"]
+        else:
+            assert_counterexample(spec, v)
         if factor:
             assert factor in (v["factor"] or ""), v
     else:

@@ -292,13 +292,12 @@ def test_a_claim_too_large_to_evaluate_is_refused_not_crashed(capsys, tmp_path):
     code, out, err = run(capsys, "verify", "nielsen", str(path), "--format", "json")
     verdicts = json.loads(out)
     assert code == EXIT_INVALID and "Traceback" not in err
-    assert [v["verdict"] for v in verdicts] == ["unreadable"] * 3 + ["correct"]
+    assert [v["verdict"] for v in verdicts] == ["undecided"] + ["unreadable"] * 2 + ["correct"]
     assert "over the limit" in verdicts[0]["message"]
 
 
 def test_unit_level_never_cuts_instances_silently(capsys, tmp_path):
-    """14 units: index letters would need values past the unit level's 12, so the claim is
-    refused with a reason instead of being reported correct for the first 12 only."""
+    """14 units: every instance is checked (there is no cap on unit numbers or instances)."""
     spec = tmp_path / "u.toml"
     spec.write_text(
         'name = "u"\nnotation = "nielsen"\nlevel = "unit"\n[network]\ninputs = 4\nlayers = [\n'
@@ -314,6 +313,6 @@ def test_unit_level_never_cuts_instances_silently(capsys, tmp_path):
     )
     code, out, _ = run(capsys, "verify", str(spec), str(claims), "--format", "json")
     verdicts = json.loads(out)
-    assert code == EXIT_INVALID
-    assert [v["verdict"] for v in verdicts] == ["unreadable", "correct"]
-    assert "range over 14 units" in verdicts[0]["message"]
+    assert code == EXIT_OK
+    assert [v["verdict"] for v in verdicts] == ["correct", "correct"]
+    assert "5 instances checked" in verdicts[0]["message"]

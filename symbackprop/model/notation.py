@@ -21,6 +21,14 @@ are several (``s^{2}_j``, ``h^{2}_j``, ``w^{2}_{jk}``); indices past 9 are separ
 | jacobs  | 003 Jacobs                 | x_1, s^h_1, h_1, w^h_11, y^*_1, log L, ε (ascent)      |
 | nielsen | 004 Nielsen / Ramalingam   | x_1, z^2_1, a^2_1, w^2_11, b^2_1, y_1, δ^2_1, C, η     |
 | plain   | any graph given as nodes   | δ named delta_<node>                                   |
+
+Each preset also declares its *index letters* and what they range over, for ``verify``'s
+claims (``\\delta_j``, ``\\sum_o``): ``index_letters`` maps a letter to ``unit`` (any unit
+number), ``layer`` (a layer number), or, when ``labelled_indices`` is set (Mazur, hmkcode, whose
+units are named by labels), to ``input``, ``hidden`` or ``output``: the letter then stands for a
+unit's label (``\\delta_o`` is ``\\delta_{o1}``, ``\\delta_{o2}``; ``w_{ho}`` the weight from
+``h`` to ``o``). Mazur: i over inputs, h over hidden units, o over outputs; Fausett/Essa: i, j, k
+over units; Nielsen: j, k over the units of a layer, l over layers (``L`` is the last layer).
 """
 
 from __future__ import annotations
@@ -59,6 +67,11 @@ class Notation:
     update_style: str = "plus"  # w⁺ = w − η ∂E/∂w; "delta": Δw = −α ∂E/∂w
     merge_linear: bool = False  # a linear unit is one node (hmkcode's h1 = w1 i1 + w2 i2)
     latex: dict[str, str] = field(default_factory=dict)
+    # index letters of claims and what each ranges over (module docstring)
+    index_letters: dict[str, str] = field(
+        default_factory=lambda: {**dict.fromkeys("ijkm", "unit"), "l": "layer"}
+    )
+    labelled_indices: bool = False  # letters stand for unit labels (Mazur's o: o1, o2)
 
     # --- names of units (labels name δ's and figure nodes) -----------------------------
     def label(self, u: Unit) -> str:
@@ -217,6 +230,8 @@ PRESETS: dict[str, Notation] = {
         description="Hull / Mazur tutorial (seed 000)",
         loss_name="E_total",
         rate_name="eta",
+        index_letters={"i": "input", "h": "hidden", "o": "output"},
+        labelled_indices=True,
     ),
     "essa": Essa(
         name="essa",
@@ -225,6 +240,7 @@ PRESETS: dict[str, Notation] = {
         rate_name="alpha",
         error_form="out_minus_target",
         update_style="delta",
+        index_letters=dict.fromkeys("ijk", "unit"),
     ),
     "hmkcode": Hmkcode(
         name="hmkcode",
@@ -233,6 +249,8 @@ PRESETS: dict[str, Notation] = {
         rate_name="a",
         error_form="out_minus_target",
         merge_linear=True,
+        index_letters={"i": "input", "h": "hidden", "o": "output"},
+        labelled_indices=True,
     ),
     "jacobs": Jacobs(
         name="jacobs",
@@ -247,6 +265,7 @@ PRESETS: dict[str, Notation] = {
         loss_name="C",
         rate_name="eta",
         error_form="out_minus_target",
+        index_letters={**dict.fromkeys("ijkm", "unit"), "l": "layer"},
     ),
     "plain": Notation(),
 }

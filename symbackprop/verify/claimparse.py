@@ -191,6 +191,12 @@ class _Error(Exception):
         self.col, self.message, self.hint = col, message, hint
 
 
+class _Parsed(Exception):  # noqa: N818 - a control-flow signal, not an error
+    def __init__(self, sides: tuple):
+        super().__init__()
+        self.sides = sides
+
+
 class _Tok(Token):
     __slots__ = ("payload",)  # the Num, Name, (func, prime) or \sum limits behind the token
 
@@ -234,6 +240,9 @@ _SUP_RE = re.compile(r"[+*]|[A-Za-z]{1,3}(?:[+-]\d+)?|\d+|\(\d+\)")  # w^+ y^* w
 _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
 _SUM_RE = re.compile(r"([A-Za-z])(?:\\in([A-Za-z0-9]+)|=([A-Za-z0-9]+))?")
 _CALL_RE = re.compile(r"\s*'?\s*(?:\\(?:left|bigl?|Bigl?)\s*)?\(")
+# Plain math never puts a subscript after a superscript (a^2_1) nor a + or * alone in a
+# superscript (w_5^+, y^*_1): such a line is LaTeX without a backslash or a brace.
+_LATEXISH = re.compile(r"\^\s*[A-Za-z0-9]+\s*_|(?<=[A-Za-z0-9])\s*\^\s*[+*](?![\w(.])")
 _LABEL_RE = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]\s*")
 
 
@@ -294,7 +303,13 @@ def _script(line: str, pos: int) -> tuple[str | None, int]:
     m = re.compile(r" *(?:\{([^{}]*)\}|(\\[A-Za-z]+|[A-Za-z0-9+*]))").match(line, pos)
     if m is None:  # nested braces are never a plain script: the grammar parses them
         return None, pos
-    return re.sub(r"\s+", "", m.group(1) if m.group(2) is None else m.group(2)), m.end()
+    if m.group(2) is not None:
+        return m.group(2), m.end()
+    # w^{3}_{14\,1}, w_{14 1}: a space between two unit numbers separates them (w_{14,1})
+    text = m.group(1)
+    if not re.search(r"\\[A-Za-z]", text):  # not inside \sum_{k \in K}
+        text = re.sub(r"(?<=[A-Za-z0-9])(?:\s|\\[,;:! ]|~)+(?=[A-Za-z0-9])", ",", text)
+    return re.sub(r"\s+|\\[,;: !]|~", "", text), m.end()
 
 
 def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
@@ -524,10 +539,28 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
             if depth > MAX_NESTING:
                 raise _Error(i + 1, f"brackets nested deeper than {MAX_NESTING}")
         label = _LABEL_RE.match(line)
-        latex = "\\" in line or "{" in line
+        start = label.end() if label else 0
+        forced = "\\" in line or "{" in line
+        latex = forced or bool(_LATEXISH.search(line, start))
         line = re.sub(r"(?<!\\)%.*", "", line) if latex else line  # a TeX comment ends the line
         try:
-            sides = _parser().parse(_tokens(line, label.end() if label else 0, latex))
+            try:
+                sides = _parser().parse(_tokens(line, start, latex))
+            except (UnexpectedInput, _Error) as first:
+                syntax = isinstance(first, UnexpectedInput) or first.message.startswith("unexp")
+                if forced or not syntax:  # a limit is the same in either syntax
+                    raise
+                # Decided by the whole claim: a line that only the other syntax reads is that.
+                try:
+                    sides = _parser().parse(_tokens(line, start, not latex))
+                except (UnexpectedInput, _Error):
+                    pass
+                else:
+                    latex = not latex
+                    raise _Parsed(sides) from None
+                raise
+        except _Parsed as done:
+            sides = done.sides
         except UnexpectedInput as exc:
             tok, expected = getattr(exc, "token", None), getattr(exc, "expected", ())
             if tok is None or tok.type == "$END":
@@ -558,17 +591,30 @@ def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:
 
 
 # ------------------------------------------------------------------------------- conversion
-def _index_word(word: str, is_idx: Callable[[str], bool]) -> bool:
-    # "kj", "k1" (seed 004's w_{k1}); "o1" only when o is an index letter; "total" never
+def _index_word(word: str, is_idx: Callable[[str], bool], labelled: bool = False) -> bool:
+    # "kj", "k1" (seed 004's w_{k1}); "o1" only when o is an index letter; "total" never. With
+    # labelled indices (Mazur: o stands for the labels o1, o2) a word with a digit is a label.
     letters = [c for c in word if not c.isdigit()]
+    if labelled and len(letters) != len(word):
+        return False
     return bool(letters) and len(word) <= 3 and all(c.islower() and is_idx(c) for c in letters)
 
 
+def labelled(resolver: object) -> bool:
+    """Do the resolver's index letters stand for unit labels (Mazur's o: o1, o2)?"""
+    return bool(getattr(resolver, "labelled", False))
+
+
 def _subst(text: str | None, bound: Mapping[str, object], resolver: Resolver) -> str | None:
+    lab = labelled(resolver)
+
     def repl(m: re.Match) -> str:
         w = m.group()
-        if _index_word(w, lambda c: c in bound or resolver.is_index(c)):
-            return "".join(str(bound.get(c, c)) for c in w)
+        if _index_word(w, lambda c: c in bound or resolver.is_index(c), lab):
+            parts = [str(bound.get(c, c)) for c in w]
+            # w_{kj} with k = 14, j = 1 is w_{14,1}: unit numbers of several digits are separated
+            sep = "," if not lab and len(parts) > 1 and any(len(p) > 1 for p in parts) else ""
+            return sep.join(parts)
         return w
 
     out = None if text is None else re.sub(r"[A-Za-z0-9]+", repl, text)
@@ -620,8 +666,17 @@ def _fold(args: list, cls: type) -> sympy.Expr:  # matrices need operators, scal
         raise InvalidInput("an array and a number cannot be added")
     try:
         return reduce(operator.add if cls is sympy.Add else operator.mul, args)
-    except ShapeError:
-        raise InvalidInput("array shapes do not match") from None
+    except ShapeError as err:
+        raise ShapeMismatch(f"array shapes do not fit: {_shape_text(err)}") from None
+
+
+class ShapeMismatch(InvalidInput):
+    """Arrays whose shapes do not fit (a product or ⊙): the claim cannot hold as written."""
+
+
+def _shape_text(err: Exception) -> str:
+    text = re.sub(r"Matrix size mismatch: |\.$", "", str(err))
+    return re.sub(r"\((\d+), (\d+)\)", r"\1×\2", text).replace(" * ", " times ")
 
 
 def _divide(num: sympy.Expr, den: sympy.Expr) -> sympy.Expr:
@@ -666,7 +721,8 @@ def to_sympy(
             args = [c(f) for f in n.factors]
             if isinstance(n, Hadamard) and all(_is_matrix(a) for a in args):
                 if len({a.shape for a in args}) > 1:
-                    raise InvalidInput("\\odot needs arrays of one shape")
+                    shapes = " and ".join(f"{a.shape[0]}×{a.shape[1]}" for a in args)
+                    raise ShapeMismatch(f"\\odot needs arrays of one shape, not {shapes}")
                 return sympy.hadamard_product(*args)
             return _fold(args, sympy.Mul)  # a Hadamard product of scalars is their product
         if isinstance(n, Neg):
@@ -698,19 +754,20 @@ def to_sympy(
     except InvalidInput as err:
         if where is None or err.where is not None:
             raise
-        raise InvalidInput(err.message, where=where, hint=err.hint) from None
+        raise type(err)(err.message, where=where, hint=err.hint) from None
 
 
 def free_indices(claim: Claim | Node, resolver: Resolver) -> set[str]:
     """Index letters used in scripts (per ``resolver.is_index``) and not bound by a ``\\sum``:
     the caller instantiates the claim once per value of each, through ``bindings``."""
     found: set[str] = set()
+    lab = labelled(resolver)
     todo = [(s, frozenset()) for s in (claim.sides if isinstance(claim, Claim) else (claim,))]
     while todo:  # iterative walk
         n, bound = todo.pop()
         for text in (n.sub, n.sup) if isinstance(n, Name) else ():
             for w in re.findall(r"[A-Za-z0-9]+", text or ""):
-                if _index_word(w, lambda c, b=bound: c in b or resolver.is_index(c)):
+                if _index_word(w, lambda c, b=bound: c in b or resolver.is_index(c), lab):
                     found.update(c for c in w if c.isalpha() and c not in bound)
         inner = bound | {n.index} if isinstance(n, Sum) else bound
         for f in fields(n):

@@ -25,7 +25,7 @@ import sympy as sp
 from symbackprop.derivation.evaluate import format_number
 from symbackprop.errors import InvalidInput
 from symbackprop.verify import claimparse as cp
-from symbackprop.verify.claimcheck import Checker, Link, _close, _flat
+from symbackprop.verify.claimcheck import Checker, Link, _close, _flat, uncertainty
 from symbackprop.verify.resolve import LITERAL
 
 _NODE_TYPES = get_args(cp.Node)
@@ -118,6 +118,7 @@ def _symbolic(
             return "sign: the written side is the negative" if c == -1 else f"factor {c}"
     for node, other in ((b_node, va), (a_node, vb)):
         found = _swap(ck, node, other, bindings, where, envs)
+        found = found or _transposed(ck, node, other, bindings, where, envs)
         if found:
             return found
     found = _factor(ck, ratios, envs)
@@ -138,10 +139,20 @@ def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN00
                 if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
                     _values(ck, expr, envs), target
                 ):
-                    return f"wrong name: {written(name)} where {written(alt)} is meant"
+                    return (
+                        f"{_kind_of_slip(name, alt)}: {written(name)} where {written(alt)} is meant"
+                    )
             except (InvalidInput, TypeError, ValueError):
                 continue
     return None
+
+
+def _kind_of_slip(name: cp.Name, alt: cp.Name) -> str:
+    if name.sup != alt.sup and name.sub == alt.sub:
+        return "wrong layer"
+    if name.sub and alt.sub and sorted(name.sub) == sorted(alt.sub) and name.sup == alt.sup:
+        return "swapped index pair"
+    return "wrong name"
 
 
 def _alternatives(ck: Checker, name: cp.Name) -> list[cp.Name]:
@@ -191,6 +202,44 @@ def _walk(node: cp.Node):  # noqa: ANN202 - a generator of nodes
                     todo.append(kid)
 
 
+def transpose_rewrites(sides: tuple) -> list[tuple[str, tuple]]:
+    """Each array name transposed, and each ^T removed, one at a time: (description, sides)."""
+    out = []
+    for i, side in enumerate(sides):
+        for node in dict.fromkeys(_walk(side)):
+            if isinstance(node, cp.Transpose):
+                new, desc = node.arg, f"extra transpose: {_array(node.arg)} without ^T is meant"
+            elif isinstance(node, cp.Name) and node.sup and not node.sub and node.base != LITERAL:
+                new, desc = cp.Transpose(node), f"missing transpose: ({_array(node)})^T is meant"
+            else:
+                continue
+            out.append((desc, sides[:i] + (_replace(side, node, new),) + sides[i + 1 :]))
+    return out
+
+
+def _array(node: cp.Node) -> str:
+    if isinstance(node, cp.Transpose):
+        return f"({_array(node.arg)})^T"
+    return _tex(node) if isinstance(node, cp.Name) else "the array"
+
+
+def _tex(name: cp.Name) -> str:
+    base = "\\" + name.base if name.base in _GREEK_NAMES else name.base
+    sup = f"^{{{name.sup}}}" if name.sup else ""
+    return base + sup + (f"_{{{name.sub}}}" if name.sub else "")
+
+
+def _transposed(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+    for desc, (new,) in transpose_rewrites((node,)):
+        try:
+            expr = ck.convert(new, bindings, where)
+            if _same(_values(ck, expr, envs), target):
+                return desc
+        except (InvalidInput, TypeError, ValueError):
+            continue
+    return None
+
+
 def _factor(ck: Checker, ratios: list, envs: list[dict]) -> str | None:
     if len(ratios) != len(envs):
         return None
@@ -238,7 +287,7 @@ def _numeric(ck: Checker, link: Link) -> str | None:
         notes.append(f"decimal slip: off by a factor 10^{k}")
     env = ck.example or {}
     for side, target in ((link.rhs, va), (link.lhs, vb)):
-        notes += _literal_fix(ck, side, target, env)
+        notes += _literal_fix(ck, side, target, env, link.lhs if side is link.rhs else link.rhs)
         if notes:
             break
     if not notes:
@@ -246,12 +295,16 @@ def _numeric(ck: Checker, link: Link) -> str | None:
     return "; ".join(dict.fromkeys(notes)) or None
 
 
-def _quantities(ck: Checker, env: dict) -> list[tuple[str, sp.Basic]]:
-    out = []
-    for sym, kind in ck.r.kind.items():
-        if kind not in ("rate", "plus", "step") and sym in env:
-            out.append((_pretty(sym), env[sym]))
-    return out
+def _quantities(ck: Checker, env: dict) -> list[tuple[str, sp.Basic, float]]:
+    """(name, value, |value| as a float) of every quantity at ``env``, computed once."""
+    cache = ck.__dict__.setdefault("_quantity_table", {})
+    if id(env) not in cache or cache[id(env)][0] is not env:
+        out = []
+        for sym, kind in ck.r.kind.items():
+            if kind not in ("rate", "plus", "step") and sym in env:
+                out.append((_pretty(sym), env[sym], abs(float(env[sym]))))
+        cache[id(env)] = (env, out)
+    return cache[id(env)][1]
 
 
 def _pretty(sym: sp.Symbol) -> str:
@@ -263,29 +316,54 @@ def _pretty(sym: sp.Symbol) -> str:
 
 def _matches(ck: Checker, value: sp.Basic, env: dict, rel: float) -> list[tuple[str, sp.Basic]]:
     value = abs(value)  # a sign written outside the number: -0.022602537
-    return [
-        (n, q) for n, q in _quantities(ck, env) if q != 0 and abs(value - abs(q)) <= rel * abs(q)
+    near = [
+        (n, q)
+        for n, q, f in _quantities(ck, env)
+        if f != 0 and abs(float(value) - f) <= 2 * rel * f  # a float pre-filter
     ]
+    return [(n, q) for n, q in near if abs(value - abs(q)) <= rel * abs(q)]
 
 
-def _literal_fix(ck: Checker, side: sp.Basic, target: sp.Basic, env: dict) -> list[str]:
+def _literal_fix(
+    ck: Checker, side: sp.Basic, target: sp.Basic, env: dict, other: sp.Basic | None = None
+) -> list[str]:
+    """Printed numbers of ``side`` that, replaced alone by a quantity of the network, make
+    the link hold (re-checked with the numbers' own tolerance). A number that already is,
+    within its printed digits, the value of a quantity named on the other side (0.05 beside
+    ``i_1``) is right and never blamed."""
     notes = []
     current = ck.value(side, env)
+    named = [
+        abs(ck.value(q, env))
+        for q in (other.free_symbols if other is not None else ())
+        if q not in ck.r.literals and q in env
+    ]
     for sym in sorted(side.free_symbols & set(ck.r.literals), key=lambda s: s.name):
-        lit = ck.r.literals[sym].value
-        slope = ck.value(sp.diff(side, sym), env)
+        num = ck.r.literals[sym]
+        lit = num.value
+        if any(abs(abs(lit) - q) <= uncertainty(num) for q in named):
+            continue  # the printed value of a quantity the other side names
+        slope = ck.slope(side, sym, env)
         if slope == 0:
             continue
         fixed = lit - (current - target) / slope
-        if not _close_rel(ck.value(side.xreplace({sym: fixed}), env), target, 1e-6):
-            continue
         meant = _matches(ck, fixed, env, 1e-6)
-        if meant:
-            was = [n for n, _ in _matches(ck, lit, env, _NEAR) if n != meant[0][0]]
-            also = f" ({number(lit)} is close to {was[0]})" if was else ""
-            notes.append(
-                f"{number(lit)} where {meant[0][0]} = {number(meant[0][1])} is meant{also}"
+        for name, value in meant:
+            sign = -1 if (fixed < 0) != (value < 0) else 1
+            trial = (
+                ck.check_numeric(other, side.xreplace({sym: sign * value}))
+                if other is not None
+                else None
             )
+            if trial is not None and not trial.ok:
+                continue  # replacing it does not make the link hold: not the slip
+            was = [(n, q) for n, q in _matches(ck, lit, env, _NEAR) if n != name]
+            also = ""
+            if was:
+                equal = abs(abs(lit) - abs(was[0][1])) <= uncertainty(num)
+                also = f" ({number(lit)} is {'the value of' if equal else 'close to'} {was[0][0]})"
+            notes.append(f"{number(lit)} where {name} = {number(value)} is meant{also}")
+            break
     return notes
 
 

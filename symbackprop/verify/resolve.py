@@ -35,9 +35,8 @@ from symbackprop.model.network import Node
 from symbackprop.rules.registry import ACTIVATIONS, activation_of
 from symbackprop.verify import claimparse as cp
 
-INDEX_LETTERS = frozenset("ijklm")
 LITERAL = "\x00lit"  # base of the placeholder names verify gives to printed numbers
-MAX_INDEX_VALUE = 12
+MAX_SUM_TERMS = 100_000  # \sum_{k=1}^{n}: beyond this the claim is undecided, never cut
 _NODE_TYPES = get_args(cp.Node)
 
 
@@ -85,6 +84,22 @@ class NetworkResolver:
         self.last_layer = str(max(layers)) if layers else None
         self.total_units = len(net.inputs) + sum(1 for n in net.nodes if n.symbol in self.delta_of)
         self.literals: dict[sp.Symbol, cp.Num] = {}
+        notation = net.notation
+        self.letters: dict[str, str] = dict(notation.index_letters)
+        self.labelled = notation.labelled_indices
+        columns = net.layout.columns if net.layout else ()
+        self.labels = {
+            "input": list(columns[0]) if columns else [],
+            "hidden": [u for col in columns[1:-1] for u in col],
+            "output": list(columns[-1]) if len(columns) > 1 else [],
+        }
+        # w_{ho}: the weight from unit h to unit o (labels joined, as Mazur writes it)
+        self.edges = {
+            src + dst: self.names[p]
+            for src, dst, p in (net.layout.edges if net.layout else ())
+            if p in self.names
+        }
+        self._seen: dict[tuple, sp.Basic | None] = {}
 
     def _add(self, sym: sp.Symbol, kind: str, definition: sp.Expr | None = None) -> None:
         self.names.setdefault(sym.name, sym)
@@ -123,6 +138,32 @@ class NetworkResolver:
         return out
 
     def _lookup(self, base: str, sub: str | None, sup: str | None) -> sp.Basic | None:
+        key = (base, sub, sup)
+        if key not in self._seen:
+            self._seen[key] = self._find(base, sub, sup)
+        return self._seen[key]
+
+    def _find(self, base: str, sub: str | None, sup: str | None) -> sp.Basic | None:
+        if self.labelled and sub in self.edges and base in ("w", "W"):
+            return self.edges[sub]
+        found = self._direct(base, sub, sup)
+        if found is None and sub and sub.isdigit() and len(sub) > 2:
+            # w^3_{141}: one reading of the digits as two unit numbers, or none when two fit
+            fits = {
+                f
+                for i in range(1, len(sub))
+                if sub[i] != "0"
+                and (f := self._direct(base, f"{sub[:i]},{sub[i:]}", sup)) is not None
+            }
+            if len(fits) > 1:
+                raise InvalidInput(
+                    f"'{_written(base, sub, sup)}' is ambiguous",
+                    hint="separate the unit numbers: w^{3}_{14,1}",
+                )
+            found = fits.pop() if fits else None
+        return found
+
+    def _direct(self, base: str, sub: str | None, sup: str | None) -> sp.Basic | None:
         for b in (base, base.swapcase()) if len(base) == 1 and sub else (base,):  # w_{j,k}: W_jk
             for name in self._candidates(b, sub, sup):
                 if name in self.names:
@@ -150,7 +191,7 @@ class NetworkResolver:
         found = self._lookup(base, sub, sup)
         if found is not None:
             return found
-        letter = len(base) == 1 and base.islower() and base not in INDEX_LETTERS | {"e"}
+        letter = len(base) == 1 and base.islower() and base not in {*self.letters, "e"}
         if letter and not sub and not sup:  # e stays Euler's number
             return self.free.setdefault(base, sp.Symbol(f"{base}_free"))
         raise InvalidInput(
@@ -264,32 +305,42 @@ class NetworkResolver:
 
     # -------------------------------------------------------------------------- indices
     def is_index(self, letter: str) -> bool:
-        return letter in INDEX_LETTERS
+        return letter in self.letters
+
+    def index_values(self, letter: str) -> list[str]:
+        """Every value the index letter can take: the labels of its range (Mazur's o: o1, o2)
+        or every unit number 1 … (all units). Claims keep the values their names fit."""
+        if self.labelled:
+            return list(self.labels.get(self.letters.get(letter, ""), []))
+        return [str(v) for v in range(1, self.total_units + 1)]
 
     def index_range(self, index: str, where: cp.Sum, bindings: Mapping[str, str]) -> Sequence[str]:
         if where.lower and where.upper:
             lo, hi = where.lower, bindings.get(where.upper, where.upper)
-            if lo.isdigit() and hi.isdigit() and int(hi) - int(lo) <= MAX_INDEX_VALUE:
-                return [str(v) for v in range(int(lo), int(hi) + 1)]
+            if not (lo.isdigit() and hi.isdigit()):
+                raise InvalidInput(
+                    f"\\sum_{{{index}={lo}}}^{{{hi}}}: the limits must be numbers or bound letters"
+                )
+            if int(hi) - int(lo) + 1 > MAX_SUM_TERMS:
+                raise ResourceLimit(f"\\sum_{index} has more than {MAX_SUM_TERMS} terms")
+            prefix = self._label_prefix(index)
+            return [f"{prefix}{v}" for v in range(int(lo), int(hi) + 1)]
         values = [
-            str(v)
-            for v in range(1, self.index_limit() + 1)
-            if names_resolve(where.body, self, {**bindings, index: str(v)}, inner={index})
+            v
+            for v in self.index_values(index)
+            if names_resolve(where.body, self, {**bindings, index: v}, inner={index})
         ]
         if not values:
             raise InvalidInput(f"no unit of the network fits \\sum_{index} here")
         return values
 
-    def index_limit(self) -> int:
-        """The largest unit number an index letter takes: every unit, or a loud refusal (never
-        a silent cut that would leave units unchecked or terms out of a sum)."""
-        if self.total_units > MAX_INDEX_VALUE:
-            raise ResourceLimit(
-                f"index letters here would range over {self.total_units} units; the unit level "
-                f"instantiates them up to {MAX_INDEX_VALUE}",
-                hint='write the units out (\\delta_{3}), or use level = "layer"',
-            )
-        return self.total_units
+    def _label_prefix(self, letter: str) -> str:
+        """``o`` for Mazur's ``\\sum_{o=1}^{2}`` (the labels o1, o2), else nothing."""
+        if not self.labelled:
+            return ""
+        labels = self.labels.get(self.letters.get(letter, ""), [])
+        heads = {re.sub(r"\d+$", "", u) for u in labels}
+        return heads.pop() if len(heads) == 1 else letter
 
 
 def _written(base: str, sub: str | None = None, sup: str | None = None) -> str:

@@ -11,35 +11,72 @@ checked. Verdicts:
   numeric claim) equal at the spec's example within what its printed digits allow;
 - ``wrong`` — with the correct expression or value, a counterexample point with both sides'
   values, and the differing factor where one can be isolated (:mod:`verify.diagnose`);
+- ``undecided`` — the claim could not be decided within the resource limit (its indices range
+  over more combinations than ``MAX_ENUMERATION``, a sum expands past the conversion limit, or
+  its instances take longer than ``CLAIM_SECONDS``); the message says why. Never ``correct``:
+  a claim is correct only when every instance its index letters range over was checked.
 - ``unreadable`` — with the column and what was expected.
 
-Exit code: 2 when any claim is unreadable (bad input), else 3 when any is wrong, else 0.
+Instances: a free index letter takes every value of its range (:meth:`NetworkResolver.
+index_values`: every unit number, or the labels of a notation's range), and a combination is an
+instance when every name of the claim exists there (``\\delta^{l+1}`` needs l < L). Nothing is
+capped: a claim with more instances than can be checked is ``undecided``, with the count.
+
+Exit code: 2 when any claim is unreadable (bad input), else 3 when any is wrong, else 7 when any
+is undecided, else 0.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import get_args
 
 import sympy as sp
 
 from symbackprop.derivation.equations import Derivation
 from symbackprop.derivation.layer import LayerNet
 from symbackprop.derivation.unit import derive
-from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from symbackprop.errors import (
+    EXIT_CLAIM_WRONG,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNDECIDED,
+    InvalidInput,
+    ResourceLimit,
+)
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify.claimcheck import Checker, Link
-from symbackprop.verify.diagnose import diagnose, notation_name, number, show
+from symbackprop.verify.diagnose import (
+    diagnose,
+    notation_name,
+    number,
+    show,
+    transpose_rewrites,
+)
 from symbackprop.verify.layer import LayerChecker, Wrong
 from symbackprop.verify.layer import layer_letters as _layer_letters
 from symbackprop.verify.resolve import NetworkResolver, names_resolve
 
-MAX_INSTANCES = 64
+_NODE_TYPES = get_args(cp.Node)
+
+MAX_ENUMERATION = 2_000_000  # name look-ups while enumerating a claim's instances
+CLAIM_SECONDS = 60.0  # checking one claim's instances; past it the claim is undecided
+
+
+class Undecided(Exception):  # noqa: N818 - a verdict, not an error
+    """The claim could not be decided within a resource limit (the message says which)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -49,7 +86,7 @@ class Verdict:
     line: int
     label: str | None
     text: str
-    verdict: str  # correct | wrong | unreadable
+    verdict: str  # correct | wrong | undecided | unreadable
     method: str | None = None
     correct: str | None = None
     counterexample: dict | None = None
@@ -73,9 +110,18 @@ def run_verify(
         say(json.dumps([asdict(v) for v in verdicts], indent=2, ensure_ascii=False))
     else:
         say(format_text(verdicts))
-    if any(v.verdict == "unreadable" for v in verdicts):
+    return exit_code(verdicts)
+
+
+def exit_code(verdicts: list[Verdict]) -> int:
+    """2 when any claim is unreadable, else 3 when any is wrong, else 7 when any is
+    undecided, else 0."""
+    found = {v.verdict for v in verdicts}
+    if "unreadable" in found:
         return EXIT_INVALID
-    return EXIT_CLAIM_WRONG if any(v.verdict == "wrong" for v in verdicts) else EXIT_OK
+    if "wrong" in found:
+        return EXIT_CLAIM_WRONG
+    return EXIT_UNDECIDED if "undecided" in found else EXIT_OK
 
 
 def _read(claims: str) -> str:
@@ -148,13 +194,7 @@ def verify_text(derivation: Derivation, text: str, *, source: str = "<claims>") 
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip()[0] in "#%":
             continue
-        try:
-            claim = cp.parse_claim_line(line, lineno=lineno, source=source)
-            verdicts.append(check_claim(checker, claim, f"{source}:{lineno}"))
-        except (InvalidInput, ResourceLimit) as err:
-            verdicts.append(
-                Verdict(lineno, None, line.strip()[:200], "unreadable", message=err.message)
-            )
+        verdicts.append(check_line(checker, line, lineno, source))
     if not verdicts:
         raise InvalidInput("no claims found", where=source)
     return verdicts
@@ -170,16 +210,40 @@ def verify_layer_text(
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip()[0] in "#%":
             continue
-        try:
-            claim = cp.parse_claim_line(line, lineno=lineno, source=source)
-            verdicts.append(check_layer_claim(checker, claim))
-        except (InvalidInput, ResourceLimit) as err:
-            verdicts.append(
-                Verdict(lineno, None, line.strip()[:200], "unreadable", message=err.message)
-            )
+        verdicts.append(check_line(checker, line, lineno, source))
     if not verdicts:
         raise InvalidInput("no claims found", where=source)
     return verdicts
+
+
+def make_checker(network: object) -> Checker | LayerChecker:
+    """The checker for a loaded network: unit level (derived here) or layer level."""
+    if isinstance(network, LayerNet):
+        return LayerChecker(network)
+    return Checker(NetworkResolver(derive(network)))
+
+
+def check_line(
+    checker: Checker | LayerChecker, line: str, lineno: int = 1, source: str = "<claims>"
+) -> Verdict:
+    """The verdict on one claim line (``[label] A = B = ...``) at either level: the entry
+    point for one claim. Parse errors are ``unreadable``; a resource limit is ``undecided``."""
+    try:
+        claim = cp.parse_claim_line(line, lineno=lineno, source=source)
+        if isinstance(checker, LayerChecker):
+            return check_layer_claim(checker, claim)
+        return check_claim(checker, claim, f"{source}:{lineno}")
+    except InvalidInput as err:
+        return Verdict(lineno, None, line.strip()[:200], "unreadable", message=err.message)
+    except (ResourceLimit, Undecided) as err:
+        label = _LABEL.match(line)
+        text = line.strip()[:200]
+        return Verdict(
+            lineno, label.group(1) if label else None, text, "undecided", message=err.message
+        )
+
+
+_LABEL = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]")
 
 
 def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
@@ -217,31 +281,97 @@ def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
     return base
 
 
-def _instances(checker: Checker, claim: cp.Claim) -> list[dict]:
-    free = sorted(cp.free_indices(claim, checker.r))
+def _instances(checker: Checker, claim: cp.Claim):  # noqa: ANN202 - a generator of bindings
+    """Every binding of the claim's free index letters under which all its names exist.
+
+    Backtracking: letters are bound one at a time (layer superscripts first) and a name is
+    tested as soon as all its letters are bound, so a combination that cannot exist is cut
+    early. Raises :class:`Undecided` past ``MAX_ENUMERATION`` look-ups (never a silent cut).
+    """
+    r = checker.r
+    free = cp.free_indices(claim, r)
     if not free:
-        return [{}]
-    values = [str(v) for v in range(1, checker.r.index_limit() + 1)]
-    out = []
-    for combo in itertools.product(values, repeat=len(free)):
-        bindings = dict(zip(free, combo, strict=True))
-        if all(names_resolve(s, checker.r, bindings, set(free), False) for s in claim.sides):
-            out.append(bindings)
-    if len(out) > MAX_INSTANCES:  # refused, not cut: a claim is correct for all or none
-        raise ResourceLimit(
-            f"the claim has {len(out)} instances; the unit level checks at most {MAX_INSTANCES}",
-            hint="bind an index (\\delta_{3} instead of \\delta_j)",
-        )
+        yield {}
+        return
+    tests = _name_tests(claim, r, free)
+    order = sorted(free, key=lambda c: (not any(c in sup for _, sup in tests), c))
+    at_depth: list[list] = [[] for _ in order]
+    for name, _sup in tests:
+        letters = _letters_of(name, r, free)
+        if letters:
+            at_depth[max(order.index(c) for c in letters)].append(name)
+    domains = [r.index_values(c) for c in order]
+    work = [0]
+    fits: dict[tuple, bool] = {}
+
+    def ok(name: cp.Name, bindings: dict) -> bool:
+        key = (name, tuple(sorted(bindings.items())))
+        if key not in fits:
+            work[0] += 1
+            if work[0] > MAX_ENUMERATION:
+                raise Undecided(
+                    f"the index letters {', '.join(order)} range over more than "
+                    f"{MAX_ENUMERATION} combinations to enumerate"
+                )
+            fits[key] = names_resolve(name, r, bindings, set(free), require=False)
+        return fits[key]
+
+    def walk(depth: int, bindings: dict):  # noqa: ANN202
+        if depth == len(order):
+            yield dict(bindings)
+            return
+        for value in domains[depth]:
+            bindings[order[depth]] = value
+            if all(ok(n, bindings) for n in at_depth[depth]):
+                yield from walk(depth + 1, bindings)
+            del bindings[order[depth]]
+
+    yield from walk(0, {})
+
+
+def _name_tests(claim: cp.Claim, r: NetworkResolver, free: set[str]) -> list[tuple]:
+    """The names of the claim that use a free letter outside any \\sum binding one of their
+    letters, with their superscripts (a letter in one is a layer: bound first)."""
+    out, todo = [], [(s, frozenset()) for s in claim.sides]
+    while todo:
+        n, nested = todo.pop()
+        if isinstance(n, cp.Name):
+            letters = _letters_of(n, r, free | nested)
+            if letters & free and not letters & nested and n not in [t for t, _ in out]:
+                out.append((n, n.sup or ""))
+            continue
+        inner = nested | {n.index} if isinstance(n, cp.Sum) else nested
+        for value in vars(n).values():
+            for kid in value if isinstance(value, tuple) else (value,):
+                if isinstance(kid, _NODE_TYPES):
+                    todo.append((kid, inner))
     return out
 
 
-def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
-    """Check every instance and every link of one parsed claim."""
-    claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
+def _letters_of(name: cp.Name, r: NetworkResolver, letters: set[str]) -> set[str]:
+    found: set[str] = set()
+    for text in (name.sub, name.sup):
+        for w in re.findall(r"[A-Za-z0-9]+", text or ""):
+            if cp._index_word(w, lambda c: c in letters or r.is_index(c), cp.labelled(r)):
+                found.update(c for c in w if c in letters)
+    return found
+
+
+def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = False) -> Verdict:
+    """Check every instance and every link of one parsed claim (``fixing``: a trial rewrite
+    of a diagnosis, already prepared)."""
+    if not fixing:
+        claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     methods: list[str] = []
     checked, error = 0, None
+    start = time.perf_counter()
     for bindings in _instances(checker, claim):
+        if time.perf_counter() - start > CLAIM_SECONDS:
+            raise Undecided(
+                f"{checked} instances checked and found correct in {CLAIM_SECONDS:g} s, the "
+                "rest not checked (the time limit for one claim)"
+            )
         try:
             sides = [checker.convert(s, bindings, where) for s in claim.sides]
         except InvalidInput as err:
@@ -249,11 +379,13 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
             continue
         checked += 1
         for i, (a, b) in enumerate(itertools.pairwise(sides)):
-            link = checker.check(a, b)
+            link = checker.check(a, b, prove=checked == 1)
             methods.append(link.method)
             if not link.ok:
                 return _wrong(checker, base, claim, link, i, bindings, where)
     if not checked:
+        if isinstance(error, cp.ShapeMismatch) and not fixing:
+            return _shapes_wrong(checker, base, claim, error, where)
         if error is None:
             error = InvalidInput("no unit of the network fits the claim's indices")
         raise error
@@ -261,6 +393,24 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str) -> Verdict:
                                           for m in methods))  # fmt: skip
     if checked > 1:
         base.message = f"{checked} instances checked"
+    return base
+
+
+def _shapes_wrong(
+    checker: Checker, base: Verdict, claim: cp.Claim, error: InvalidInput, where: str
+) -> Verdict:
+    """A claim whose arrays do not fit in any instance is wrong as written; the diagnosis is
+    the transpose added or removed that makes it hold (re-checked), when there is one."""
+    base.verdict, base.method = "wrong", "shapes"
+    base.message = f"{error.message}: the claim cannot hold as written"
+    for desc, sides in transpose_rewrites(claim.sides):
+        try:
+            trial = check_claim(checker, replace(claim, sides=sides), where, fixing=True)
+        except (InvalidInput, ResourceLimit, Undecided):
+            continue
+        if trial.verdict == "correct":
+            base.factor = desc
+            break
     return base
 
 
@@ -342,8 +492,8 @@ def format_text(verdicts: list[Verdict]) -> str:
             extra = f"; {v.message}" if v.message else ""
             lines.append(f"{head}: correct ({v.method}{extra})")
             continue
-        if v.verdict == "unreadable":
-            lines.append(f"{head}: UNREADABLE: {v.message}")
+        if v.verdict in ("unreadable", "undecided"):
+            lines.append(f"{head}: {v.verdict.upper()}: {v.message}")
             continue
         lines.append(f"{head}: WRONG: {v.message}")
         if v.correct is not None:
@@ -360,9 +510,11 @@ def format_text(verdicts: list[Verdict]) -> str:
     for v in verdicts:
         detail = v.factor or v.method or ""
         lines.append(f"{v.line:>5}  {(v.label or '-'):10s} {v.verdict:10s} {detail}"[:120])
-    counts = {k: sum(v.verdict == k for v in verdicts) for k in ("correct", "wrong", "unreadable")}
+    kinds = ("correct", "wrong", "unreadable", "undecided")
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in kinds}
     lines.append(
         f"{len(verdicts)} claims: {counts['correct']} correct, {counts['wrong']} wrong, "
         f"{counts['unreadable']} unreadable"
+        + (f", {counts['undecided']} undecided" if counts["undecided"] else "")
     )
     return "\n".join(lines)

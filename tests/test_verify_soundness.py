@@ -1,0 +1,181 @@
+"""``verify`` is sound at every size: a claim is correct only when every instance its index
+letters range over holds (no cap on unit numbers or instances), names of any number of digits
+are read, and random true claims printed from the derivation are correct while single slips
+in them (sign, swapped index pair, dropped term, wrong layer) are wrong."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from clirun import run
+
+from symbackprop.derivation.unit import derive
+from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_OK, EXIT_UNDECIDED, InvalidInput
+from symbackprop.printers.printing import latex
+from symbackprop.spec.load import load_spec
+from symbackprop.verify import claimparse as cp
+from symbackprop.verify.claimcheck import Checker
+from symbackprop.verify.resolve import NetworkResolver
+from symbackprop.verify.run import Verdict, check_claim, check_line, exit_code, verify_text
+
+
+def nielsen_spec(path: Path, sizes: list[int], values: dict[str, float] | None = None) -> str:
+    """A unit-level sigmoid net in Nielsen's notation with layer sizes ``sizes``."""
+    layers = "".join(
+        f'  {{ units = {n}, activation = "sigmoid", bias = "unit" }},\n' for n in sizes[1:]
+    )
+    text = (
+        f'name = "n{"_".join(map(str, sizes))}"\nnotation = "nielsen"\nlevel = "unit"\n'
+        f'[network]\ninputs = {sizes[0]}\nlayers = [\n{layers}]\nloss = "half_sse"\n'
+    )
+    if values is not None:
+        text += "[values]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def weight_name(layer: int, j: int, k: int) -> str:
+    return f"w__{layer}_{j}{'_' if max(j, k) > 9 else ''}{k}"
+
+
+def test_one_differing_weight_in_a_2_6_6_9_net_makes_the_claim_wrong(tmp_path, capsys):
+    sizes = [2, 6, 6, 9]
+    values: dict[str, float] = {f"x_{k}": 0.5 for k in (1, 2)}
+    values.update({f"y_{j}": 0.5 for j in range(1, 10)})
+    for layer in range(2, 5):
+        for j in range(1, sizes[layer - 1] + 1):
+            values[f"b__{layer}_{j}"] = 0.1
+            for k in range(1, sizes[layer - 2] + 1):
+                values[weight_name(layer, j, k)] = 0.1
+    values[weight_name(4, 9, 6)] = 0.3
+    spec = nielsen_spec(tmp_path / "n.toml", sizes, values)
+    claims = tmp_path / "c.tex"
+    claims.write_text("w^l_{jk} = 0.1\nw^2_{jk} = 0.1\n", encoding="utf-8")
+    code, out, _ = run(capsys, "verify", spec, str(claims), "--format", "json")
+    import json
+
+    first, second = json.loads(out)
+    assert code == EXIT_CLAIM_WRONG
+    assert first["verdict"] == "wrong"
+    assert first["counterexample"]["bindings"] == {"l": "4", "j": "9", "k": "6"}
+    assert second["verdict"] == "correct" and "12 instances checked" in second["message"]
+
+
+@pytest.fixture(scope="module")
+def net_2_3_15(tmp_path_factory) -> Checker:
+    spec = nielsen_spec(tmp_path_factory.mktemp("n") / "n.toml", [2, 3, 15])
+    return Checker(NetworkResolver(derive(load_spec(spec))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)",
+        r"\delta^2_j = \sum_{k=1}^{15} w^{3}_{kj} \delta^{3}_k \sigma'(z^2_j)",
+        r"\frac{\partial C}{\partial w^3_{14,1}} = a^2_1 \delta^3_{14}",
+        r"\frac{\partial C}{\partial w^{3}_{14\,1}} = a^2_1 \delta^3_{14}",
+        r"\frac{\partial C}{\partial w^{3}_{14 1}} = a^2_1 \delta^3_{14}",
+        r"\frac{\partial C}{\partial w^{3}_{141}} = a^2_1 \delta^3_{14}",
+        r"z^3_{15} = \sum_k w^3_{15,k} a^2_k + b^3_{15}",
+        r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j",
+    ],
+)
+def test_units_past_nine_are_named_and_summed(net_2_3_15: Checker, text: str):
+    v = check_line(net_2_3_15, text)
+    assert v.verdict == "correct", v
+
+
+def test_a_sum_that_leaves_out_unit_15_is_wrong(net_2_3_15: Checker):
+    v = check_line(
+        net_2_3_15, r"\delta^2_1 = \sum_{k=1}^{14} w^{3}_{k1} \delta^{3}_k \sigma'(z^2_1)"
+    )
+    assert v.verdict == "wrong"
+    assert "missing sum term" in (v.factor or "") and "15" in v.factor
+
+
+def test_bp4_counts_every_weight(net_2_3_15: Checker):
+    v = check_line(net_2_3_15, r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j")
+    assert v.message == f"{2 * 3 + 3 * 15} instances checked"
+
+
+def test_undecided_has_its_own_exit_code(monkeypatch, net_2_3_15: Checker):
+    from symbackprop.verify import run as run_module
+
+    monkeypatch.setattr(run_module, "MAX_ENUMERATION", 5)
+    v = check_line(net_2_3_15, r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j")
+    assert v.verdict == "undecided" and "combinations" in v.message
+    assert exit_code([v]) == EXIT_UNDECIDED == 7
+    ok = Verdict(1, None, "x", "correct")
+    assert exit_code([ok]) == EXIT_OK
+    assert exit_code([v, replace(ok, verdict="wrong")]) == EXIT_CLAIM_WRONG
+
+
+# ------------------------------------------------------------------ random nets and claims
+def _random_sizes(rng: random.Random) -> list[int]:
+    """Depth 1-4, widths 1-20, at most 160 weights (so a unit-level derivation stays cheap)."""
+    while True:
+        depth = rng.randint(1, 4)
+        sizes = [rng.randint(1, 20) for _ in range(depth + 1)]
+        if sum(a * b for a, b in zip(sizes, sizes[1:])) <= 160:
+            return sizes
+
+
+def _true_claims(d, rng: random.Random, count: int) -> list[str]:
+    notation = d.network.notation
+    pool = [(f.symbol, f.expr) for f in d.forward] + [(x.symbol, x.expr) for x in d.deltas]
+    claims = [f"{latex(s, notation)} = {latex(e, notation)}" for s, e in rng.sample(pool, count)]
+    for g in rng.sample(list(d.gradients), min(count, len(d.gradients))):
+        wrt = latex(g.param, notation)
+        claims.append(rf"\frac{{\partial C}}{{\partial {wrt}}} = {latex(g.expr, notation)}")
+    return claims
+
+
+def _mutations(side: cp.Node, rng: random.Random) -> list[tuple[str, cp.Node]]:
+    from symbackprop.verify.diagnose import _replace, _walk
+
+    out: list[tuple[str, cp.Node]] = [("sign", cp.Neg(side))]
+    nodes = list(dict.fromkeys(_walk(side)))
+    names = [n for n in nodes if isinstance(n, cp.Name)]
+    pairs = [n for n in names if n.sub and len(n.sub) == 2 and n.sub[0] != n.sub[1]]
+    if pairs:
+        n = rng.choice(pairs)
+        out.append(("index swap", _replace(side, n, replace(n, sub=n.sub[::-1]))))
+    adds = [n for n in nodes if isinstance(n, cp.Add)]
+    if adds:
+        add = rng.choice(adds)
+        i = rng.randrange(len(add.terms))
+        rest = add.terms[:i] + add.terms[i + 1 :]
+        out.append(
+            ("dropped term", _replace(side, add, rest[0] if len(rest) == 1 else cp.Add(rest)))
+        )
+    layered = [n for n in names if n.sup and n.sup.isdigit()]
+    if layered:
+        n = rng.choice(layered)
+        out.append(("wrong layer", _replace(side, n, replace(n, sup=str(int(n.sup) + 1)))))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_true_claims_are_correct_and_single_slips_wrong(tmp_path, seed: int):
+    rng = random.Random(seed)
+    sizes = _random_sizes(rng)
+    d = derive(load_spec(nielsen_spec(tmp_path / "r.toml", sizes)))
+    claims = _true_claims(d, rng, 3)
+    verdicts = verify_text(d, "\n".join(claims))
+    assert [v.verdict for v in verdicts] == ["correct"] * len(claims), (sizes, verdicts)
+    checker = Checker(NetworkResolver(d))
+    wrong = 0
+    for text in claims:
+        claim = cp.parse_claim_line(text)
+        for kind, side in _mutations(claim.sides[1], rng):
+            mutated = replace(claim, sides=(claim.sides[0], side))
+            try:
+                verdict = check_claim(checker, mutated, "<mutation>")
+            except InvalidInput:  # a shifted layer that does not exist: nothing to check
+                continue
+            assert verdict.verdict == "wrong", (sizes, kind, text, verdict)
+            wrong += 1
+    assert wrong >= len(claims)
