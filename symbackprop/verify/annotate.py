@@ -105,7 +105,9 @@ def _plain_to_tex(text: str) -> str | None:
         text = text.replace(char, tex)
     if not text.isascii():
         return None
-    text = re.sub(r"(?<=[A-Za-z])_([A-Za-z0-9]+)", r"_{\1}", text)
+    greek = r"(?<![\\A-Za-z])(" + "|".join(_GREEK) + r")(?![A-Za-z])"
+    text = re.sub(greek, r"\\\1 ", text)  # delta_o2 -> \delta _o2
+    text = re.sub(r"(?<=[A-Za-z ])_([A-Za-z0-9]+)", r"_{\1}", text)
     text = re.sub(r"(?<![_{\\A-Za-z])([A-Za-z]+)(\d+)\b", r"\1_{\2}", text)  # w3 -> w_{3}
     return text.replace("**", "^").replace("*", r"\,")
 

@@ -343,7 +343,7 @@ def _clean(text: str) -> str:
     text = re.sub(font, lambda m: m.group(1), text)
     text = re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
     text = re.sub(r"\\(?:approx|coloneqq|doteq|simeq)(?![A-Za-z])|:=", "=", text)
-    text = re.sub(r"\\[,;:! ]|~|\\>", " ", text)
+    text = re.sub(r"\\\\|\\[,;:!> ]|~", lambda m: m.group() if m.group() == "\\\\" else " ", text)
     text = text.replace("\n", " ").replace("\t", " ")
     return re.sub(r"\s+", " ", text).strip()
 
