@@ -172,9 +172,12 @@ def extract_claims(text: str) -> list[DocClaim]:
             raise InvalidInput(
                 f"math opened by '{tok}' is never closed", where=f"line {_line_of(src, m.start())}"
             )
-        claims += _segment_claims(
+        found = _segment_claims(
             src, pos, end.start(), inline, pairs=not (env or "").startswith("eqnarray")
         )
+        for claim in found if inline else ():
+            claim.mark_at = end.end()  # after the closing $: the mark is text, not math
+        claims += found
         pos = end.end()
     return claims
 
