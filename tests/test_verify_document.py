@@ -277,6 +277,11 @@ def test_cli_refusals(capsys, tmp_path):
     assert "no equations with a relation" in capsys.readouterr().err
     assert main(["verify", "mazur", str(HOMEWORK / MAZUR), "--annotate", "out.png"]) == 2
     assert "no .pdf" in capsys.readouterr().err
+    unclosed = tmp_path / "open.tex"
+    unclosed.write_text("\\begin{document}\nok $a = b$\n\\begin{align}\na &= b\n")
+    assert main(["verify", "mazur", str(unclosed)]) == 2
+    err = capsys.readouterr().err
+    assert "open.tex:3: math opened by '\\begin{align}' is never closed" in err
 
 
 # ------------------------------------------------------------------------------- notebook

@@ -141,7 +141,7 @@ def _line_of(text: str, pos: int) -> int:
 
 
 # ----------------------------------------------------------------------------- extraction
-def extract_claims(text: str) -> list[DocClaim]:
+def extract_claims(text: str, *, source: str = "<document>") -> list[DocClaim]:
     """Every claim of the document ``text``, in document order (see the module docstring)."""
     src = _blank_comments(text)
     begin = re.search(r"\\begin\s*\{document\}", src)
@@ -170,7 +170,8 @@ def extract_claims(text: str) -> list[DocClaim]:
         end = _find_close(src, pos, close)
         if end is None:
             raise InvalidInput(
-                f"math opened by '{tok}' is never closed", where=f"line {_line_of(src, m.start())}"
+                f"math opened by '{tok}' is never closed",
+                where=f"{source}:{_line_of(src, m.start())}",
             )
         found = _segment_claims(
             src, pos, end.start(), inline, pairs=not (env or "").startswith("eqnarray")
@@ -412,7 +413,7 @@ def verify_document(network, text: str, *, source: str = "<document>") -> Report
     """Check every claim of the LaTeX document ``text`` against ``network``."""
     from symbackprop.verify.run import Verdict
 
-    claims = extract_claims(text)
+    claims = extract_claims(text, source=source)
     if not claims:
         raise InvalidInput(
             "no equations with a relation (=, <, ...) found in the document", where=source
