@@ -204,7 +204,14 @@ def writer(
         tex = annotated_tex(text, report)
         changed = False
         if not pdf_is_current(target, tex):
-            pdf = compile_pdf(tex)
+            try:
+                pdf = compile_pdf(tex)
+            except PdflatexFailed as err:
+                raise PdflatexFailed(
+                    err.message,
+                    hint="no PDF was written; the document must compile on its own, without "
+                    "files beside it (\\input, images)",
+                ) from None
             changed = bool(write_all([(target, stamp_pdf(pdf, tex))], force=force))
         message = f"{'wrote' if changed else 'unchanged'} {target}"
         if json:  # standard output holds the JSON alone
