@@ -2,12 +2,14 @@
 
 Each checked line gets a green tick, a red cross followed by the correct expression or value,
 or a grey question mark (unreadable) in the right margin, level with the line. The marks are
-TikZ overlays inserted into the source at the end of each graded row (after the closing ``$`` of
-inline math), placed at ``current page`` coordinates, so they work inside ``align`` and in
-running text alike and change nothing of the document's layout; pdflatex runs twice (the
-second run places them). The preamble gains ``tikz`` and ``pifont`` just before
-``\\begin{document}``; a fragment without ``\\documentclass`` is wrapped in an ``article`` with
-``amsmath`` and ``amssymb``.
+TikZ overlays inserted into the source at the end of each graded row, placed at ``current page``
+coordinates, so they work inside ``align`` and change nothing of the document's layout; pdflatex
+runs twice (the second run places them). After inline math (one mark for the claims of a source
+line, after its last closing ``$``) the mark is a ``\\marginpar``, which LaTeX stacks so that the
+marks of one printed line do not overlap, wherever a ``\\marginpar`` is allowed
+(:func:`_marginpar_safe`: not in a table, float, box, footnote or heading). The preamble gains
+``tikz`` and ``pifont`` just before ``\\begin{document}``; a fragment without
+``\\documentclass`` is wrapped in an ``article`` with ``amsmath`` and ``amssymb``.
 
 The correct expression comes from the verdict as text. It is typeset as math only when it is a
 number or LaTeX made of known commands with balanced braces; anything else is shown as escaped
@@ -33,16 +35,67 @@ PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
 \usepackage{pifont}
 \makeatletter
 \newlength\SBP@x
-\newcommand\SBPmark[2]{\setlength\SBP@x{\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth
-  +\marginparsep\relax}\tikz[remember picture,overlay]\node[anchor=base west,inner sep=0pt,
-  xshift=\SBP@x,text width=\marginparwidth,align=left,font=\scriptsize,text=#1]
-  at (current page.west|-0,0) {#2};}
+\newif\ifSBP@note
+\newcommand\SBPinmargin{\global\SBP@notetrue}
+\newcommand\SBPmark[2]{\ifSBP@note\global\SBP@notefalse
+  \marginpar{\raggedright\scriptsize\color{#1}#2}\else
+  \setlength\SBP@x{\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth+\marginparsep\relax}%
+  \tikz[remember picture,overlay]\node[anchor=base west,inner sep=0pt,xshift=\SBP@x,
+  text width=\marginparwidth,align=left,font=\scriptsize,text=#1]
+  at (current page.west|-0,0) {#2};\fi}
 \makeatother
 \newcommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
 \newcommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}
 \newcommand\SBPunread{\SBPmark{black!50}{? unreadable}}
 % ---
 """
+# Where a mark after inline math may be a \marginpar (which LaTeX stacks so that marks of one
+# printed line do not overlap): not inside these environments, nor inside the argument of any
+# command but these (a footnote, a caption, a box or a heading cannot hold a \marginpar).
+NO_MARGINPAR_ENVS = frozenset(
+    "tabular tabular* tabularx tabulary longtable array minipage figure figure* table table* "
+    "tikzpicture picture multicols multicols* wrapfigure frame columns column tcolorbox "
+    "mdframed framed".split()
+)
+TEXT_GROUPS = frozenset("emph textbf textit textsl textsc textup textmd textrm textsf".split())
+_GROUP_RE = re.compile(
+    r"\\begin\s*\{([^{}]*)\}|\\end\s*\{([^{}]*)\}|\\([A-Za-z]+)\*?\s*(?:\[[^\]]*\]\s*)?(?=\{)"
+    r"|\\.|[{}]"
+)
+
+
+def _marginpar_safe(text: str, offsets: list[int]) -> set[int]:
+    """The offsets (after inline math) where a \\marginpar is allowed: one pass over the
+    environments and brace groups open there."""
+    from symbackprop.verify.document import _blank_comments
+
+    src = _blank_comments(text)
+    envs: list[str] = []
+    groups: list[str | None] = []
+    pending: str | None = None  # the command whose argument the next brace opens
+    safe, todo = set(), sorted(offsets)
+    for m in _GROUP_RE.finditer(src):
+        while todo and todo[0] <= m.start():
+            at = todo.pop(0)
+            if not set(envs) & NO_MARGINPAR_ENVS and all(g in TEXT_GROUPS or g is None
+                                                         for g in groups):  # fmt: skip
+                safe.add(at)
+        tok = m.group()
+        if m.group(1) is not None:
+            envs.append(m.group(1).strip())
+        elif m.group(2) is not None:
+            if m.group(2).strip() in envs:
+                del envs[len(envs) - 1 - envs[::-1].index(m.group(2).strip()) :]
+        elif m.group(3) is not None:
+            pending = m.group(3)
+            continue
+        elif tok == "{":
+            groups.append(pending)
+        elif tok == "}" and groups:
+            groups.pop()
+        pending = None
+    return safe
+
 
 _GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
@@ -155,19 +208,19 @@ def _mark(verdicts: list) -> str:
 
 def annotated_tex(text: str, report: Report) -> str:
     """The document ``text`` with a mark after each graded row and the marks' preamble."""
-    places: dict[int, list] = {}
-    lines: dict[int, int] = {}  # inline claims: one mark per source line, after the last
-    for claim, verdict in zip(report.claims, report.verdicts, strict=True):
-        at = claim.mark_at
+    last: dict[int, int] = {}  # inline claims: one mark per source line, after the last
+    for claim in report.claims:
         if claim.inline:
-            at = lines[claim.line] = max(lines.get(claim.line, at), at)
+            last[claim.line] = max(last.get(claim.line, claim.mark_at), claim.mark_at)
+    places: dict[int, list] = {}
+    for claim, verdict in zip(report.claims, report.verdicts, strict=True):
+        at = last[claim.line] if claim.inline else claim.mark_at
         places.setdefault(at, []).append(verdict)
-    for claim in report.claims:  # move earlier inline marks of a line to its last one
-        if claim.inline and claim.mark_at != lines[claim.line] and claim.mark_at in places:
-            places.setdefault(lines[claim.line], []).extend(places.pop(claim.mark_at))
+    notes = _marginpar_safe(text, list(last.values()))
     out = text
     for at in sorted(places, reverse=True):
-        out = out[:at] + _mark(places[at]) + out[at:]
+        mark = ("\\SBPinmargin" if at in notes else "") + _mark(places[at])
+        out = out[:at] + mark + out[at:]
     begin = re.search(r"\\begin\s*\{document\}", out)
     if begin is None:
         if re.search(r"\\documentclass", out):
