@@ -132,8 +132,24 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
     p.add_argument("spec", metavar="SPEC")
-    p.add_argument("claims", metavar="CLAIMS", help="a file of claims, or - for standard input")
+    p.add_argument(
+        "claims",
+        metavar="CLAIMS",
+        help="a file of claims, or - for standard input; or a LaTeX document (homework.tex: "
+        "\\documentclass, \\begin{...}, \\[ or $$ in it), whose every equation line is graded",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--annotate",
+        metavar="OUT.pdf",
+        help="(a LaTeX document) compile it with a mark in the margin of each checked line: "
+        "a tick, or a cross and the correct expression or value",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --annotate: overwrite a PDF not written by symbackprop (kept as .bak)",
+    )
     level(p)
     return parser
 
@@ -246,8 +262,23 @@ def cmd_check(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from symbackprop.verify.annotate import writer
+    from symbackprop.verify.document import document_text, run_verify_document
     from symbackprop.verify.run import run_verify
 
+    text = document_text(args.claims)  # None: a claims file (or stdin), read by run_verify
+    if text is not None:
+        json = args.format == "json"
+        annotate = writer(args.annotate, text, force=args.force, say=_say, json=json)
+        network = _load(args).network
+        return run_verify_document(
+            network, text, source=args.claims, fmt=args.format, say=_say, annotate=annotate
+        )
+    if args.annotate:
+        raise InvalidInput(
+            f"--annotate needs a LaTeX document, but '{args.claims}' is a claims file",
+            hint="a document has \\documentclass, \\begin{...}, \\[ or $$",
+        )
     return run_verify(
         args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args).network
     )

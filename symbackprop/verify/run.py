@@ -93,6 +93,17 @@ class Verdict:
     factor: str | None = None
     message: str = ""
 
+    # Notebook display (verify/display.py): the claim typeset, the verdict coloured.
+    def _repr_html_(self) -> str:
+        from symbackprop.verify.display import verdict_html
+
+        return verdict_html(self)
+
+    def _repr_latex_(self) -> str:
+        from symbackprop.verify.display import verdict_latex
+
+        return verdict_latex(self)
+
 
 def run_verify(
     spec: str, claims: str, *, fmt: str = "text", say: Callable = print, load: Callable = load_spec

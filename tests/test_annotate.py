@@ -1,0 +1,107 @@
+"""``verify --annotate OUT.pdf``: the student's document compiled with a mark in the margin of
+each checked line; correct expressions are typeset only when they are safe LaTeX."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from symbackprop.cli.commands import main
+from symbackprop.verify.annotate import PREAMBLE, annotated_tex, correct_tex
+from symbackprop.verify.document import DocClaim, Report, extract_claims
+from symbackprop.verify.run import Verdict
+
+HOMEWORK = Path(__file__).resolve().parent.parent / "examples" / "homework"
+
+
+def test_correct_values_and_expressions_are_safe_latex():
+    assert correct_tex("0.02356002565") == "$0.0235600257$"
+    assert correct_tex("-4.97712735e-05") == "$-4.97712735e-5$"
+    # the unit level's text form: scripts braced, Greek names as commands, * a thin space
+    assert correct_tex("delta_o2*out_h1") == r"$\delta _{o2}\,out_{h1}$"
+    assert correct_tex("net_h2 = w3*i1 + b1") == r"$net_{h2} = w_{3}\,i_{1} + b_{1}$"
+    assert correct_tex("∂E_total/∂w6") == r"$\partial E_{total}/\partial w_{6}$"
+    layer = r"\delta^{1}_{j} = \left(\sum_{k=1}^{10} w^{2}_{kj} \delta^{2}_{k}\right)"
+    assert correct_tex(layer) == f"${layer}$"
+    # anything else is escaped text: no command, no unbalanced brace reaches the document
+    assert (
+        correct_tex(r"a \input{/etc/passwd}") == r"\texttt{a \textbackslash{}input\{/etc/passwd\}}"
+    )
+    assert correct_tex("x_1 % y } $") == r"\texttt{x\_1 \% y \} \$}"
+    assert correct_tex("x ⊕ y") == r"\texttt{x ? y}"
+    assert "report" in correct_tex("w_1 + " * 40)
+
+
+def _report(claims: list[DocClaim], verdicts: list[str]) -> Report:
+    vs = [
+        Verdict(c.line, c.label, c.text, v, correct="0.3775" if v == "wrong" else None)
+        for c, v in zip(claims, verdicts, strict=True)
+    ]
+    return Report("hw.tex", vs, claims)
+
+
+def test_marks_go_at_the_end_of_each_row_and_the_preamble_before_the_document():
+    doc = (
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+        "Here $a = 1$ and $b = 2$.\n"
+        "\\begin{align}\nx &= y \\label{l}\\\\\n  &= z\n\\end{align}\n\\end{document}\n"
+    )
+    claims = extract_claims(doc)
+    tex = annotated_tex(doc, _report(claims, ["correct", "wrong", "correct", "unreadable"]))
+    head, body = tex.split("\\begin{document}")
+    assert head.endswith(PREAMBLE) and "\\usepackage{amsmath}" in head
+    # the two inline claims of one source line share one mark, after the last: a cross, as a
+    # \marginpar (stacked by LaTeX, so marks of one printed line do not overlap)
+    assert "Here $a = 1$ and $b = 2$\\SBPinmargin\\SBPwrong{$0.3775$}." in body
+    assert "x &= y \\label{l}\\SBPok{}\\\\" in body
+    assert "&= z\\SBPunread{}\n\\end{align}" in body
+
+
+def test_marginpar_only_where_latex_allows_one():
+    doc = (
+        "\\begin{document}\nA $x = 1$\nand\\footnote{see $y = 1$\n} \\textbf{$z = 2$\n}"
+        "\\begin{tabular}{c} $u = 1$\n\\end{tabular} \\section{$v = 1$}\n\\end{document}\n"
+    )
+    claims = extract_claims(doc)
+    assert [c.text for c in claims] == ["x = 1", "y = 1", "z = 2", "u = 1", "v = 1"]
+    tex = annotated_tex(doc, _report(claims, ["correct"] * 5))
+    body = tex.split("\\begin{document}")[1]
+    assert "$x = 1$\\SBPinmargin\\SBPok{}" in body
+    assert "$y = 1$\\SBPok{}" in body and "$z = 2$\\SBPinmargin\\SBPok{}" in body
+    assert "$u = 1$\\SBPok{}" in body and "$v = 1$\\SBPok{}" in body
+
+
+def test_a_fragment_is_wrapped_in_an_article():
+    doc = "\\[ x = y \\]\n"
+    tex = annotated_tex(doc, _report(extract_claims(doc), ["correct"]))
+    assert tex.startswith("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n")
+    assert "\\begin{document}\n\\[ x = y\\SBPok{} \\]\n\n\\end{document}" in tex
+
+
+def test_annotated_pdf_shows_the_marks(require_pdflatex, tmp_path, capsys):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    out = tmp_path / "marked.pdf"
+    code = main(["verify", "mazur", str(HOMEWORK / "mazur_sheet.tex"), "--annotate", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 3
+    assert printed.rstrip().endswith(f"wrote {out}")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Exercise Sheet 3" in text and "Exercise 4: the hidden layer" in text
+    # one mark per place: 47 claims in 36 places (the inline claims of one source line, and
+    # the two claims of one row, share a mark): 3 crosses and 33 ticks
+    assert text.count("✗") == 3
+    assert text.count("✓") == 33
+    # the correct values beside the crosses, derived by the checker
+    assert "✗ 0.0235600257" in text and "✗ 0.408666186" in text
+    assert "✗ δo2 outh1" in text
+    # a PDF not written by us is refused before any grading
+    foreign = tmp_path / "mine.pdf"
+    foreign.write_bytes(b"%PDF-1.4 mine")
+    code = main(["verify", "mazur", str(HOMEWORK / "mazur_sheet.tex"), "--annotate", str(foreign)])
+    assert code == 4 and foreign.read_bytes() == b"%PDF-1.4 mine"
