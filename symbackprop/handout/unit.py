@@ -143,7 +143,12 @@ class _Writer:
                 pass
 
     def s(self, expr: sp.Expr) -> str:
+        """``expr`` for a display line (with break marks, which :func:`pack` resolves)."""
         return self.sym.doprint(expr)
+
+    def inline(self, expr: sp.Expr) -> str:
+        """``expr`` for running text (no break marks)."""
+        return strip(self.sym.doprint(expr))
 
     def n(self, expr: sp.Expr) -> str:
         return self.num.doprint(expr)
@@ -154,7 +159,7 @@ class _Writer:
         if self.worked is None:
             return []
         substituted, value = self.n(expr), self.values[symbol]
-        if strip(substituted) == value:
+        if (expr.is_Symbol and expr not in self.hidden) or strip(substituted) == value:
             return [("", "= " + value)]
         return [("", "= " + substituted), ("", "= " + value)]
 
@@ -165,12 +170,12 @@ class _Writer:
         rule = activation_of(eq.expr)
         if rule is not None:
             definition = rule.definition(eq.expr.args[0])
-            printed = self.s(definition)
-            if strip(printed) != strip(parts[0]):  # tanh(net) = tanh(net) says nothing
-                parts.append(printed)
+            # tanh(net) = tanh(net) says nothing: a definition that is one function of the
+            # same argument is the activation itself
+            named = isinstance(definition, sp.Function) and definition.args == eq.expr.args
+            if not named and definition != eq.expr.args[0]:
+                parts.append(self.s(definition))
                 shown = definition
-        if rule is not None and shown == eq.expr.args[0]:
-            shown = eq.expr.args[0]  # a linear unit: y = s, then the numbers once
         return [(self.s(eq.symbol), "= " + _join(parts, " = "))] + self.numbers(shown, eq.symbol)
 
     def forward_steps(self) -> list[Step]:
@@ -397,13 +402,15 @@ def matched_output(w: _Writer) -> dict:
     total = _generic(m.targets[0], "i")
     return dict(
         kind=m.activation,
-        out_i=w.s(a_i),
-        factor=w.s(_mul(a_k, _sub(sp.Integer(1), a_k))),
+        out_i=w.inline(a_i),
+        factor=w.inline(_mul(a_k, _sub(sp.Integer(1), a_k))),
         loss=loss_words(m.loss),
-        softmax=rf"{w.s(a_i)} = \frac{{e^{{{w.s(z_i)}}}}}{{\sum_{{j}} e^{{{w.s(j)}}}}}",
-        jacobian=rf"{partial_latex(a_i, z_k, w.sym)} = {w.s(_mul(a_i, _sub(kron, a_k)))}",
-        delta=rf"{w.s(delta_k)} = {partial_latex(w.net.loss, z_k, w.sym)} = {w.s(simple)}",
-        condition=rf"\sum_{{i}} {w.s(total)} = 1" if m.targets_sum_to_one else "",
+        softmax=rf"{w.inline(a_i)} = \frac{{e^{{{w.inline(z_i)}}}}}"
+        rf"{{\sum_{{j}} e^{{{w.inline(j)}}}}}",
+        jacobian=rf"{partial_latex(a_i, z_k, w.sym)} = {w.inline(_mul(a_i, _sub(kron, a_k)))}",
+        delta=rf"{w.inline(delta_k)} = {partial_latex(w.net.loss, z_k, w.sym)} = "
+        + w.inline(simple),
+        condition=rf"\sum_{{i}} {w.inline(total)} = 1" if m.targets_sum_to_one else "",
     )
 
 
@@ -476,7 +483,7 @@ def handout_context(
         updated,
     )
     w = first if show_solutions else _Writer(derivation, digits, hidden=frozenset(asked))
-    rate = w.s(net.learning_rate)
+    rate = w.inline(net.learning_rate)
     rate_value = w.values.get(net.learning_rate, "")
     direction = "ascent" if net.maximize else "descent"
     forward = [_as_asked(step, asked, show_solutions) for step in w.forward_steps()]
@@ -524,7 +531,7 @@ def handout_context(
         has_numbers=w.worked is not None,
         forward=forward,
         loss=_as_asked(w.loss_step(), asked, show_solutions),
-        loss_symbol=w.s(net.loss),
+        loss_symbol=w.inline(net.loss),
         maximize=net.maximize,
         direction=direction,
         backward=backward,
