@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from symbackprop.derivation.unit import derive
-from symbackprop.handout.latexrun import compile_pdf
+from symbackprop.handout.latexrun import box_warnings, compile_pdf, compile_with_log
 from symbackprop.handout.unit import escape_text, generate_handout
 from symbackprop.spec.load import load_spec
 
@@ -78,14 +78,16 @@ def test_mazur_handout_writes_the_chain_rule_and_the_deltas():
 
 def test_solutions_can_be_hidden():
     tex = generate_handout(derive(load_spec("mazur")), source="mazur", show_solutions=False)
-    assert r"\solutionsfalse" in tex
+    assert r"\solutionsfalse" in tex and r"\workspace{" in tex
+    assert "0.0380982365" not in tex  # δ_o2, Exercise 3's answer (test_handout_leaks: all)
 
 
-@pytest.mark.parametrize("name", ["mazur", "hmkcode", "jacobs", "essa"])
+@pytest.mark.parametrize("name", ["mazur", "jacobs", "essa", "jacobs_softmax"])
 def test_handout_compiles(name, require_pdflatex):
     tex = generate_handout(derive(load_spec(name)), source=name)
-    pdf = compile_pdf(tex)
+    pdf, log = compile_with_log(tex)
     assert pdf.startswith(b"%PDF")
+    assert box_warnings(log) == []  # nothing runs off the page
     if name == "mazur" and shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True

@@ -79,15 +79,15 @@ class Job:
         """Unit modules: ``sgd_step`` on EXAMPLE_X/T from ``init_params()``; rows (step, loss)."""
         return self._call("sgd_curve", iterations=int(iterations), every=int(every))
 
-    def optimizer_curve(self, x, t, iterations: int, seed: int = 0) -> int:
-        """Layer modules: the loss of each ``optimizer_step`` from ``init_params(seed)``."""
-        return self._call(
-            "optimizer_curve",
-            x=self.array(x),
-            t=self.array(t),
-            iterations=int(iterations),
-            seed=int(seed),
-        )
+    def optimizer_curve(
+        self, x, t, iterations: int, seed: int = 0, batch: int | None = None
+    ) -> int:
+        """Layer modules: the loss of each ``optimizer_step`` from ``init_params(seed)`` on the
+        full batch; with ``batch``, of each epoch of shuffled mini-batches of that size."""
+        fields = dict(x=self.array(x), t=self.array(t), iterations=int(iterations), seed=int(seed))
+        if batch is not None:
+            fields["batch"] = int(batch)
+        return self._call("optimizer_curve", **fields)
 
 
 def run(module_text: str, job: Job, *, what: str = "the generated module") -> list:

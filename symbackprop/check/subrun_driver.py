@@ -70,16 +70,30 @@ def _sgd_curve(module, inputs, call):
 
 
 def _optimizer_curve(module, inputs, call):
-    """The loss of each full-batch step of the spec's optimizer: the layer handout's curve,
-    rows (step, loss). A non-finite loss ends it, as its last row."""
+    """The layer handout's curve, rows (step, loss). Full batch (no ``batch``): the loss of each
+    step of the spec's optimizer. With ``batch``: each step is an epoch of mini-batches of that
+    size, the rows reshuffled every epoch (``default_rng(seed)``), and the loss is that of the
+    whole data before each epoch and after the last. A non-finite loss ends it, as its last row.
+    """
     params = module.init_params(seed=call["seed"])
     state = module.optimizer_init(params)
     x, t = inputs[call["x"]], inputs[call["t"]]
+    batch = call.get("batch")
+    rng = np.random.default_rng(call["seed"])
     points = []
     for step in range(call["iterations"]):
-        points.append((step, float(module.optimizer_step(params, state, x, t))))
+        if batch is None:
+            points.append((step, float(module.optimizer_step(params, state, x, t))))
+        else:
+            points.append((step, float(module.loss(params, x, t))))
+            order = rng.permutation(len(x))
+            for start in range(0, len(x), batch):
+                rows = order[start : start + batch]
+                module.optimizer_step(params, state, x[rows], t[rows])
         if not np.isfinite(points[-1][1]):
             break
+    if batch is not None and np.isfinite(points[-1][1]):
+        points.append((call["iterations"], float(module.loss(params, x, t))))
     return np.array(points, dtype=np.float64).reshape(-1, 2)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,8 +113,29 @@ def _run_once(command: list[str], workdir: Path, env: dict[str, str], deadline: 
             raise
 
 
+# A box this much too wide or too high is a warning worth reading (TeX's own \\hfuzz is 0.1 pt).
+BOX_TOLERANCE_PT = 1.0
+
+
+def box_warnings(log: str, tolerance: float = BOX_TOLERANCE_PT) -> list[str]:
+    """The log's overfull boxes wider or higher than ``tolerance`` points, and its underfull
+    boxes (badness, not points: each one is a line TeX had to stretch too far)."""
+    found = []
+    for line in log.splitlines():
+        m = re.match(r"Overfull \\[hv]box \(([0-9.]+)pt too (wide|high)\)", line)
+        if (m and float(m.group(1)) > tolerance) or line.startswith("Underfull \\"):
+            found.append(line.strip())
+    return found
+
+
 def compile_pdf(tex: str, *, timeout: float = 120.0, runs: int = 2) -> bytes:
-    """Compile a LaTeX document in a sandboxed temporary directory.
+    """Compile a LaTeX document in a sandbox; the PDF (see :func:`compile_with_log`)."""
+    return compile_with_log(tex, timeout=timeout, runs=runs)[0]
+
+
+def compile_with_log(tex: str, *, timeout: float = 120.0, runs: int = 2) -> tuple[bytes, str]:
+    """Compile a LaTeX document in a sandboxed temporary directory; the PDF and the last run's
+    log.
 
     Args:
         tex: The complete document.
@@ -122,7 +144,7 @@ def compile_pdf(tex: str, *, timeout: float = 120.0, runs: int = 2) -> bytes:
         runs: How often to run pdflatex (the second run resolves references).
 
     Returns:
-        The bytes of the PDF.
+        The bytes of the PDF, and the text of pdflatex's log.
 
     Raises:
         PdflatexFailed: If pdflatex is missing, fails, times out or produces no PDF; the
@@ -178,4 +200,5 @@ def compile_pdf(tex: str, *, timeout: float = 120.0, runs: int = 2) -> bytes:
         # one is no complete PDF, whatever pdflatex's exit code said.
         if not pdf.startswith(b"%PDF-") or b"\nstartxref" not in pdf[-4096:]:
             raise PdflatexFailed("pdflatex wrote an incomplete PDF", hint=_FAILED_HINT)
-        return pdf
+        log = (workdir / f"{_JOB}.log").read_text(encoding="utf-8", errors="replace")
+        return pdf, log

@@ -21,16 +21,25 @@ from symbackprop import __version__, budget
 from symbackprop.check import subrun
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.derivation.layer import LayerDerivation, LayerNet, derive_layers
+from symbackprop.handout.course import (
+    loss_formula,
+    number_latex,
+    optimizer_note,
+    settings_latex,
+    source_text,
+)
 from symbackprop.handout.layer_exercises import layer_exercises
 from symbackprop.handout.layer_figure import gradient_costs, layer_figure
 from symbackprop.handout.layer_worked import worked_section
+from symbackprop.handout.plot import coordinates, training_axes
 from symbackprop.handout.training import finite_prefix
 from symbackprop.handout.unit import escape_text as latex_escape
 from symbackprop.printers.layer_latex import activation_latex, layer_equations
 from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.rules.optimizers import optimizer
 
-ITERATIONS = 60
+EPOCHS = 40  # passes over the data in the training curve
+BATCH = 10  # rows per mini-batch (Nielsen's chapter 1 trains with 10); fewer rows: full batch
 SYNTHETIC_ROWS = 200
 
 # The chain-rule proofs of seed 004, one line of an align* each: (left, right) pairs.
@@ -129,19 +138,28 @@ def curve_cost(net: LayerNet) -> tuple[float, float]:
     rows = len(net.data_x) if net.data_x else SYNTHETIC_ROWS
     n = budget.layer_params(net.sizes)
     memory = 8 * (4 * rows * sum(net.sizes) + 4 * n) * 2  # parent and child copies
-    seconds = ITERATIONS * 6 * n * rows * budget.FLOP_SECONDS
+    # each epoch: forward and backward over every row (6 n per row), then the loss (2 n per row)
+    seconds = (EPOCHS + 1) * 8 * n * rows * budget.FLOP_SECONDS
     return memory, seconds
+
+
+def batch_size(net: LayerNet) -> int | None:
+    """Rows per mini-batch of the training curve; None for the full batch (few rows)."""
+    rows = len(net.data_x) if net.data_x else SYNTHETIC_ROWS
+    return BATCH if rows > BATCH else None
 
 
 def loss_curve(
     d: LayerDerivation, module_text: str
 ) -> tuple[list[tuple[int, float]], bool, int | None]:
-    """Run the generated module in a child process (:mod:`check.subrun`): full-batch steps of the
-    spec's optimizer, the loss per step; whether the data are synthetic; and the step at which
-    the loss overflowed (the curve stops before it), or None."""
+    """Run the generated module in a child process (:mod:`check.subrun`): :data:`EPOCHS` epochs
+    of the spec's optimizer on mini-batches of :data:`BATCH` shuffled rows (or full-batch steps
+    when the data have no more rows than that), the loss on all the data before each epoch and
+    after the last; whether the data are synthetic; and the epoch at which the loss overflowed
+    (the curve stops before it), or None."""
     x, t, synthetic = _data(d.net)
     job = subrun.Job()
-    job.optimizer_curve(x, t, ITERATIONS, seed=0)
+    job.optimizer_curve(x, t, EPOCHS, seed=0, batch=batch_size(d.net))
     (rows,) = subrun.run(module_text, job, what="the handout's training run")
     points, diverged = finite_prefix(rows)
     return points, synthetic, diverged
@@ -169,6 +187,10 @@ def generate_layer_handout(
     d = derive_layers(net)
     curve, synthetic, diverged = loss_curve(d, generate_layer_module(d, source=source))
     x, t, _ = _data(net)
+    batch = batch_size(net)
+    axes = training_axes(curve, maximize=d.output.maximize, end=EPOCHS)
+    drawn = [v for _, v in axes.points]
+    learned = diverged is None and len(drawn) > 1 and drawn[-1] < drawn[0]
     worked, warnings = worked_section(d, x, t, synthetic=synthetic)
     for message in warnings:
         warn(message)
@@ -180,13 +202,13 @@ def generate_layer_handout(
         title=latex_escape(net.title or f"Backpropagation for {net.name}"),
         version=__version__,
         source=latex_escape(source),
-        notation="Nielsen (layer form)",
+        notation=source_text("nielsen"),
         sizes="--".join(str(s) for s in net.sizes),
         depth=net.depth,
         activations=", ".join(
             f"$f_{{{i}}} = {activation_latex(a)}$" for i, a in enumerate(net.activations, start=1)
         ),
-        loss=latex_escape(net.loss.replace("_", " ")),
+        loss=loss_formula(net.loss),
         mean=net.reduction == "mean",
         maximize=rule.maximize,
         decay=net.weight_decay != 0,
@@ -198,13 +220,20 @@ def generate_layer_handout(
         assumption=rule.assumption,
         algorithm=ALGORITHM,
         softmax_steps=SOFTMAX_STEPS,
-        optimizer_title=latex_escape(opt.title),
+        optimizer_title=latex_escape(_title(opt, batch)),
         optimizer_equations=list(opt.equations),
-        optimizer_note=latex_escape(opt.note),
-        learning_rate=f"{net.learning_rate:g}",
-        settings=", ".join(f"{latex_escape(k)} = {v:g}" for k, v in net.optimizer.settings),
-        curve=" ".join(f"({i},{v:.6g})" for i, v in curve),
-        iterations=ITERATIONS,
+        optimizer_note=optimizer_note(opt.name),
+        learning_rate=number_latex(net.learning_rate),
+        settings=settings_latex(net.optimizer.settings),
+        curve=coordinates(axes.points),
+        log_axis=axes.log,
+        negated=axes.negated,
+        epochs=EPOCHS,
+        batch=batch or 0,
+        rows=f"{len(x):,}",
+        loss_start=f"{curve[0][1]:.3g}" if curve else "",
+        loss_end=f"{curve[-1][1]:.3g}" if curve else "",
+        learned=learned,
         synthetic=synthetic,
         diverged="" if diverged is None else f"{diverged:,}",
         show_solutions=show_solutions,
@@ -213,6 +242,13 @@ def generate_layer_handout(
         costs=_costs_text(net),
         worked=worked,
     )
+
+
+def _title(opt, batch: int | None) -> str:
+    """The update rule's name as run: plain SGD on the full batch is gradient descent."""
+    if opt.name == "sgd":
+        return "stochastic gradient descent" if batch else "gradient descent"
+    return opt.title
 
 
 def _costs_text(net: LayerNet) -> dict:

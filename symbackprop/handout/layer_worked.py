@@ -24,6 +24,7 @@ from symbackprop.derivation.layer_values import (
     worked_example,
 )
 from symbackprop.errors import ResourceLimit
+from symbackprop.handout.course import settings_latex
 from symbackprop.handout.unit import escape_text
 from symbackprop.printers.layer_latex import activation_latex, matrix_latex, number, vector_latex
 from symbackprop.rules.layer_losses import SOFTMAX
@@ -162,7 +163,8 @@ def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
     blocks.append(b.as_dict())
 
     opt = optimizer(net.optimizer.name)
-    settings = "".join(f", {escape_text(k)} $= {number(v)}$" for k, v in net.optimizer.settings)
+    settings = settings_latex(net.optimizer.settings)
+    settings = f", {settings}" if settings else ""
     sign = (
         r"g = -\partial \log L/\partial\theta" if ex.maximize else r"g = \partial C/\partial\theta"
     )
@@ -224,7 +226,7 @@ def worked_section(
     if synthetic:
         where = (
             "The spec has no \\texttt{[data]}, so the example is the first row of the synthetic "
-            "set of the training curve below (inputs uniform in $[0, 1]$, labelled by a random "
+            "set of the training curve above (inputs uniform in $[0, 1]$, labelled by a random "
             "teacher network)."
         )
     else:

@@ -18,6 +18,7 @@ import sympy as sp
 from symbackprop.derivation.equations import Derivation
 from symbackprop.derivation.evaluate import format_number
 from symbackprop.derivation.optimizer_steps import STEPS, RuleForm, rule_form, two_steps
+from symbackprop.printers.latex_lines import pack
 from symbackprop.printers.printing import NotationLatexPrinter
 from symbackprop.rules import optimizers as rules
 
@@ -63,14 +64,20 @@ class _RulePrinter(NotationLatexPrinter):
 class _Lines:
     """Prints one rule's lines for one weight ``w`` of ``derivation``."""
 
-    def __init__(self, derivation: Derivation, digits: int):
+    def __init__(self, derivation: Derivation, digits: int, avoid: frozenset = frozenset()):
         self.d = derivation
         self.net = derivation.network
         self.digits = digits
-        self.weight = derivation.gradients[0].param
+        # the first weight whose gradient the handout works (not an exercise's answer)
+        grads = [
+            g
+            for g in derivation.gradients
+            if g.param not in avoid and derivation.gradient_symbol(g.param) not in avoid
+        ] or list(derivation.gradients)
+        self.weight = grads[0].param
+        grad = grads[0].expr
         self.sym = NotationLatexPrinter(self.net.notation)
         self.gradient = sp.Dummy("g")  # stands for the printed ∂E/∂w
-        grad = derivation.gradients[0].expr
         self.gradient_text = _wrapped(self.sym.doprint(grad), grad)
         self.w = self.sym.doprint(self.weight)
         self.rate = self.sym.doprint(self.net.learning_rate)
@@ -169,13 +176,16 @@ class _Lines:
         return sp.N(expr.xreplace(env), 40)
 
 
-def optimizer_sections(derivation: Derivation, *, digits: int, escape) -> list[dict]:
-    """One dict per non-SGD optimizer of the spec, for the template (empty without numbers)."""
+def optimizer_sections(
+    derivation: Derivation, *, digits: int, escape, avoid: frozenset = frozenset()
+) -> list[dict]:
+    """One dict per non-SGD optimizer of the spec, for the template (empty without numbers);
+    the rule is worked for a weight whose gradient is not in ``avoid`` (the exercises')."""
     net = derivation.network
     if not net.has_example:
         return []
     out = []
-    lines = _Lines(derivation, digits)
+    lines = _Lines(derivation, digits, avoid)
     for spec in net.optimizers:
         if spec.name == "sgd":
             continue
@@ -200,14 +210,14 @@ def optimizer_sections(derivation: Derivation, *, digits: int, escape) -> list[d
                 settings=settings,
                 weight=lines.w,
                 gradient=lines.gradient_text,
-                general=lines.general(spec, form),
+                general=pack(lines.general(spec, form)),
                 step_form=form.eliminated is not None,
                 eliminated=form.eliminated or "",
                 steps=[
                     dict(
                         number=str(k),
                         previous=str(k - 1) if k > 1 else "",
-                        lines=lines.worked(spec, form, steps, k),
+                        lines=pack(lines.worked(spec, form, steps, k)),
                     )
                     for k in range(1, STEPS + 1)
                 ],

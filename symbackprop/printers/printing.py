@@ -14,7 +14,10 @@ They only read equations; they never derive. Conventions:
   need mathrsfs or amssymb) prints as written, so every handout compiles with its preamble;
 - products and sums keep the order the derivation wrote them (``order="none"``);
 - with ``values``, every symbol found there prints as its number instead (a negative number in
-  parentheses), which turns ``w_1 i_1 + w_2 i_2 + b_1`` into ``0.15 × 0.05 + 0.2 × 0.1 + 0.35``.
+  parentheses, except as the whole argument of a function: ``\\tanh(-1.5)``), which turns
+  ``w_1 i_1 + w_2 i_2 + b_1`` into ``0.15 × 0.05 + 0.2 × 0.1 + 0.35``;
+- with ``breakable=True``, a sum marks where it may break (:mod:`latex_lines`), and a broken sum
+  in parentheses gets ``\\bigl(``/``\\bigr)`` (a ``\\left``/``\\right`` pair cannot span rows).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symbackprop.derivation.equations import split_gradient_symbol
 from symbackprop.model.notation import Notation, preset
+from symbackprop.printers.latex_lines import BREAK, breakable, width
 
 SAFE_COMMANDS = frozenset(
     """alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau
@@ -38,6 +42,8 @@ SAFE_COMMANDS = frozenset(
     left right langle rangle""".split()
 )
 """Commands a name may print as: those of base LaTeX and amsmath (``\\boldsymbol``, ``\\dddot``)."""
+
+SHORT_SUM_EM = 12.0  # a breakable sum in parentheses narrower than this keeps \left( \right)
 
 
 def _name_part(part: str) -> str:
@@ -53,6 +59,7 @@ class NotationLatexPrinter(LatexPrinter):
         self,
         notation: Notation | None = None,
         values: Mapping[sp.Symbol, str] | None = None,
+        breakable: bool = False,
         **settings,
     ):
         settings.setdefault("order", "none")
@@ -61,6 +68,48 @@ class NotationLatexPrinter(LatexPrinter):
         super().__init__(settings)
         self.notation = notation or preset("plain")
         self.values = values or {}
+        self.breakable = breakable
+
+    def _print_Mul(self, expr) -> str:
+        simple = not expr.could_extract_minus_sign() and all(
+            not (arg.is_Pow and arg.exp.is_negative) and not arg.is_Rational for arg in expr.args
+        )
+        if not (self.breakable and simple and any(arg.is_Add for arg in expr.args)):
+            return super()._print_Mul(expr)
+        # a product with a sum among its factors, factor by factor: the sum's parentheses come
+        # from _add_parens, so a long one may break inside \bigl( … \bigr)
+        parts = []
+        for arg in expr.args:
+            text = self._print(arg)
+            if arg.is_Add or self._needs_mul_brackets(arg):
+                text = self._add_parens(text)
+            parts.append(text)
+        return self._settings["mul_symbol_latex"].join(parts)
+
+    def _print_Add(self, expr, order=None) -> str:
+        if not self.breakable:
+            return super()._print_Add(expr, order)
+        # SymPy's own loop, with a mark before each operator between terms
+        tex = ""
+        for i, term in enumerate(self._as_ordered_terms(expr, order=order)):
+            if i == 0:
+                pass
+            elif term.could_extract_minus_sign():
+                tex += BREAK + " - "
+                term = -term
+            else:
+                tex += BREAK + " + "
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = rf"\left({term_tex}\right)"
+            tex += term_tex
+        return tex
+
+    def _add_parens(self, s) -> str:
+        if self.breakable and breakable(s) and width(s) > SHORT_SUM_EM:
+            size = "Big" if r"\frac" in s else "big"
+            return rf"\{size}l({s}\{size}r)"
+        return super()._add_parens(s)
 
     def name_latex(self, name: str) -> str:
         table = self.notation.latex
@@ -100,7 +149,9 @@ class NotationLatexPrinter(LatexPrinter):
         return text
 
     def _print_ActivationBase(self, expr, exp=None) -> str:
-        text = rf"{expr.rule.latex}\left({self._print(expr.args[0])}\right)"
+        arg = expr.args[0]
+        inner = self.values[arg] if arg in self.values else self._print(arg)  # no ((−1.5))
+        text = rf"{expr.rule.latex}\left({inner}\right)"
         return f"{text}^{{{exp}}}" if exp else text
 
     def _print_Heaviside(self, expr, exp=None) -> str:
