@@ -36,7 +36,7 @@ class _View:
     expressions: Any  # (network, derivation getter) → the expressions --max-ops counts
     text: Any  # (network, derivation, digits) → str
     latex: Any  # (network, derivation) → str
-    module: Any  # (network, derivation, source) → str
+    module: Any  # (network, derivation, source, optimizers) → str
     handout: Any  # (network, derivation, source, digits, show_solutions) → str
     check: Any  # (network, points, seed) → check.unit.CheckReport
 
@@ -55,7 +55,7 @@ def _unit_view() -> _View:
         expressions=lambda net, derivation: [node.expr for node in net.nodes],
         text=lambda net, d, digits: derivation_text(d, digits=digits),
         latex=lambda net, d: derivation_latex(d),
-        module=lambda net, d, source: generate_module(d, source=source),
+        module=lambda net, d, source, opts: generate_module(d, source=source, optimizers=opts),
         handout=lambda net, d, source, digits, show_solutions: generate_handout(
             d, source=source, digits=digits, show_solutions=show_solutions
         ),
@@ -80,7 +80,7 @@ def _layer_view() -> _View:
         expressions=lambda net, derivation: _layer_expressions(derivation()),
         text=lambda net, d, digits: derivation_text(net),
         latex=lambda net, d: derivation_text(net, latex=True),
-        module=lambda net, d, source: module_text(net, source=source),
+        module=lambda net, d, source, opts: module_text(net, source=source, optimizers=opts),
         handout=lambda net, d, source, digits, show_solutions: handout_text(
             net, source=source, show_solutions=show_solutions
         ),
@@ -152,9 +152,10 @@ class Derived:
         """The derivation's equations as LaTeX lines."""
         return self._view.latex(self.network, self.derivation)
 
-    def module(self, *, source: str) -> str:
-        """The generated NumPy module's text (without the do-not-edit header)."""
-        return self._view.module(self.network, self.derivation, source)
+    def module(self, *, source: str, optimizers=None) -> str:
+        """The generated NumPy module's text (without the do-not-edit header): the update rules
+        of the spec, and ``optimizers`` (rule names, or ``["all"]``) besides."""
+        return self._view.module(self.network, self.derivation, source, optimizers)
 
     def handout(self, *, source: str, digits: int = 9, show_solutions: bool = True) -> str:
         """The LaTeX handout's text (without the do-not-edit header)."""

@@ -28,11 +28,11 @@ def derivation_text(net: LayerNet, *, latex: bool = False) -> str:
     return layer_derivation_text(d)
 
 
-def module_text(net: LayerNet, *, source: str) -> str:
+def module_text(net: LayerNet, *, source: str, optimizers=None) -> str:
     """The generated matmul module (without header); refused up front when clearly too deep
     for the time left (:mod:`budget`)."""
     require_layer_codegen(f"code generation for '{net.name}'", net.sizes)
-    return generate_layer_module(derive_layers(net), source=source)
+    return generate_layer_module(derive_layers(net), source=source, optimizers=optimizers)
 
 
 def handout_text(net: LayerNet, *, source: str, show_solutions: bool = True) -> str:
