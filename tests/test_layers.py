@@ -131,7 +131,7 @@ def test_module_interface_and_comments(tmp_path):
         "# BP2",
         "# BP3",
         "# BP4",
-        "# Adam: m ←",
+        "# Adam: m(t) = ",
         "def adam_step",
         "def init_params",
         "def optimizer_step",

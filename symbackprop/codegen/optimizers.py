@@ -14,9 +14,10 @@ handout's display. State arrays and the parameter are changed in place, so the c
 see the new values: an update that adds to, subtracts from or multiplies its own target prints as
 ``+=``, ``-=`` or ``*=`` (``v ← μ v`` is ``v *= momentum``), any other as ``target[...] = …``; a
 temporary (Adam's ``m_hat``) is a plain assignment. The comment above the statements that update
-one target names the equation they implement together (``v ← momentum*v + g``), composed from
-the same updates. The template ``optimizers.py.jinja`` lays the functions out; a level's template
-includes it and says, through :func:`optimizer_context`, how it computes the gradients of a step.
+one target is the equation they implement together, with time indices (``v(t) = g(t) +
+v(t-1)*momentum``), composed from the same updates. The template ``optimizers.py.jinja`` lays the
+functions out; a level's template includes it and says, through :func:`optimizer_context`, how it
+computes the gradients of a step.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sympy as sp
 
 from symbackprop.errors import InvalidInput
 from symbackprop.printers.printing import numpy_code
-from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, p, settings_for
+from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, g, p, settings_for
 from symbackprop.rules.optimizers import step as step_symbol
 
 # What ``codegen --optimizers`` accepts besides rule names.
@@ -63,7 +64,8 @@ def _plain(expr: sp.Expr) -> str:
 def update_groups(rule: Optimizer) -> list[UpdateGroup]:
     """The statements of one rule's update of one parameter ``p`` with gradient ``g``, grouped
     by target: consecutive updates of one target (``v *= momentum``, ``v += g``) are one
-    equation, ``v ← momentum*v + g``, composed by substitution as the handout composes them."""
+    equation, composed by substitution as the handout composes them, and written with time
+    indices, as the textbook writes it: ``v(t) = momentum*v(t-1) + g(t)``."""
     kept = {p.name, *rule.state}
     groups: list[tuple[sp.Symbol, sp.Expr, list[str]]] = []
     for target, expr in rule.updates:
@@ -73,12 +75,17 @@ def update_groups(rule: Optimizer) -> list[UpdateGroup]:
             groups[-1] = (target, composed, groups[-1][2] + [code])
         else:
             groups.append((target, expr, [code]))
-    out = []
+    out, done = [], set()
     for target, expr, codes in groups:
-        arrow = "←" if target.name in kept else "="
+        at = {g: sp.Symbol("g(t)"), step_symbol: sp.Symbol("t")}
+        for s in expr.free_symbols:
+            if s.name in kept or s in done:
+                shown = "θ" if s == p else s.name
+                at[s] = sp.Symbol(f"{shown}(t)" if s in done else f"{shown}(t-1)")
         name = "θ" if target == p else target.name
-        text = _plain(expr.xreplace({p: sp.Symbol("θ")}))
-        out.append(UpdateGroup(f"{rule.title}: {name} {arrow} {text}", tuple(codes)))
+        equation = f"{name}(t) = {_plain(expr.xreplace(at))}"
+        out.append(UpdateGroup(f"{rule.title}: {equation}", tuple(codes)))
+        done.add(target)
     return out
 
 
