@@ -38,7 +38,7 @@ class _View:
     text: Any  # (network, derivation, digits) → str
     latex: Any  # (network, derivation) → str, what `derive --format latex` prints
     latex_block: Any  # (network, derivation) → str, one $$\begin{aligned}…$$ block (notebook)
-    module: Any  # (network, derivation, source) → str
+    module: Any  # (network, derivation, source, optimizers) → str
     handout: Any  # (network, derivation, source, digits, show_solutions) → str
     check: Any  # (network, points, seed) → check.unit.Report
 
@@ -61,7 +61,7 @@ def _unit_view() -> _View:
         text=lambda net, d, digits: derivation_text(d, digits=digits),
         latex=lambda net, d: derivation_latex(d),
         latex_block=lambda net, d: derivation_latex(d),
-        module=lambda net, d, source: generate_module(d, source=source),
+        module=lambda net, d, source, opts: generate_module(d, source=source, optimizers=opts),
         handout=lambda net, d, source, digits, show_solutions: generate_handout(
             d, source=source, digits=digits, show_solutions=show_solutions
         ),
@@ -103,13 +103,13 @@ def _layer_latex_block(d) -> str:
     return "$$\\begin{aligned}" + rows + "\\end{aligned}$$"
 
 
-def _layer_module(net: LayerNet, d, source: str) -> str:
+def _layer_module(net: LayerNet, d, source: str, optimizers=None) -> str:
     """The matmul module; refused up front when clearly too deep for the time left."""
     from symbackprop.budget import require_layer_codegen
     from symbackprop.codegen.layer import generate_layer_module
 
     require_layer_codegen(f"code generation for '{net.name}'", net.sizes)
-    return generate_layer_module(d, source=source)
+    return generate_layer_module(d, source=source, optimizers=optimizers)
 
 
 def _layer_view() -> _View:
@@ -203,15 +203,21 @@ class Derived:
         return self._view.latex(self.network, self.derivation)
 
     def module(
-        self, path: str | os.PathLike | None = None, *, source: str | None = None, force=False
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        source: str | None = None,
+        optimizers=None,
+        force=False,
     ):
-        """The generated NumPy module.
+        """The generated NumPy module: the spec's update rules, and ``optimizers`` (rule names,
+        or ``["all"]``) besides.
 
         Without ``path``: its text (without the do-not-edit header). With ``path``: written
         there as ``symbackprop codegen`` writes it (stamped, atomically, a hand-edited file
         refused unless ``force``); returns a :class:`results.Written`.
         """
-        text = self._view.module(self.network, self.derivation, self._source(source))
+        text = self._view.module(self.network, self.derivation, self._source(source), optimizers)
         if path is None:
             return text
         from symbackprop.output.save import save_module

@@ -13,7 +13,9 @@ from symbackprop.spec.load import load_spec
 
 @pytest.fixture(scope="module", params=["digits", "nielsen"])
 def module(request):
-    return load_generated(derived(load_spec(request.param)).module(source=request.param))
+    return load_generated(
+        derived(load_spec(request.param)).module(source=request.param, optimizers=["sgd", "adam"])
+    )
 
 
 def _batch(module, n, dtype, seed=0):
@@ -59,6 +61,7 @@ def test_training_steps_reuse_gradient_sets_without_changing_results(module, dty
     """sgd_step and adam_step use pooled gradient arrays; each step must equal the same step
     computed from fresh ``gradients`` (SGD by hand, Adam by a second module-free reference)."""
     params = module.init_params(dtype, seed=5)
+    plain = module.sgd_init(params)
     by_hand = {k: v.copy() for k, v in params.items()}
     lr = dtype(0.05)
     for seed in range(3):
@@ -67,7 +70,7 @@ def test_training_steps_reuse_gradient_sets_without_changing_results(module, dty
         sign = 1 if module._descent({"g": np.ones(1)})["g"][0] > 0 else -1
         for name in by_hand:
             by_hand[name] -= sign * lr * grads[name]
-        module.sgd_step(params, x, t, lr=lr)
+        module.sgd_step(params, plain, x, t, lr=lr)
         for name in params:
             np.testing.assert_allclose(params[name], by_hand[name], rtol=1e-6, atol=1e-7)
     state = module.adam_init(params)

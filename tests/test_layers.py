@@ -131,10 +131,9 @@ def test_module_interface_and_comments(tmp_path):
         "# BP2",
         "# BP3",
         "# BP4",
-        "# U (Adam)",
+        "# Adam: m(t) = ",
         "def adam_step",
         "def init_params",
-        "def sgd_step",
         "def optimizer_step",
     ):
         assert needle in text

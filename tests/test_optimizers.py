@@ -55,7 +55,8 @@ CASES = [
 @pytest.fixture(scope="module")
 def module():
     net = LayerNet("o", (2, 3, 2), ("tanh", "sigmoid"), "half_sse")
-    return load_generated(generate_layer_module(derive_layers(net), source="o"))
+    text = generate_layer_module(derive_layers(net), source="o", optimizers=["all"])
+    return load_generated(text)
 
 
 @pytest.mark.parametrize("name, settings", CASES)
@@ -87,13 +88,7 @@ def test_steps_lower_the_loss_and_keep_float32(module, name, settings):
     t = rng.uniform(0.1, 0.9, (16, 2)).astype(np.float32)
     params = module.init_params(np.float32, seed=0)
     state = getattr(module, f"{name}_init")(params)
-    if name == "sgd":  # the stateless sgd_step(params, x, t, lr) of the interface
-
-        def step(p, state, x, t, lr):
-            return module.sgd_step(p, x, t, lr)
-
-    else:
-        step = getattr(module, f"{name}_step")
+    step = getattr(module, f"{name}_step")
     first = step(params, state, x, t, 0.05, **settings)
     for _ in range(200):
         last = step(params, state, x, t, 0.05, **settings)
@@ -103,13 +98,13 @@ def test_steps_lower_the_loss_and_keep_float32(module, name, settings):
 
 def test_log_likelihood_is_ascended():
     net = LayerNet("m", (3, 3), ("softmax",), "multinomial_loglik")
-    mod = load_generated(generate_layer_module(derive_layers(net), source="m"))
+    mod = load_generated(generate_layer_module(derive_layers(net), source="m", optimizers=["all"]))
     rng = np.random.default_rng(0)
     x, t = rng.uniform(-1, 1, (20, 3)), np.eye(3)[rng.integers(0, 3, 20)]
     params = mod.init_params()
-    state = mod.adam_init(params)
+    state, plain = mod.adam_init(params), mod.sgd_init(params)
     first = mod.adam_step(params, state, x, t, 0.05)
     for _ in range(50):
-        mod.sgd_step(params, x, t, 0.05)
+        mod.sgd_step(params, plain, x, t, 0.05)
         last = mod.adam_step(params, state, x, t, 0.05)
     assert last > first  # log L rises

@@ -12,6 +12,7 @@ import pytest
 
 from symbackprop.codegen import runtime
 from symbackprop.codegen import runtime_layer as rl
+from symbackprop.codegen import runtime_optimizers as ro
 from symbackprop.codegen import runtime_unit as ru
 from symbackprop.rules import registry as rules
 
@@ -23,7 +24,7 @@ def _exact_sigmoid(v: float) -> float:
         return float(1 / (1 + mpmath.exp(-mpmath.mpf(v))))
 
 
-@pytest.mark.parametrize("module", [ru, rl], ids=["unit", "layer"])
+@pytest.mark.parametrize("module", [ru, rl, ro], ids=["unit", "layer", "optimizers"])
 def test_runtime_modules_import_only_numpy(module):
     tree = ast.parse(inspect.getsource(module))
     imported = {
@@ -120,8 +121,64 @@ def test_input_helpers(module):
     assert module._floating(x, "x") is x
     with pytest.raises(TypeError, match="x must hold real numbers"):
         module._floating(np.array(["a"]), "x")
-    with pytest.raises(TypeError, match=r"params\['w'\] must be a float array"):
-        module._trainable({"w": np.array([1])})
+    with pytest.raises(TypeError, match="x must be an array-like of real numbers"):
+        ru._floating([[1.0], [1.0, 2.0]], "x")  # ragged
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"w": np.array([1])}, r"params\['w'\] must be a float array to be updated, got int64"),
+        ({"w": 1.5}, r"params\['w'\] must be a float array to be updated, got <class 'float'>"),
+        ([1.5], "params must be a dict name -> array"),
+    ],
+)
+def test_update_rules_refuse_what_they_cannot_change_in_place(params, message):
+    with pytest.raises(TypeError, match=message):
+        ro._updatable(params)
+
+
+def test_update_rules_refuse_another_rule_s_state():
+    ro._state_of({"optimizer": "adam", "step": 0}, "adam")
+    for state, got in (({"optimizer": "sgd"}, "sgd"), (np.zeros((1, 2)), "numpy.ndarray")):
+        with pytest.raises(TypeError, match=f"adam_init\\(params\\) returns, got .*{got}"):
+            ro._state_of(state, "adam")
+
+
+def test_unit_rows_and_params_accept_array_likes_or_name_the_argument():
+    assert ru._rows([[1, 2]], "x", 2).dtype == np.float64
+    assert ru._rows(((0.5, True),), "x", 2).tolist() == [[0.5, 1.0]]
+    x = np.ones((3, 2), np.float32)
+    assert ru._rows(x, "x", 2) is x
+    for bad, error, message in (
+        ([1.0, 2.0], ValueError, r"x must be an array of shape \(N, 2\), got \(2,\)"),
+        ([["a", "b"]], TypeError, "x must hold real numbers"),
+        (None, TypeError, "x must hold real numbers"),
+    ):
+        with pytest.raises(error, match=message):
+            ru._rows(bad, "x", 2)
+    arrays = ru._arrays({"w": 1, "b": np.float32(0.5), "c": np.array(2.0)}, ("w", "b", "c"))
+    assert [a.dtype for a in arrays.values()] == [np.float64, np.float32, np.float64]
+    assert ru._floats({"w": 1, "b": np.array(0.5, np.float32)}, ("w", "b")) == [1.0, 0.5]
+    with pytest.raises(ValueError, match=r"params is missing \['b'\]"):
+        ru._floats({"w": 1.0}, ("w", "b"))
+    with pytest.raises(TypeError, match="params must be a dict"):
+        ru._arrays([1.0], ("w",))
+    with pytest.raises(ValueError, match=r"params\['w'\] must be one number"):
+        ru._arrays({"w": [1.0, 2.0]}, ("w",))
+
+
+def test_initial_params_are_the_spec_s_or_a_seeded_draw():
+    names, initial = ("w", "b"), {"w": 0.25, "b": -1.0}
+    spec = ru._initial_params(names, initial, np.float32, None)
+    assert {k: float(v) for k, v in spec.items()} == initial
+    assert all(v.dtype == np.float32 and v.shape == () for v in spec.values())
+    one, again, two = (ru._initial_params(names, initial, np.float64, s) for s in (1, 1, 2))
+    assert one == again and one != two and one != spec
+    assert all(-0.5 <= float(v) < 0.5 for v in [*one.values(), *two.values()])
+    assert ru._initial_params(names, {}, np.float64, None) == ru._initial_params(
+        names, {}, np.float64, 0
+    )
 
 
 def test_float_params_copies_only_when_needed():

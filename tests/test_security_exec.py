@@ -127,7 +127,7 @@ def module_for(name: str, level: str) -> str:
 @pytest.mark.parametrize("level", ["unit", "layer"])
 @pytest.mark.parametrize("name", example_names())
 def test_examples_pass_the_audit(name, level):
-    audit_module(module_for(name, level), expected=("gradients", "loss", "sgd_step"))
+    audit_module(module_for(name, level), expected=("gradients", "loss", "optimizer_step"))
 
 
 @pytest.fixture(scope="module", params=[("mazur", "unit"), ("essa", "layer")])

@@ -68,14 +68,17 @@ EXAMPLES = _levels()
 def example_module(name: str, level: str):
     net = load_spec(name, level=level)
     if level == "layer":
-        return net, load_generated(derived(net).module(source=name), f"{name}_{level}")
-    return net, load_generated(generate_module(derive(net), source=name), f"{name}_{level}")
+        module = derived(net).module(source=name, optimizers=["all"])
+        return net, load_generated(module, f"{name}_{level}")
+    return net, load_generated(
+        generate_module(derive(net), source=name, optimizers=["all"]), f"{name}_{level}"
+    )
 
 
 @functools.lru_cache(maxsize=None)
 def layer_module(sizes, activations, loss, reduction="sum", decay=0.0):
     net = LayerNet("r", sizes, activations, loss, reduction=reduction, weight_decay=decay)
-    return net, load_generated(derived(net).module(source="r"), "r_layer")
+    return net, load_generated(derived(net).module(source="r", optimizers=["all"]), "r_layer")
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,7 +86,9 @@ def unit_module(activation, loss, reduction):
     out = required_output(loss) or activation
     layers = [LayerSpec(3, activation), LayerSpec(2, out if out != "softmax" else "sigmoid")]
     net = build_layered(name="u", inputs=2, layers=layers, loss=loss, reduction=reduction)
-    return net, load_generated(generate_module(derive(net), source="u"), "u_unit")
+    return net, load_generated(
+        generate_module(derive(net), source="u", optimizers=["all"]), "u_unit"
+    )
 
 
 # Random small nets: each hidden activation once, each loss once, both reductions.
@@ -177,7 +182,9 @@ def test_row48_integer_inputs_are_computed_in_float64(load, n, kind):
         np.testing.assert_array_equal(g, want[name], err_msg=name)
     assert any(np.any(np.asarray(g) != 0) for g in got.values())  # the bug gave all zeros
     by_int, by_float = copy(params), copy(params)
-    assert m.sgd_step(by_int, x_int, t_int, 0.1) == m.sgd_step(by_float, x, t, 0.1)
+    assert m.sgd_step(by_int, m.sgd_init(by_int), x_int, t_int, 0.1) == m.sgd_step(
+        by_float, m.sgd_init(by_float), x, t, 0.1
+    )
     for name in params:
         np.testing.assert_array_equal(by_int[name], by_float[name], err_msg=name)
     assert any(np.any(by_int[k] != params[k]) for k in params)  # the step did something
@@ -225,7 +232,7 @@ def test_row48_integer_params(load):
             assert np.asarray(got[name]).dtype == np.float64
             np.testing.assert_array_equal(got[name], want[name])
     before = copy(ints)
-    steps = [lambda: m.sgd_step(ints, x, t, 0.1)]
+    steps = [lambda: m.sgd_step(ints, m.sgd_init(ints), x, t, 0.1)]
     if is_layer(m):
         steps.append(lambda: m.optimizer_init(ints))
         state = m.optimizer_init(floats)
@@ -255,7 +262,7 @@ def test_row48_optimizer_steps_with_integer_inputs(load, n, kind):
             sa, sb = m.optimizer_init(a), m.optimizer_init(b)
             va, vb = m.optimizer_step(a, sa, x_int, t_int), m.optimizer_step(b, sb, x, t)
         elif o == "sgd":
-            va, vb = m.sgd_step(a, x_int, t_int), m.sgd_step(b, x, t)
+            va, vb = m.sgd_step(a, m.sgd_init(a), x_int, t_int), m.sgd_step(b, m.sgd_init(b), x, t)
         else:
             sa, sb = getattr(m, f"{o}_init")(a), getattr(m, f"{o}_init")(b)
             va = getattr(m, f"{o}_step")(a, sa, x_int, t_int)
@@ -296,7 +303,7 @@ def test_row31_non_finite_values_are_refused_when_checked(load, bad):
     calls = {
         "loss": lambda p, x, t: m.loss(p, x, t, check_inputs=True),
         "gradients": lambda p, x, t: m.gradients(p, x, t, check_inputs=True),
-        "sgd_step": lambda p, x, t: m.sgd_step(copy(p), x, t, check_inputs=True),
+        "sgd_step": lambda p, x, t: m.sgd_step(copy(p), m.sgd_init(p), x, t, check_inputs=True),
     }
     for call in calls.values():
         for args, label in (
@@ -406,7 +413,7 @@ def test_row33_empty_batch_raises_without_warnings(load, check):
     calls = [
         lambda: m.loss(params, x, t, check_inputs=check),
         lambda: m.gradients(params, x, t, check_inputs=check),
-        lambda: m.sgd_step(copy(params), x, t, check_inputs=check),
+        lambda: m.sgd_step(copy(params), m.sgd_init(params), x, t, check_inputs=check),
         lambda: m.forward(params, x, check_inputs=check),
         lambda: m.loss(params, x.astype(int), t.astype(int)),
     ]
@@ -464,7 +471,9 @@ def test_item13_digits_loss_at_every_batch_size(n):
     want = reference_cost(net, params, x, t)
     x0, params0 = x.copy(), copy(params)
     assert m.loss(params, x, t) == pytest.approx(want, rel=1e-12)
-    assert m.sgd_step(copy(params), x, t, lr=0.0) == pytest.approx(want, rel=1e-12)
+    assert m.sgd_step(copy(params), m.sgd_init(params), x, t, lr=0.0) == pytest.approx(
+        want, rel=1e-12
+    )
     state = m.optimizer_init(params)
     assert m.optimizer_step(copy(params), state, x, t) == pytest.approx(want, rel=1e-12)
     np.testing.assert_array_equal(x, x0)  # inputs untouched
@@ -485,7 +494,9 @@ def test_item13_extreme_logits_at_batch_1(loss, n):
     with np.errstate(all="raise", under="ignore"), warnings.catch_warnings():
         warnings.simplefilter("error")
         assert m.loss(params, x, t) == pytest.approx(want, rel=1e-15)
-        assert m.sgd_step(copy(params), x, t, lr=0.0) == pytest.approx(want, rel=1e-15)
+        assert m.sgd_step(copy(params), m.sgd_init(params), x, t, lr=0.0) == pytest.approx(
+            want, rel=1e-15
+        )
         # probabilities are floored at exp(f) / 3, f = log(tiny) / 2 (the module's design)
         np.testing.assert_allclose(m.forward(params, x), special.softmax(x, axis=1), atol=1e-150)
 
@@ -500,7 +511,9 @@ def test_item13_softmax_nets_where_shapes_coincide(loss, reduction, n):
     x, t = float_batch(m, n, seed=7)
     want = reference_cost(net, params, x, t)
     assert m.loss(params, x, t) == pytest.approx(want, rel=1e-12)
-    assert m.sgd_step(copy(params), x, t, lr=0.0) == pytest.approx(want, rel=1e-12)
+    assert m.sgd_step(copy(params), m.sgd_init(params), x, t, lr=0.0) == pytest.approx(
+        want, rel=1e-12
+    )
     np.testing.assert_allclose(
         m.forward(params, x),
         special.softmax(
@@ -607,7 +620,7 @@ def test_item14_softplus_derivative_unit_level(z):
     net = build_layered(
         name="sp", inputs=1, layers=[LayerSpec(1, "softplus"), LayerSpec(1, "linear")]
     )
-    m = load_generated(generate_module(derive(net), source="sp"), "sp_unit")
+    m = load_generated(generate_module(derive(net), source="sp", optimizers=["all"]), "sp_unit")
     w1, b1, w2, b2 = m.PARAMS  # input weight, hidden bias, output weight, output bias
     params = {w1: np.float64(1.0), b1: np.float64(z - 1.0), w2: np.float64(1.0), b2: np.float64(0)}
     want = exact_softplus_grad(z, -1.0)

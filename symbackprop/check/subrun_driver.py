@@ -57,10 +57,11 @@ def _sgd_curve(module, inputs, call):
     the final loss: the unit handout's training curve. A non-finite loss ends it, as its last
     row."""
     params = module.init_params()
+    state = module.sgd_init(params)
     x, t = module.EXAMPLE_X, module.EXAMPLE_T
     points = []
     for step in range(call["iterations"]):
-        value = float(module.sgd_step(params, x, t))
+        value = float(module.sgd_step(params, state, x, t))
         if step % call["every"] == 0 or step < call["every"] or not np.isfinite(value):
             points.append((step, value))
         if not np.isfinite(value):

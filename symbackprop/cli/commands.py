@@ -121,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("codegen", help="write the NumPy module")
     outputs(p, ".py")
+    p.add_argument(
+        "--optimizers",
+        metavar="NAMES",
+        type=lambda text: [n.strip() for n in text.split(",") if n.strip()],
+        help="update rules to emit besides the spec's (sgd when it names none): comma-separated "
+        "names of sgd, momentum, nesterov, adagrad, rmsprop, adam, or all",
+    )
 
     p = sub.add_parser("check", help="symbolic = generated NumPy = finite differences, or exit 1")
     p.add_argument("spec", metavar="SPEC")
@@ -207,7 +214,8 @@ def cmd_codegen(args) -> int:
 
     d = _load(args)
     target = _target(args, d.name, ".py")
-    text = stamp(d.module(source=args.spec), comment="#", source=args.spec)
+    body = d.module(source=args.spec, optimizers=args.optimizers)
+    text = stamp(body, comment="#", source=args.spec)
     changed = write_atomic(target, text, force=args.force)
     _say(f"{'wrote' if changed else 'unchanged'} {target}")
     return EXIT_OK

@@ -17,7 +17,7 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
 from symbackprop.codegen.inplace import compute_into, difference, multiply_in_place
-from symbackprop.codegen.optimizers import optimizer_context
+from symbackprop.codegen.optimizers import chosen_rules, optimizer_context
 from symbackprop.codegen.runtime import render_with_runtime
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
@@ -30,7 +30,13 @@ from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
 from symbackprop.rules.registry import numeric_kernels
 
-EXPECTED = ("init_params", "forward", "loss", "gradients", "sgd_step")
+# A training step's gradients (see codegen.optimizers): array-likes in, pooled gradient arrays out.
+STEP_GRADIENTS = """x, t = _floating(x, "x"), _floating(t, "t")
+if check_inputs:
+    _check(params, x, t)
+value, grads = _backward(params, x, t, out=_take_gradients(params, x, t))"""
+
+EXPECTED = ("init_params", "forward", "loss", "gradients", "optimizer_init", "optimizer_step")
 
 
 def _on_layer(expr: sp.Expr, l: int) -> str:
@@ -281,7 +287,7 @@ def _decay_text(mean: bool, maximize: bool) -> dict:
     )
 
 
-def layer_context(d: LayerDerivation, *, source: str) -> dict:
+def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
     """Everything the layer template needs, already printed."""
     net = d.net
     L = net.depth
@@ -311,10 +317,12 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
         forward=_forward(d),
         **optimizer_context(
             net.optimizer,
-            gradients="value, grads = _backward(params, x, t, out=_take_gradients(params, x, t))",
+            gradients=STEP_GRADIENTS,
             release="_give_back_gradients(grads)",
-            updatable="_trainable",
+            updatable="_updatable",
+            extra=optimizers,
         ),
+        optimizer_names=chosen_rules([net.optimizer], optimizers),
         has_example=bool(net.data_x),
         example_x=repr([list(r) for r in net.data_x]),
         example_t=repr([list(r) for r in net.data_t]),
@@ -324,8 +332,10 @@ def layer_context(d: LayerDerivation, *, source: str) -> dict:
     )
 
 
-def generate_layer_module(d: LayerDerivation, *, source: str) -> str:
-    """The generated module's text (without the do-not-edit header), formatted and audited."""
-    text = format_python(render_with_runtime("layer", layer_context(d, source=source)))
+def generate_layer_module(d: LayerDerivation, *, source: str, optimizers=None) -> str:
+    """The generated module's text (without the do-not-edit header), formatted and audited;
+    ``optimizers`` as for :func:`codegen.unit.generate_module`."""
+    context = layer_context(d, source=source, optimizers=optimizers)
+    text = format_python(render_with_runtime("layer", context))
     audit_module(text, expected=EXPECTED)
     return text

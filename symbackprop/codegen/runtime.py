@@ -1,7 +1,8 @@
 """Placing runtime helpers into generated modules: only the definitions a module uses.
 
-The helpers are real Python source in :mod:`runtime_unit` and :mod:`runtime_layer` (tested and
-linted like the rest of the package). A module's text is scanned for the helper names it reads;
+The helpers are real Python source in :mod:`runtime_unit` and :mod:`runtime_layer`, and those of
+the update rules (both levels) in :mod:`runtime_optimizers`, tested and linted like the rest of
+the package. A module's text is scanned for the helper names it reads;
 those top-level definitions, the ones they read in turn, and the comment block right above each
 are copied in source order, so a generated module still imports only NumPy and defines nothing
 it does not use.
@@ -16,9 +17,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
-from symbackprop.codegen import runtime_layer, runtime_unit
+from symbackprop.codegen import runtime_layer, runtime_optimizers, runtime_unit
 
-MODULES: dict[str, ModuleType] = {"unit": runtime_unit, "layer": runtime_layer}
+# Per level, the runtime modules its generated modules draw on, in the order they are placed.
+MODULES: dict[str, tuple[ModuleType, ...]] = {
+    "unit": (runtime_unit, runtime_optimizers),
+    "layer": (runtime_layer, runtime_optimizers),
+}
 _NAME = re.compile(r"\b_[A-Za-z0-9_]+\b")
 
 
@@ -33,8 +38,15 @@ class Definition:
 
 @lru_cache(maxsize=None)
 def definitions(level: str) -> tuple[Definition, ...]:
-    """The top-level definitions of the runtime module for ``level`` (imports left out)."""
-    source = inspect.getsource(MODULES[level])
+    """The top-level definitions of the runtime modules for ``level`` (imports left out)."""
+    out = []
+    for module in MODULES[level]:
+        out += _module_definitions(module)
+    return tuple(out)
+
+
+def _module_definitions(module: ModuleType) -> list[Definition]:
+    source = inspect.getsource(module)
     lines = source.splitlines()
     out = []
     for node in ast.parse(source).body:
@@ -51,7 +63,7 @@ def definitions(level: str) -> tuple[Definition, ...]:
         reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - binds
         text = "\n".join(lines[start : node.end_lineno])
         out.append(Definition(frozenset(binds), frozenset(reads), text))
-    return tuple(out)
+    return out
 
 
 def _is_docstring(node: ast.stmt) -> bool:

@@ -13,7 +13,7 @@ the derivation's simplified ``a − y``, so logits of ±1000 give no NaN and no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import black
 import sympy as sp
@@ -21,9 +21,10 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.audit import audit_module
 from symbackprop.codegen.gcpause import paused_gc
+from symbackprop.codegen.optimizers import chosen_rules, optimizer_context
 from symbackprop.codegen.pyformat import format_module
 from symbackprop.codegen.runtime import render_with_runtime
-from symbackprop.derivation.equations import Derivation
+from symbackprop.derivation.equations import Delta, Derivation, Forward, Gradient
 from symbackprop.printers.printing import NumpyCodePrinter, numpy_code
 from symbackprop.printers.pystr import docstring_literal
 from symbackprop.rules.registry import ACTIVATIONS, ActivationBase, numeric_kernels
@@ -51,9 +52,6 @@ class ScalarCodePrinter(NumpyCodePrinter):
 
     def _print_ActivationBase(self, expr) -> str:
         arg = self._print(expr.args[0])
-        if expr.rule.name == "sigmoid" and expr.args[0].is_Symbol:
-            # _sigmoid1 inlined (a call costs as much as the arithmetic): exp of -|z| only
-            return f"(1.0 / (1.0 + _E**-{arg}) if {arg} >= 0 else _E**{arg} / (1.0 + _E**{arg}))"
         rule = expr.rule
         if rule.scalar_helper:
             return f"{rule.scalar_helper}({arg})"
@@ -91,11 +89,6 @@ class ScalarCodePrinter(NumpyCodePrinter):
         return super()._print(expr, **kwargs)
 
 
-def scalar_code(expr: sp.Expr) -> str:
-    """One expression on Python floats for the unrolled scalar path."""
-    return ScalarCodePrinter({"order": "none"}).doprint(numeric_kernels(expr))
-
-
 def array_code(expr: sp.Expr) -> str:
     """One NumPy expression, with the numerically stable kernels (``1 - exp(u)`` as expm1)."""
     return numpy_code(numeric_kernels(expr))
@@ -128,7 +121,7 @@ class FlatCodePrinter(ScalarCodePrinter):
 
 
 def flat_code(expr: sp.Expr) -> str:
-    """One expression on Python floats for ``gradients_flat``."""
+    """One expression on Python floats for ``gradients_flat``, the module's one-example path."""
     return FlatCodePrinter({"order": "none"}).doprint(numeric_kernels(expr))
 
 
@@ -160,7 +153,7 @@ def _softmax_code(nodes, pre_of, labels) -> tuple[list[CodeEquation], dict]:
     out.append(CodeEquation(total.name, sp.Add(*exps), comment))
     logs = {}
     for node, e, z in zip(nodes, exps, pres):
-        text = f"{labels[node.symbol]}: {node.symbol.name} = {_plain(node.expr)}"
+        text = f"{labels[node.symbol]}: output of {node.unit or node.symbol.name}, softmax"
         out.append(CodeEquation(node.symbol.name, e / total, text))
         logs[sp.log(node.symbol)] = z - top - sp.log(total)
     return out, logs
@@ -203,8 +196,7 @@ def code_equations(derivation: Derivation) -> tuple[list[CodeEquation], sp.Expr]
                 statements, logs = _softmax_code(softmax, pre_of, labels)
                 out += statements
             continue
-        comment = f"{f.label}: {f.symbol.name} = {_plain(f.expr)}"
-        out.append(CodeEquation(f.symbol.name, f.expr, comment))
+        out.append(CodeEquation(f.symbol.name, f.expr, forward_comment(f, net)))
     if net.matched is not None and net.matched.activation == "sigmoid":
         logs = _sigmoid_logs(net)
     return out, _stable_log(derivation.forward[-1].expr, logs)
@@ -223,60 +215,91 @@ def _unpack(symbols) -> str:
 
 
 def _plain(expr: sp.Expr) -> str:
-    """A one-line, human form of an equation for comments (``sstr``: ``w5*out_h1``)."""
+    """A one-line, human form of an expression for comments (``sstr``: ``w5*out_h1``)."""
     return sp.sstr(expr, order="none")
 
 
-# The unrolled scalar path pays off for tiny nets at batch 1, where NumPy's per-call overhead is
-# nearly all of the cost; beyond this size it would only double the module (and black's time).
+def forward_comment(f: Forward, net) -> str:
+    """What a forward equation computes, by its handout label: ``F1: net input of h1``."""
+    node = net.node(f.symbol) if f.kind != "loss" else None
+    unit = f" of {node.unit}" if node is not None and node.unit else f" {f.symbol.name}"
+    if f.kind == "pre":
+        return f"{f.label}: net input{unit}"
+    if f.kind == "act":
+        rule = getattr(f.expr, "rule", None)
+        return f"{f.label}: output{unit}" + (f", {rule.name}" if rule is not None else "")
+    if f.kind == "loss":
+        return f"{f.label}: the loss {f.symbol.name} of one example"
+    return f"{f.label}: node {f.symbol.name}"
+
+
+def delta_comment(d: Delta, loss: sp.Symbol, deltas: set) -> str:
+    """``D3: δ = ∂E/∂net_h1, δ-recursion from delta_o1, delta_o2`` (or ``output δ``)."""
+    head = f"{d.label}: {d.symbol.name} = ∂{loss.name}/∂{d.of.name}"
+    upstream = [t.upstream for t in d.terms if t.upstream in deltas]
+    if upstream and len(upstream) == len(d.terms):
+        return f"{head}, δ-recursion from {', '.join(u.name for u in upstream)}"
+    return f"{head}, output δ"
+
+
+def gradient_comment(g: Gradient, loss: sp.Symbol) -> str:
+    """``G1: ∂E/∂w5 = delta_o1·∂net_o1/∂w5``: the chain rule through each node ``p`` feeds."""
+    head = f"{g.label}: ∂{loss.name}/∂{g.param.name}"
+    if not g.terms:
+        return f"{head} = 0 ({loss.name} does not depend on {g.param.name})"
+    parts = [
+        (
+            f"{_plain(t.delta)}·∂{t.local.num.name}/∂{t.local.den.name}"
+            if t.delta.is_Symbol
+            else f"∂{loss.name}/∂{t.local.num.name}·∂{t.local.num.name}/∂{t.local.den.name}"
+        )
+        for t in g.terms
+    ]
+    return f"{head} = {' + '.join(parts)}"
+
+
+def _once(comments: list[str]) -> list[str]:
+    """Each comment where it first appears in a run (a softmax's statements share one)."""
+    return [c if i == 0 or c != comments[i - 1] else "" for i, c in enumerate(comments)]
+
+
+# The scalar path pays off for tiny nets at batch 1, where NumPy's per-call overhead is nearly
+# all of the cost; beyond this size it would only double the module (and black's time).
 SCALAR_PATH_MAX_PARAMS = 200
 
 
-def unit_context(derivation: Derivation, *, source: str) -> dict:
-    """Everything the unit-level template needs, already printed."""
+def unit_context(derivation: Derivation, *, source: str, optimizers=None) -> dict:
+    """Everything the unit-level template needs, already printed (``optimizers``: the rules to
+    emit besides the spec's, see :func:`codegen.optimizers.optimizer_context`)."""
     net = derivation.network
     scalar_path = len(net.params) <= SCALAR_PATH_MAX_PARAMS
-    scalar = scalar_code if scalar_path else (lambda expr: "")
     flat = flat_code if scalar_path else (lambda expr: "")
     values = net.value_map
     loss_eq = derivation.forward[-1]
     equations, loss_expr = code_equations(derivation)
+    comments = _once([e.comment for e in equations])
     forward = [
-        Statement(
-            e.target,
-            e.array or array_code(e.expr),
-            e.comment,
-            e.scalar or scalar(e.expr),
-        )
-        for e in equations
+        Statement(e.target, e.array or array_code(e.expr), c, e.scalar or flat(e.expr))
+        for e, c in zip(equations, comments)
     ]
+    delta_symbols = {d.symbol for d in derivation.deltas}
     deltas = [
         Statement(
             d.symbol.name,
             array_code(d.expr),
-            f"{d.label}: {d.symbol.name} = d{net.loss.name}/d{d.of.name}",
-            scalar(d.expr),
+            delta_comment(d, net.loss, delta_symbols),
+            flat(d.expr),
         )
         for d in derivation.deltas
     ]
     gradients = [
-        Statement(
-            g.param.name,
-            gradient_code(g.expr),
-            f"{g.label}: d{net.loss.name}/d{g.param.name} = {_plain(g.expr)}",
-            scalar(g.expr),
-        )
+        Statement(g.param.name, gradient_code(g.expr), gradient_comment(g, net.loss), flat(g.expr))
         for g in derivation.gradients
     ]
-    flat_forward = [replace(s, scalar=e.scalar or flat(e.expr)) for s, e in zip(forward, equations)]
-    flat_deltas = [replace(s, scalar=flat(d.expr)) for s, d in zip(deltas, derivation.deltas)]
     # Every parameter has a G equation (0 where the loss does not depend on it); in PARAMS order.
-    by_param = {
-        g.param: replace(s, scalar=flat(g.expr)) for s, g in zip(gradients, derivation.gradients)
-    }
-    flat_gradients = [by_param[p] for p in net.params]
-    sign = "+" if net.maximize else "-"
-    has_example = net.has_example
+    by_param = {g.param: s for s, g in zip(gradients, derivation.gradients)}
+    has_initial = all(p in values for p in net.params)
+    specs = net.optimizers
     return dict(
         # Free text reaches the module only through the docstring printer (pystr): the template
         # renders the docstring's text and python_docstring prints it as one string literal.
@@ -288,48 +311,41 @@ def unit_context(derivation: Derivation, *, source: str) -> dict:
         targets_tuple=repr(tuple(s.name for s in net.targets)),
         outputs_tuple=repr(tuple(s.name for s in net.outputs)),
         params_tuple=repr(tuple(s.name for s in net.params)),
-        initial_dict=repr({p.name: float(values[p]) for p in net.params if p in values}),
+        initial_dict=repr({p.name: float(values[p]) for p in net.params} if has_initial else {}),
         targets=[s.name for s in net.targets],
         outputs=[s.name for s in net.outputs],
         params=[s.name for s in net.params],
         loss_name=net.loss.name,
         loss_code=array_code(loss_expr),
-        loss_scalar=scalar(loss_expr),
+        loss_scalar=flat(loss_expr),
         scalar_path=scalar_path,
         inputs_unpack=_unpack(net.inputs),
         targets_unpack=_unpack(net.targets),
-        gradient_keys=repr(tuple(g.param.name for g in derivation.gradients)),
-        loss_comment=f"{loss_eq.label}: {net.loss.name} = {_plain(loss_eq.expr)}",
+        forward_unpack=_unpack([sp.Symbol(e.target) for e in equations]),
+        loss_comment=forward_comment(loss_eq, net),
         learning_rate=_float(values.get(net.learning_rate, sp.Rational(1, 10))),
-        has_example=has_example,
-        example_x=[_float(values[s]) for s in net.inputs] if has_example else [],
-        example_t=[_float(values[s]) for s in net.targets] if has_example else [],
-        has_initial=all(p in values for p in net.params),
+        has_example=net.has_example,
+        example_x=[_float(values[s]) for s in net.inputs] if net.has_example else [],
+        example_t=[_float(values[s]) for s in net.targets] if net.has_example else [],
+        has_initial=has_initial,
         maximize=net.maximize,
         mean=net.reduction == "mean",
         reduce="np.mean" if net.reduction == "mean" else "np.sum",
         forward=forward,
         deltas=deltas,
         gradients=gradients,
-        flat_forward=flat_forward,
-        flat_deltas=flat_deltas,
-        flat_gradients=flat_gradients,
+        flat_forward=forward,
+        flat_deltas=deltas,
+        flat_gradients=[by_param[p] for p in net.params],
         params_unpack=_unpack(net.params),
-        update_rule=f"p{'+'} = p {sign} lr * d{net.loss.name}/dp",
-        **_optimizer_context(net),
-    )
-
-
-def _optimizer_context(net) -> dict:
-    """The update rules of :mod:`codegen.optimizers`, on this level's gradients (a dict of
-    scalars, fresh on every call)."""
-    from symbackprop.codegen.optimizers import optimizer_context  # it imports Statement
-
-    return optimizer_context(
-        net.optimizers[0],
-        gradients="value, grads = _evaluate(params, x, t)",
-        release="",
-        updatable="_updatable",
+        **optimizer_context(
+            specs,
+            gradients="value, grads = _evaluate(params, x, t, check_inputs)",
+            release="",
+            updatable="_updatable",
+            extra=optimizers,
+        ),
+        optimizer_names=chosen_rules(specs, optimizers),
     )
 
 
@@ -342,10 +358,20 @@ def format_python(source: str) -> str:
     return format_module(source, BLACK_MODE)
 
 
-def generate_module(derivation: Derivation, *, source: str) -> str:
-    """The generated module's text (without the do-not-edit header), formatted and audited."""
+# Every generated module defines these, whatever its optimizers (see DESIGN.md).
+EXPECTED = ("init_params", "forward", "loss", "gradients", "optimizer_init", "optimizer_step")
+
+
+def generate_module(derivation: Derivation, *, source: str, optimizers=None) -> str:
+    """The generated module's text (without the do-not-edit header), formatted and audited.
+
+    ``optimizers``: rule names to emit besides the spec's, or ``["all"]``; None for the spec's
+    alone (``codegen --optimizers``).
+    """
     with paused_gc():
-        text = render_with_runtime("unit", unit_context(derivation, source=source))
+        text = render_with_runtime(
+            "unit", unit_context(derivation, source=source, optimizers=optimizers)
+        )
         text = format_python(text)
-        audit_module(text, expected=("init_params", "forward", "loss", "gradients", "sgd_step"))
+        audit_module(text, expected=EXPECTED)
     return text

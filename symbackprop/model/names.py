@@ -50,6 +50,7 @@ _GENERATED_NAMES = frozenset(
         "forward",
         "gradients",
         "gradients_flat",
+        "loss_out",
         "sgd_step",
         "init_params",
         "loss_value",
