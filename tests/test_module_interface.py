@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from symbackprop.cli.commands import main
-from symbackprop.cli.layer import module_text
 from symbackprop.codegen.loader import load_generated
 from symbackprop.codegen.unit import generate_module
 from symbackprop.derivation.unit import derive
+from symbackprop.derived import derived
 from symbackprop.rules.optimizers import OPTIMIZERS
 from symbackprop.spec.load import load_spec, load_spec_text
 
@@ -54,7 +54,7 @@ def unit_all():
 @pytest.fixture(scope="module")
 def layer_all():
     net = load_spec_text(LAYER_SPEC, source="tiny", name="tiny", level="layer")
-    return load_generated(module_text(net, source="tiny", optimizers=["all"]))
+    return load_generated(derived(net).module(source="tiny", optimizers=["all"]))
 
 
 def _fd_gradients(module, params, x, t, h=1e-6):
