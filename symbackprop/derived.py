@@ -152,8 +152,13 @@ class Derived:
         """The derivation's equations as LaTeX lines."""
         return self._view.latex(self.network, self.derivation)
 
-    def module(self, *, source: str) -> str:
-        """The generated NumPy module's text (without the do-not-edit header)."""
+    def module(self, *, source: str, backend: str = "numpy") -> str:
+        """The generated module's text (without the do-not-edit header): NumPy by default, or
+        another backend's (:mod:`codegen.backends`, layer level only)."""
+        if backend != "numpy":
+            from symbackprop.codegen.backends import backend_module
+
+            return backend_module(self.network, self.level, backend, source=source)
         return self._view.module(self.network, self.derivation, source)
 
     def handout(self, *, source: str, digits: int = 9, show_solutions: bool = True) -> str:
