@@ -53,7 +53,6 @@ from symbackprop.rules.optimizers import step as step_symbol
 from symbackprop.rules.registry import numeric_kernels
 
 
-
 @dataclass(frozen=True)
 class Backend:
     """What differs between the generated modules of two array libraries, besides the printer's
@@ -211,7 +210,9 @@ def _forward(d: LayerDerivation, pr: _Printer) -> list[Statement]:
     for f in d.forward:
         l = f.layer
         linear = pr.backend.linear.format(a=f"a{l - 1}", W=f"W{l}", b=f"b{l}")
-        out.append(Statement(f"z{l}", linear, f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)"))
+        out.append(
+            Statement(f"z{l}", linear, f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)")
+        )
         if f.activation == SOFTMAX and _fused_softmax(d):
             out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
         elif f.activation == SOFTMAX:
@@ -457,18 +458,43 @@ def _helpers_for(text: str, file: str) -> str:
     return "\n\n\n".join(defs[i][2] for i in sorted(chosen))
 
 
-def generate_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
-    """The ``backend`` module's text (without the do-not-edit header), formatted and audited."""
+def render_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+    """The ``backend`` module's text as the template lays it out, before formatting."""
     if backend not in BACKEND_TABLE:
         raise InvalidInput(f"unknown backend '{backend}'", hint=f"known: {', '.join(BACKENDS)}")
     b = BACKEND_TABLE[backend]
     context = backend_context(d, b, source=source)
     template = _environment(b.directory).get_template("layer.py.jinja")
     bare = template.render(**context, runtime="")
-    text = template.render(**context, runtime=_helpers_for(bare, b.runtime))
-    text = format_python(text)
-    audit_backend_module(text, backend=backend, expected=b.expected)
+    return template.render(**context, runtime=_helpers_for(bare, b.runtime))
+
+
+def generate_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+    """The ``backend`` module's text (without the do-not-edit header), formatted and audited."""
+    text = format_by_definition(render_backend_module(d, backend, source=source))
+    audit_backend_module(text, backend=backend, expected=BACKEND_TABLE[backend].expected)
     return text
+
+
+def format_by_definition(text: str) -> str:
+    """Black's formatting of a module whose top-level parts the template separates by two blank
+    lines, one part at a time: black formats top-level statements independently and puts two
+    blank lines around each function, so the parts' formats joined the same way are the whole
+    module's (tests/test_backends.py compares with black itself). The parts that do not depend
+    on the net (runtime helpers, the optimizers) are formatted once per process. A part that does
+    not parse alone sends the whole module to the formatter."""
+    parts = text.split("\n\n\n")
+    try:
+        for part in parts:
+            ast.parse(part)
+    except SyntaxError:
+        return format_python(text)
+    return "\n\n\n".join(_format_part(part).strip("\n") for part in parts) + "\n"
+
+
+@lru_cache(maxsize=1024)
+def _format_part(part: str) -> str:
+    return format_python(part.strip("\n") + "\n")
 
 
 def backend_module(network, level: str, backend: str, *, source: str) -> str:

@@ -81,8 +81,10 @@ ATTRIBUTES = frozenset(
     items values keys standard_normal all append join""".split()
 )
 
-# Builtins a module may read besides the NumPy audit's.
+# Builtins a module may read besides the NumPy audit's, and those it may not: float() of an array
+# reads its value on the host (a device round-trip).
 _MORE_BUILTINS = frozenset({"hasattr"})
+_FEWER_BUILTINS = frozenset({"float"})
 
 
 def _fail(node: ast.AST, what: str) -> None:
@@ -93,7 +95,9 @@ def _fail(node: ast.AST, what: str) -> None:
 def _imports(stmt: ast.stmt) -> list[tuple[str, str | None]]:
     if isinstance(stmt, ast.Import):
         return [(a.name, a.asname) for a in stmt.names]
-    return [(f"from {stmt.module}", a.name) for a in stmt.names if a.asname is None and stmt.level == 0]
+    return [
+        (f"from {stmt.module}", a.name) for a in stmt.names if a.asname is None and stmt.level == 0
+    ]
 
 
 class _Audit:
@@ -167,16 +171,20 @@ class _Audit:
                 self.bound.add(stmt.name)
                 self.body(stmt)
             else:
-                _fail(stmt, f"has a top-level {type(stmt).__name__}, which the templates never emit")
+                _fail(
+                    stmt, f"has a top-level {type(stmt).__name__}, which the templates never emit"
+                )
         if tuple(imported) != self.imports:
             _fail(tree, f"imports {imported}, not exactly {list(self.imports)}")
         self.bound |= {name for module, name in self.imports if module.startswith("from ")}
-        allowed = _BUILTINS | _MORE_BUILTINS
+        allowed = (_BUILTINS | _MORE_BUILTINS) - _FEWER_BUILTINS
         for name in sorted(self.bound & set(dir(builtins)) - allowed):
             _fail(tree, f"binds the builtin name {name}")
         for node in self.reads:
             if node.id not in self.bound and node.id not in allowed:
-                _fail(node, f"reads {node.id}, neither defined in the module nor an allowed builtin")
+                _fail(
+                    node, f"reads {node.id}, neither defined in the module nor an allowed builtin"
+                )
         return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef)) | frozenset(
             n.targets[0].id for n in tree.body if isinstance(n, ast.Assign)
         )

@@ -5,6 +5,8 @@ the namespace from their argument (``array_namespace``) and use only functions o
 standard, so they run on NumPy, torch, JAX, CuPy, Dask and array-api-strict alike.
 """
 
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
 from array_api_compat import array_namespace
 
 # A logit floor f per float width (bits) with exp(f)**2 still a normal number: 0.5 log(tiny).
@@ -97,7 +99,9 @@ def _check(sizes, params, x, t=None):
             raise ValueError("empty batch")
         arrays.append((label, array))
     if t is not None and t.shape[0] != x.shape[0]:
-        raise ValueError(f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}")
+        raise ValueError(
+            f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}"
+        )
     for label, array in arrays:
         xp = array_namespace(array)
         if xp.isdtype(array.dtype, "complex floating") or not bool(xp.all(xp.isfinite(array))):

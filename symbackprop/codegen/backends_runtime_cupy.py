@@ -5,6 +5,8 @@ module imports only CuPy. Nothing here copies an array to the host or reads its 
 the only Python numbers are dtype constants.
 """
 
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
 import cupy as cp
 
 # A logit floor f per float width (bits) with exp(f)**2 still a normal number: 0.5 log(tiny).
@@ -80,7 +82,9 @@ def _check(sizes, params, x, t=None):
             raise ValueError("empty batch")
         arrays.append((label, array))
     if t is not None and t.shape[0] != x.shape[0]:
-        raise ValueError(f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}")
+        raise ValueError(
+            f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}"
+        )
     for label, array in arrays:
         if array.dtype.kind == "c" or not bool(cp.all(cp.isfinite(array))):
             raise ValueError(f"{label} must hold finite real numbers")

@@ -4,6 +4,8 @@
 module imports only JAX. Every helper is a pure function of arrays, traced by ``jax.jit``.
 """
 
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
 import jax
 import jax.numpy as jnp
 

@@ -5,6 +5,8 @@ name, with what they use in turn), so the module imports only torch. Nothing her
 device or reads a tensor's value on the host: the only Python numbers are dtype constants.
 """
 
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
 import torch
 
 # A logit floor f per float width (bits) with exp(f)**2 still a normal number: 0.5 log(tiny).
@@ -77,7 +79,9 @@ def _check(sizes, params, x, t=None):
             raise ValueError("empty batch")
         arrays.append((label, array))
     if t is not None and t.shape[0] != x.shape[0]:
-        raise ValueError(f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}")
+        raise ValueError(
+            f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}"
+        )
     devices = sorted({str(array.device) for _, array in arrays})
     if len(devices) > 1:
         raise ValueError(f"params, x and t must be on one device, got {', '.join(devices)}")
