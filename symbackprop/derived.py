@@ -208,16 +208,25 @@ class Derived:
         *,
         source: str | None = None,
         optimizers=None,
+        backend: str = "numpy",
         force=False,
     ):
-        """The generated NumPy module: the spec's update rules, and ``optimizers`` (rule names,
-        or ``["all"]``) besides.
+        """The generated module: NumPy by default, or another backend's (``backend``, see
+        :mod:`codegen.backends`; layer level only); the spec's update rules, and ``optimizers``
+        (rule names, or ``["all"]``) besides.
 
         Without ``path``: its text (without the do-not-edit header). With ``path``: written
         there as ``symbackprop codegen`` writes it (stamped, atomically, a hand-edited file
         refused unless ``force``); returns a :class:`results.Written`.
         """
-        text = self._view.module(self.network, self.derivation, self._source(source), optimizers)
+        if backend != "numpy":
+            from symbackprop.codegen.backends import backend_module
+
+            text = backend_module(self.network, self.level, backend, source=self._source(source))
+        else:
+            text = self._view.module(
+                self.network, self.derivation, self._source(source), optimizers
+            )
         if path is None:
             return text
         from symbackprop.output.save import save_module

@@ -25,6 +25,7 @@ from symbackprop.cli.args import (
     memory,
     seconds,
 )
+from symbackprop.codegen.backends_names import BACKENDS, DEFAULT_BACKEND, output_suffix
 from symbackprop.deadline import TimeLimitExpired, time_limit
 from symbackprop.errors import (
     EXIT_INTERNAL,
@@ -119,14 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
 
-    p = sub.add_parser("codegen", help="write the NumPy module")
-    outputs(p, ".py")
+    p = sub.add_parser("codegen", help="write the NumPy module (or torch, JAX, CuPy, array API)")
+    outputs(p, ".py, or <name>_<backend>.py")
     p.add_argument(
         "--optimizers",
         metavar="NAMES",
         type=lambda text: [n.strip() for n in text.split(",") if n.strip()],
         help="update rules to emit besides the spec's (sgd when it names none): comma-separated "
         "names of sgd, momentum, nesterov, adagrad, rmsprop, adam, or all",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="the array library of the module (default numpy, which needs nothing else); the "
+        "others are for layer-level nets: torch (CPU or CUDA tensors, no autograd), jax "
+        "(jax.jit-compiled pure functions), cupy (CUDA arrays), array-api (any namespace "
+        "through array-api-compat: NumPy, torch, JAX, Dask, array-api-strict)",
     )
 
     p = sub.add_parser("check", help="symbolic = generated NumPy = finite differences, or exit 1")
@@ -213,8 +223,8 @@ def cmd_codegen(args) -> int:
     from symbackprop.output.writer import stamp, write_atomic
 
     d = _load(args)
-    target = _target(args, d.name, ".py")
-    body = d.module(source=args.spec, optimizers=args.optimizers)
+    target = _target(args, d.name, output_suffix(args.backend))
+    body = d.module(source=args.spec, optimizers=args.optimizers, backend=args.backend)
     text = stamp(body, comment="#", source=args.spec)
     changed = write_atomic(target, text, force=args.force)
     _say(f"{'wrote' if changed else 'unchanged'} {target}")

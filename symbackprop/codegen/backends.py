@@ -1,0 +1,513 @@
+"""Layer-level modules for torch, JAX, CuPy and any array-API namespace, from the derivation.
+
+The NumPy module (:mod:`codegen.layer`) is the default backend. The others are printed from the
+same :class:`LayerDerivation`, statement by statement: every per-unit rule (f, f', BP1's δ^L, the
+stable loss term, the optimizers' updates) goes through :mod:`printers.array_code` with the
+backend's namespace table, and the array plumbing (batch-first products, sums over the batch)
+comes from :class:`Backend`. Templates under ``templates/<backend>/`` only lay the statements out;
+the pieces the backends share (the backward pass, both kinds of optimizer) live in
+``templates/array_api/``, the generic backend's directory, which every backend's loader also
+searches. The result is formatted like the NumPy module and audited
+(:mod:`codegen.backends_audit`).
+
+Batch-first, as the NumPy module: ``z{l} = a{l-1} @ W{l}.T + b{l}``, BP2's (W^{l+1})ᵀ δ^{l+1} is
+``delta{l+1} @ W{l+1}``, BP4's Σ_x δ^l (a^{l−1})ᵀ is ``delta{l}.T @ a{l-1}``. Under
+``reduction = "mean"`` δ^L is divided by N right after BP1 (the smallest array; every gradient is
+linear in it), and the L2 term's gradient is λ W / N.
+
+Nothing in a generated module's hot path copies to the host or reads a value there (no
+``.item()``, ``.cpu()``, ``.numpy()``, ``float(tensor)``): the loss is a 0-d array of the
+library, sizes come from shapes, and constants are Python numbers, which every library adapts to
+the array's dtype.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the maths (z^l, W^l, δ^l)
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from symbackprop import __version__
+from symbackprop.codegen.backends_audit import audit_backend_module
+from symbackprop.codegen.backends_names import BACKENDS
+from symbackprop.codegen.layer import _decay_text, _fused_softmax, _output_difference
+from symbackprop.codegen.unit import Statement, format_python
+from symbackprop.derivation.layer import LayerDerivation
+from symbackprop.errors import InvalidInput
+from symbackprop.output.render import _COMMON, TEMPLATES_DIR
+from symbackprop.printers.array_code import NAMESPACES, array_code
+from symbackprop.printers.pystr import docstring_literal
+from symbackprop.rules.layer_losses import SOFTMAX, activation_value
+from symbackprop.rules.layer_losses import a as a_sym
+from symbackprop.rules.layer_losses import logp as logp_sym
+from symbackprop.rules.layer_losses import y as y_sym
+from symbackprop.rules.layer_losses import z as z_sym
+from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, p, settings_for
+from symbackprop.rules.optimizers import step as step_symbol
+from symbackprop.rules.registry import numeric_kernels
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What differs between the generated modules of two array libraries, besides the printer's
+    names (:data:`printers.array_code.NAMESPACES`).
+
+    Attributes:
+        name: the ``--backend`` choice.
+        directory: its templates' directory under ``templates/``.
+        runtime: the file of its runtime helpers, beside this one.
+        linear: ``z = a W^T + b`` from ``{a}``, ``{W}``, ``{b}`` (torch fuses it: one addmm).
+        sum_batch: the sum over the batch (axis 0) of ``{0}``.
+        sum_units: the sum over units (axis 1) of ``{0}``, kept as a column.
+        total: the sum of every entry of ``{0}`` (a 0-d array).
+        in_place: arrays are mutable: BP2 multiplies f' into δ in place and the optimizers
+            update parameters and state in place; else every step makes new arrays.
+        expected: the functions the module must define (the audit checks).
+        library: the library in the module docstring's words.
+        dtype_note: how dtypes and devices are followed, for the module docstring.
+        usage: how a step is called, for the module docstring.
+        zeros_like: the function making the optimizers' zero state like a parameter.
+        pure: JAX's form: each step returns new dicts, and the public functions are jitted.
+        namespace_line: the statement that binds the namespace in an optimizer's loop (if its
+            updates call library functions through it).
+    """
+
+    name: str
+    directory: str
+    runtime: str
+    linear: str
+    sum_batch: str
+    sum_units: str
+    total: str
+    in_place: bool
+    expected: tuple[str, ...]
+    library: str
+    dtype_note: str
+    usage: str
+    zeros_like: str
+    pure: bool = False
+    namespace_line: str = ""
+
+
+_COMMON_FUNCTIONS = ("forward", "loss", "gradients", "sgd_step", "optimizer_init", "optimizer_step")
+
+BACKEND_TABLE: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend(
+            "torch",
+            "torch",
+            "backends_runtime_torch.py",
+            "torch.addmm({b}, {a}, {W}.T)",
+            "torch.sum({0}, dim=0)",
+            "torch.sum({0}, dim=1, keepdim=True)",
+            "torch.sum({0})",
+            True,
+            ("init_params", *_COMMON_FUNCTIONS),
+            "PyTorch tensors (no autograd: the gradients are the derivation's own)",
+            "Tensors stay on their device and in the dtype\nx, t and the parameters promote to "
+            "(float32 in, float32 out); nothing in a call copies to the\nhost or waits for the "
+            "device, except check_inputs=True (it reads whether values are finite).",
+            "Steps update the parameter tensors and the state in place, as torch.optim does\n"
+            "(parameters must not require grad).",
+            "torch.zeros_like",
+        ),
+        Backend(
+            "jax",
+            "jax",
+            "backends_runtime_jax.py",
+            "{a} @ {W}.T + {b}",
+            "jnp.sum({0}, axis=0)",
+            "jnp.sum({0}, axis=1, keepdims=True)",
+            "jnp.sum({0})",
+            False,
+            ("init_params", *_COMMON_FUNCTIONS),
+            "JAX (pure functions, compiled with jax.jit)",
+            "JAX promotes dtypes as usual; float64 needs\n"
+            'jax.config.update("jax_enable_x64", True) before any array is made.',
+            "Every function is pure: ``params, state = adam_update(params, grads, state)``,\n"
+            "``value, params, state = optimizer_step(params, state, x, t)``, ``value, params =\n"
+            "sgd_step(params, x, t)``; ``check_inputs(params, x, t)`` validates arguments.",
+            "jnp.zeros_like",
+            pure=True,
+        ),
+        Backend(
+            "cupy",
+            "cupy",
+            "backends_runtime_cupy.py",
+            "{a} @ {W}.T + {b}",
+            "cp.sum({0}, axis=0)",
+            "cp.sum({0}, axis=1, keepdims=True)",
+            "cp.sum({0})",
+            True,
+            ("init_params", *_COMMON_FUNCTIONS),
+            "CuPy arrays on a CUDA device",
+            "Arrays stay on the device and in the dtype x, t\nand the parameters promote to; "
+            "nothing in a call copies to the host or waits for the device,\nexcept "
+            "check_inputs=True (it reads whether values are finite).",
+            "Steps update the parameter arrays and the state in place.",
+            "cp.zeros_like",
+        ),
+        Backend(
+            "array-api",
+            "array_api",
+            "backends_runtime_array_api.py",
+            "{a} @ {W}.T + {b}",
+            "xp.sum({0}, axis=0)",
+            "xp.sum({0}, axis=1, keepdims=True)",
+            "xp.sum({0})",
+            False,
+            _COMMON_FUNCTIONS,
+            "any array library with an array API namespace (array_namespace of array-api-compat:\n"
+            "NumPy, CuPy, PyTorch, JAX, Dask, array-api-strict)",
+            "Every array comes from the namespace of x and t;\nparameters are taken into it "
+            "with asarray (no copy when they are its arrays already).\nIntegers in x and t "
+            "become float64. With Dask arrays chunked by rows, the results are lazy\n"
+            "(dask.compute them): each chunk's products are summed over its rows, the partial "
+            "sums\nadded across chunks.",
+            "Steps put new arrays into ``params`` and ``state`` (JAX's arrays cannot be written "
+            "to).",
+            "_zeros_like",
+            namespace_line="xp = array_namespace(p, g)",
+        ),
+    )
+}
+
+
+def _layer_symbols(l: int) -> dict:
+    return {
+        a_sym: sp.Symbol(f"a{l}"),
+        z_sym: sp.Symbol(f"z{l}"),
+        y_sym: sp.Symbol("t"),
+        logp_sym: sp.Symbol("logp"),
+    }
+
+
+class _Printer:
+    """The backend's printer applied to per-unit rules on the arrays of a layer."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def code(self, expr: sp.Expr) -> str:
+        return array_code(expr, self.backend.name)
+
+    def on_layer(self, expr: sp.Expr, l: int) -> str:
+        """A per-unit rule printed on the arrays of layer ``l`` (a→a{l}, z→z{l}, y→t)."""
+        return self.code(numeric_kernels(expr.xreplace(_layer_symbols(l))))
+
+
+def _forward(d: LayerDerivation, pr: _Printer) -> list[Statement]:
+    """F1 … FL: the products, then each activation (softmax from the log-probabilities unless
+    its δ^L is a − t, as in the NumPy module)."""
+    out = []
+    for f in d.forward:
+        l = f.layer
+        linear = pr.backend.linear.format(a=f"a{l - 1}", W=f"W{l}", b=f"b{l}")
+        out.append(
+            Statement(f"z{l}", linear, f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)")
+        )
+        if f.activation == SOFTMAX and _fused_softmax(d):
+            out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
+        elif f.activation == SOFTMAX:
+            out.append(
+                Statement(
+                    "logp",
+                    f"_log_softmax(z{l})",
+                    f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
+                )
+            )
+            out.append(Statement(f"a{l}", "_exp_floored(logp)", f"F{l}: a^{l} = softmax(z^{l})"))
+        else:
+            code = pr.code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            out.append(Statement(f"a{l}", code, f"F{l}: a^{l} = {f.activation}(z^{l})"))
+    return out
+
+
+def _value(d: LayerDerivation, pr: _Printer) -> list[Statement]:
+    """The loss: the per-example term summed over units and examples, the L2 term, the mean."""
+    net, rule, L = d.net, d.output, d.net.depth
+    out = []
+    if net.activations[-1] == SOFTMAX and _fused_softmax(d):
+        out.append(Statement("logp", f"_log_softmax(z{L})", f"log a^{L}, max subtracted"))
+    term = pr.on_layer(rule.stable, L)
+    out.append(
+        Statement(
+            "value",
+            pr.backend.total.format(term),
+            "C: the per-example loss, summed over output units (stable form)",
+        )
+    )
+    if net.weight_decay:
+        squares = " + ".join(pr.backend.total.format(f"W{l} * W{l}") for l in range(1, L + 1))
+        sign = "-" if rule.maximize else "+"
+        out.append(
+            Statement(
+                "value",
+                f"value {sign} 0.5 * WEIGHT_DECAY * ({squares})",
+                "C: L2 weight decay, lambda/2 sum w^2 over the weights",
+            )
+        )
+    if net.reduction == "mean":
+        out.append(Statement("value", "value / n", "C: the mean over the batch"))
+    return out
+
+
+def _times(target: str, factor: str, in_place: bool) -> str:
+    return f"{target} *= {factor}" if in_place else f"{target} = {target} * ({factor})"
+
+
+def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
+    """BP1 (then the mean's 1/N), and per layer from the top: BP4, BP3, BP2."""
+    net, rule, L = d.net, d.output, d.net.depth
+    backend = pr.backend
+    blocks = []
+    fused = _output_difference(rule.delta, L)
+    if fused is not None:
+        lines = [f"delta{L} = {fused[0]} - {fused[1]}"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
+    elif rule.delta is not None:
+        lines = [f"delta{L} = {pr.on_layer(rule.delta, L)}"]
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da * f'(z)"
+    else:
+        jacobian = backend.sum_units.format(f"a{L} * g")
+        lines = [f"g = {pr.on_layer(rule.dC_da, L)}", f"delta{L} = a{L} * (g - {jacobian})"]
+        what = "a_j (g_j - sum_k a_k g_k), g = dC/da, softmax Jacobian"
+    blocks.append(dict(comment=f"BP1: delta^{L} = {what}", lines=lines))
+    mean = net.reduction == "mean"
+    if mean:
+        blocks.append(
+            dict(
+                comment=f"the mean over the batch: every gradient is linear in delta^{L}",
+                lines=[f"delta{L} = delta{L} / n"],
+            )
+        )
+    sign = "-" if rule.maximize else "+"
+    decay = "(WEIGHT_DECAY / n)" if mean else "WEIGHT_DECAY"
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    for l in range(L, 0, -1):
+        for g in (x for x in d.gradients if x.layer == l):
+            name = f"g{g.param}"
+            if g.label == "BP4":
+                lines = [f"{name} = delta{l}.T @ a{l - 1}"]
+                comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T summed over the batch"
+                if g.decay:
+                    lines.append(f"{name} = {name} {sign} {decay} * W{l}")
+                    comment += f" {sign} lambda W^{l}"
+            else:
+                lines = [f"{name} = {backend.sum_batch.format(f'delta{l}')}"]
+                comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch"
+            blocks.append(dict(comment=comment, lines=lines))
+        if l > 1:
+            k = l - 1
+            lines = [f"delta{k} = delta{l} @ W{l}"]
+            if fprimes[k] != 1:
+                lines.append(_times(f"delta{k}", pr.on_layer(fprimes[k], k), backend.in_place))
+            comment = f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k})"
+            blocks.append(dict(comment=comment, lines=lines))
+    return blocks
+
+
+def _update_statement(target: sp.Symbol, expr: sp.Expr, kept: set[str], pr: _Printer) -> str:
+    """One update of an optimizer: in place (``v *= momentum``, ``p -= lr * v``,
+    ``G[...] = …``) for mutable arrays, else a plain assignment."""
+    name = target.name
+    if not pr.backend.in_place:
+        return f"{name} = {pr.code(expr)}"
+    if expr.is_Add and target in expr.args:
+        rest = expr - target
+        if rest.could_extract_minus_sign():
+            return f"{name} -= {pr.code(-rest)}"
+        return f"{name} += {pr.code(rest)}"
+    if expr.is_Mul and target in expr.args:
+        return f"{name} *= {pr.code(expr / target)}"
+    return f"{name}{'[...]' if name in kept else ''} = {pr.code(expr)}"
+
+
+def _optimizers(pr: _Printer) -> list[dict]:
+    out = []
+    for opt in OPTIMIZERS.values():
+        out.append(
+            dict(
+                name=opt.name,
+                title=opt.title,
+                note=opt.note,
+                state=list(opt.state),
+                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
+                call="".join(f", {k}={k}" for k, _ in opt.settings),
+                statements=_update_statements(opt, pr),
+                uses_step=any(step_symbol in e.free_symbols for _, e in opt.updates),
+                wrapper=opt.name != "sgd",
+            )
+        )
+    return out
+
+
+def _update_statements(rule: Optimizer, pr: _Printer) -> list[Statement]:
+    kept = {p.name, *rule.state}
+    return [
+        Statement(
+            "",
+            _update_statement(target, expr, kept, pr),
+            f"U ({rule.title}): {target.name} <- {sp.sstr(expr, order='none')}",
+        )
+        for target, expr in rule.updates
+    ]
+
+
+def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dict:
+    """Everything a backend's template needs, already printed."""
+    net, rule, L = d.net, d.output, d.net.depth
+    pr = _Printer(backend)
+    chosen = settings_for(net.optimizer.name, dict(net.optimizer.settings))
+    return dict(
+        python_docstring=docstring_literal,
+        backend=backend.name,
+        prefix=NAMESPACES[backend.name].prefix,
+        name=net.name,
+        description=net.title or f"Spec: {source}. symbackprop {__version__}.",
+        sizes=repr(net.sizes),
+        depth=L,
+        layers=list(range(1, L + 1)),
+        params_tuple=repr(net.params),
+        activations=repr(net.activations),
+        loss_name=net.loss,
+        learning_rate=repr(float(net.learning_rate)),
+        weight_decay=repr(float(net.weight_decay)),
+        decay=net.weight_decay != 0,
+        **_decay_text(net.reduction == "mean", rule.maximize),
+        mean=net.reduction == "mean",
+        maximize=rule.maximize,
+        assumption=rule.assumption and "the targets of each example must sum to one",
+        forward=_forward(d, pr),
+        value=_value(d, pr),
+        backward=_backward(d, pr),
+        grad_names=list(net.params),
+        optimizers=_optimizers(pr),
+        optimizer=net.optimizer.name,
+        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
+        in_place=backend.in_place,
+        library=backend.library,
+        dtype_note=backend.dtype_note,
+        usage=backend.usage,
+        zeros_like=backend.zeros_like,
+        pure=backend.pure,
+        private="_" if backend.pure else "",
+        namespace_line=backend.namespace_line,
+    )
+
+
+@lru_cache(maxsize=None)
+def _environment(directory: str) -> jinja2.Environment:
+    """Templates of one backend, with the shared pieces of ``templates/array_api/``."""
+    loader = jinja2.FileSystemLoader(
+        [str(TEMPLATES_DIR / directory), str(TEMPLATES_DIR / "array_api")]
+    )
+    return jinja2.Environment(loader=loader, **_COMMON)  # noqa: S701 - Python, not HTML
+
+
+_RUNTIME_DIR = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=None)
+def _runtime_definitions(file: str) -> tuple[tuple[frozenset, frozenset, str], ...]:
+    """(binds, reads, text) of each top-level definition of a runtime file, imports left out.
+
+    Read as text and parsed, never imported: the library it is written for need not be here.
+    """
+    source = (_RUNTIME_DIR / file).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    out = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(node, ast.FunctionDef):
+            binds = {node.name}
+        else:
+            binds = {t.id for t in node.targets if isinstance(t, ast.Name)}
+        start = node.lineno - 1
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1  # the comment block that explains it
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - binds
+        text = "\n".join(lines[start : node.end_lineno])
+        out.append((frozenset(binds), frozenset(reads), text))
+    return tuple(out)
+
+
+def _helpers_for(text: str, file: str) -> str:
+    """The runtime definitions ``text`` reads, with what those read, in source order."""
+    defs = _runtime_definitions(file)
+    wanted = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+    chosen: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for i, (binds, reads, _) in enumerate(defs):
+            if i not in chosen and binds & wanted:
+                chosen.add(i)
+                wanted |= reads
+                changed = True
+    return "\n\n\n".join(defs[i][2] for i in sorted(chosen))
+
+
+def render_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+    """The ``backend`` module's text as the template lays it out, before formatting."""
+    if backend not in BACKEND_TABLE:
+        raise InvalidInput(f"unknown backend '{backend}'", hint=f"known: {', '.join(BACKENDS)}")
+    b = BACKEND_TABLE[backend]
+    context = backend_context(d, b, source=source)
+    template = _environment(b.directory).get_template("layer.py.jinja")
+    bare = template.render(**context, runtime="")
+    return template.render(**context, runtime=_helpers_for(bare, b.runtime))
+
+
+def generate_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+    """The ``backend`` module's text (without the do-not-edit header), formatted and audited."""
+    text = format_by_definition(render_backend_module(d, backend, source=source))
+    audit_backend_module(text, backend=backend, expected=BACKEND_TABLE[backend].expected)
+    return text
+
+
+def format_by_definition(text: str) -> str:
+    """Black's formatting of a module whose top-level parts the template separates by two blank
+    lines, one part at a time: black formats top-level statements independently and puts two
+    blank lines around each function, so the parts' formats joined the same way are the whole
+    module's (tests/test_backends.py compares with black itself). The parts that do not depend
+    on the net (runtime helpers, the optimizers) are formatted once per process. A part that does
+    not parse alone sends the whole module to the formatter."""
+    parts = text.split("\n\n\n")
+    try:
+        for part in parts:
+            ast.parse(part)
+    except SyntaxError:
+        return format_python(text)
+    return "\n\n\n".join(_format_part(part).strip("\n") for part in parts) + "\n"
+
+
+@lru_cache(maxsize=1024)
+def _format_part(part: str) -> str:
+    return format_python(part.strip("\n") + "\n")
+
+
+def backend_module(network, level: str, backend: str, *, source: str) -> str:
+    """The module of a derived network for ``backend`` (not NumPy, whose module the level's
+    view makes): layer level only; a unit-level network is refused with one line."""
+    from symbackprop.budget import require_layer_codegen
+    from symbackprop.derivation.layer import derive_layers
+
+    if level != "layer":
+        raise InvalidInput(
+            f"--backend {backend} generates layer-level modules; '{network.name}' is a "
+            "unit-level network",
+            hint='set level = "layer" in the spec (or pass --level layer), or use --backend numpy',
+        )
+    require_layer_codegen(f"code generation for '{network.name}'", network.sizes)
+    return generate_backend_module(derive_layers(network), backend, source=source)

@@ -1,0 +1,76 @@
+"""Runtime helpers of the JAX module, as real source: tested and linted here.
+
+:mod:`codegen.backends` copies into each generated JAX module the definitions it uses, so the
+module imports only JAX. Every helper is a pure function of arrays, traced by ``jax.jit``.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
+import jax
+import jax.numpy as jnp
+
+# A logit floor f per float width (bits) with exp(f)**2 still a normal number: 0.5 log(tiny).
+_EXP_FLOORS = {16: -4.852030263919617, 32: -43.66827237527655, 64: -354.19820926613204}
+
+
+def _exp_floor(z):
+    """The floor of ``_EXP_FLOORS`` for z's dtype (a Python float, known at trace time)."""
+    return _EXP_FLOORS[jnp.finfo(z.dtype).bits]
+
+
+def _sigmoid(z):
+    return jax.nn.sigmoid(z)
+
+
+def _relu(z):
+    return jnp.maximum(z, 0)
+
+
+def _leaky_relu(z):
+    """max(z, 0.01 z): PyTorch's default negative slope."""
+    return jnp.maximum(z, 0.01 * z)
+
+
+def _softplus(z):
+    """log(1 + exp(z)) without overflow."""
+    return jnp.maximum(z, 0) + jnp.log1p(jnp.exp(-jnp.abs(z)))
+
+
+def _softmax(z):
+    """softmax(z) over units, z - max(z) floored at f so that every probability is normal."""
+    s = z - jnp.max(z, axis=1, keepdims=True)
+    e = jnp.exp(jnp.maximum(s, _exp_floor(z)))
+    return e / jnp.sum(e, axis=1, keepdims=True)
+
+
+def _log_softmax(z):
+    return jax.nn.log_softmax(z, axis=1)
+
+
+def _exp_floored(logp):
+    """exp of a log-probability; probabilities below exp(floor) become exp(floor), not 0."""
+    return jnp.exp(jnp.maximum(logp, _exp_floor(logp)))
+
+
+def _check(sizes, params, x, t=None):
+    """Validate arguments; raises ValueError naming the argument and what is wrong with it.
+    Whether values are finite is read on the host: this is for inputs not yet trusted."""
+    arrays = [(f"params[{name!r}]", params[name]) for name in params]
+    for l in range(1, len(sizes)):
+        for name, shape in ((f"W{l}", (sizes[l], sizes[l - 1])), (f"b{l}", (sizes[l],))):
+            if jnp.shape((params[name] if name in params else None)) != shape:
+                raise ValueError(f"params[{name!r}] must be an array of shape {shape}")
+    batch = [("x", x, sizes[0])] + ([] if t is None else [("t", t, sizes[-1])])
+    for label, array, width in batch:
+        shape = jnp.shape(array)
+        if len(shape) != 2 or shape[1] != width:
+            raise ValueError(f"{label} must be an array of shape (N, {width})")
+        if shape[0] == 0:
+            raise ValueError("empty batch")
+        arrays.append((label, array))
+    if t is not None and jnp.shape(t)[0] != jnp.shape(x)[0]:
+        raise ValueError("x and t must have the same batch size")
+    for label, array in arrays:
+        array = jnp.asarray(array)
+        if jnp.iscomplexobj(array) or not bool(jnp.all(jnp.isfinite(array))):
+            raise ValueError(f"{label} must hold finite real numbers")

@@ -1,0 +1,90 @@
+"""Runtime helpers of the torch module, as real source: tested and linted here.
+
+:mod:`codegen.backends` copies into each generated torch module the definitions it uses (found by
+name, with what they use in turn), so the module imports only torch. Nothing here leaves the
+device or reads a tensor's value on the host: the only Python numbers are dtype constants.
+"""
+
+# ruff: noqa: E741 - l is the layer index, as in the generated modules
+
+import torch
+
+# A logit floor f per float width (bits) with exp(f)**2 still a normal number: 0.5 log(tiny).
+_EXP_FLOORS = {16: -4.852030263919617, 32: -43.66827237527655, 64: -354.19820926613204}
+
+
+def _exp_floor(z):
+    """The floor of ``_EXP_FLOORS`` for z's dtype (a Python float, known without the data)."""
+    return _EXP_FLOORS[torch.finfo(z.dtype).bits]
+
+
+def _sigmoid(z):
+    return torch.sigmoid(z)
+
+
+def _relu(z):
+    return torch.relu(z)
+
+
+def _leaky_relu(z):
+    """max(z, 0.01 z): PyTorch's default negative slope."""
+    return torch.maximum(z, 0.01 * z)
+
+
+def _softplus(z):
+    """log(1 + exp(z)) without overflow, exact where z is large (no threshold as in F.softplus)."""
+    return torch.clamp(z, min=0) + torch.log1p(torch.exp(-torch.abs(z)))
+
+
+def _softmax(z):
+    """softmax(z) over units, z - max(z) floored at f so that every probability is normal."""
+    s = z - torch.amax(z, dim=1, keepdim=True)
+    return torch.softmax(torch.clamp(s, min=_exp_floor(z)), dim=1)
+
+
+def _log_softmax(z):
+    return torch.log_softmax(z, dim=1)
+
+
+def _exp_floored(logp):
+    """exp of a log-probability; probabilities below exp(floor) become exp(floor), not 0."""
+    return torch.exp(torch.clamp(logp, min=_exp_floor(logp)))
+
+
+def _common_dtype(tensors):
+    """The floating dtype the tensors promote to (float64 for integer and boolean ones)."""
+    dtype = tensors[0].dtype
+    for tensor in tensors[1:]:
+        dtype = torch.promote_types(dtype, tensor.dtype)
+    return dtype if dtype.is_floating_point else torch.float64
+
+
+def _check(sizes, params, x, t=None):
+    """Validate arguments; raises ValueError naming the argument and what is wrong with it.
+
+    Whether values are finite is read on the host, which waits for the device: this is for
+    inputs not yet trusted, not for the training loop.
+    """
+    arrays = [(f"params[{name!r}]", params[name]) for name in params]
+    for l in range(1, len(sizes)):
+        for name, shape in ((f"W{l}", (sizes[l], sizes[l - 1])), (f"b{l}", (sizes[l],))):
+            p = params[name] if name in params else None
+            if not isinstance(p, torch.Tensor) or tuple(p.shape) != shape:
+                raise ValueError(f"params[{name!r}] must be a tensor of shape {shape}")
+    batch = [("x", x, sizes[0])] + ([] if t is None else [("t", t, sizes[-1])])
+    for label, array, width in batch:
+        if not isinstance(array, torch.Tensor) or array.ndim != 2 or array.shape[1] != width:
+            raise ValueError(f"{label} must be a tensor of shape (N, {width})")
+        if array.shape[0] == 0:
+            raise ValueError("empty batch")
+        arrays.append((label, array))
+    if t is not None and t.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"x and t must have the same batch size, got {x.shape[0]} and {t.shape[0]}"
+        )
+    devices = sorted({str(array.device) for _, array in arrays})
+    if len(devices) > 1:
+        raise ValueError(f"params, x and t must be on one device, got {', '.join(devices)}")
+    for label, array in arrays:
+        if array.is_complex() or not bool(torch.isfinite(array).all()):
+            raise ValueError(f"{label} must hold finite real numbers")
