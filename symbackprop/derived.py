@@ -39,6 +39,7 @@ class _View:
     module: Any  # (network, derivation, source) → str
     handout: Any  # (network, derivation, source, digits, show_solutions) → str
     check: Any  # (network, points, seed) → check.unit.CheckReport
+    slides: Any  # (network, derivation, source, digits, show_solutions) → str
 
 
 def _unit_view() -> _View:
@@ -48,6 +49,8 @@ def _unit_view() -> _View:
     from symbackprop.handout.unit import generate_handout
     from symbackprop.printers.printing import derivation_latex
     from symbackprop.printers.text import derivation_text
+    from symbackprop.slides.deck import render_deck
+    from symbackprop.slides.unit import unit_deck
 
     return _View(
         derive=derive,
@@ -60,6 +63,9 @@ def _unit_view() -> _View:
             d, source=source, digits=digits, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_network(net, points=points, seed=seed),
+        slides=lambda net, d, source, digits, show_solutions: render_deck(
+            unit_deck(d, source=source, digits=digits, show_solutions=show_solutions)
+        ),
     )
 
 
@@ -74,6 +80,8 @@ def _layer_view() -> _View:
     from symbackprop.check.layer import check_layer_net
     from symbackprop.cli.layer import derivation_text, handout_text, module_text
     from symbackprop.derivation.layer import derive_layers
+    from symbackprop.slides.deck import render_deck
+    from symbackprop.slides.layer import layer_deck
 
     return _View(
         derive=derive_layers,
@@ -85,6 +93,9 @@ def _layer_view() -> _View:
             net, source=source, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_layer_net(net, points=points, seed=seed),
+        slides=lambda net, d, source, digits, show_solutions: render_deck(
+            layer_deck(net, source=source, show_solutions=show_solutions)
+        ),
     )
 
 
@@ -159,6 +170,11 @@ class Derived:
     def handout(self, *, source: str, digits: int = 9, show_solutions: bool = True) -> str:
         """The LaTeX handout's text (without the do-not-edit header)."""
         return self._view.handout(self.network, self.derivation, source, digits, show_solutions)
+
+    def slides(self, *, source: str, digits: int = 6, show_solutions: bool = True) -> str:
+        """The Beamer deck's text (without the do-not-edit header): the derivation revealed
+        step by step; with ``show_solutions=False`` a question deck."""
+        return self._view.slides(self.network, self.derivation, source, digits, show_solutions)
 
     def check(self, *, points: int = 3, seed: int = 0):
         """Derived = generated = finite differences; a report with ``ok`` and a text form."""

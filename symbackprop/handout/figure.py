@@ -30,7 +30,7 @@ import sympy as sp
 from symbackprop.model.network import Layout, Network
 from symbackprop.printers.printing import NotationLatexPrinter
 
-MAX_LABELLED_EDGES = 150  # 8-8-8 with per-unit biases has 128 weights
+MAX_LABELLED_EDGES = 200  # 8-8-8-8 has 192 weights
 MAX_DRAWN_UNITS = 40
 MAX_GRAPH_NODES = 40
 
@@ -38,7 +38,7 @@ ROW_CM = 1.6  # unit to unit, vertically
 ROW_BIAS_CM = 2.1  # with a bias box above every unit
 UNIT_RADIUS_CM = 0.45  # the unit style's minimum size is 9 mm
 BIAS_RISE_CM = 1.05  # bias box centre above its unit
-GAPS_CM = tuple(3.0 + 0.5 * k for k in range(15))  # column spacings tried, 3 to 10 cm
+GAPS_CM = tuple(3.0 + 0.5 * k for k in range(21))  # column spacings tried, 3 to 13 cm
 # Where along an edge (0 = source border, 1 = destination border) a label may sit, best first.
 POSITIONS = (0.3, 0.22, 0.38, 0.15, 0.46, 0.54, 0.62, 0.7, 0.78, 0.85, 0.1, 0.9)
 
@@ -259,8 +259,11 @@ def _layered_figure(network: Network, layout: Layout) -> Figure | None:
         centres, bias_at, obstacles = _geometry(layout, printer, GAPS_CM[0], row_cm, own, shared)
         edge_labels = [""] * len(ends)
         where = [(0.0, 0.0)] * len(ends)
-    ident = {label: f"n{col}x{row}" for col, c in enumerate(layout.columns) for row, label in
-             enumerate(c)}
+    ident = {
+        label: f"n{col}x{row}"
+        for col, c in enumerate(layout.columns)
+        for row, label in enumerate(c)
+    }
     nodes = [
         FigureNode(
             ident[label],
@@ -318,16 +321,21 @@ def _graph_figure(network: Network) -> Figure | None:
     for leaf in (*network.params, *network.targets):
         if leaf in users:
             depth[leaf] = max(0, min(depth[u] for u in users[leaf]) - 1)
-    drawn = [s for s in (*network.inputs, *network.params, *network.targets, *node_syms)
-             if s in depth and (s in users or s in node_syms)]
+    drawn = [
+        s
+        for s in (*network.inputs, *network.params, *network.targets, *node_syms)
+        if s in depth and (s in users or s in node_syms)
+    ]
     columns: dict[int, list[sp.Symbol]] = {}
     for sym in drawn:
         columns.setdefault(depth[sym], []).append(sym)
     tallest = max(len(c) for c in columns.values())
     gap, row_cm = 2.4, 1.3
     ident, nodes = {}, []
-    kinds = {**{s: "input" for s in (*network.inputs, *network.targets)},
-             **{s: "bias" for s in network.params}}
+    kinds = {
+        **{s: "input" for s in (*network.inputs, *network.targets)},
+        **{s: "bias" for s in network.params},
+    }
     centres = {}
     for col in sorted(columns):
         column = columns[col]
@@ -337,8 +345,12 @@ def _graph_figure(network: Network) -> Figure | None:
             centres[sym] = (col * gap, -(row + offset) * row_cm)
             nodes.append(
                 FigureNode(
-                    ident[sym], _cm(centres[sym][0]), _cm(centres[sym][1]),
-                    printer.doprint(sym), kinds.get(sym, "unit"), name=sym.name,
+                    ident[sym],
+                    _cm(centres[sym][0]),
+                    _cm(centres[sym][1]),
+                    printer.doprint(sym),
+                    kinds.get(sym, "unit"),
+                    name=sym.name,
                 )
             )
     edges = []
@@ -346,8 +358,7 @@ def _graph_figure(network: Network) -> Figure | None:
         for s in sorted(exprs[sym].free_symbols, key=lambda s: s.name):
             if s in ident:
                 param = s.name if s in network.params else ""
-                edges.append(FigureEdge(ident[s], ident[sym], "", param=param,
-                                        faint=s in kinds))
+                edges.append(FigureEdge(ident[s], ident[sym], "", param=param, faint=s in kinds))
     xs = [c[0] for c in centres.values()]
     ys = [c[1] for c in centres.values()]
     return Figure(tuple(nodes), tuple(edges), False, max(xs) - min(xs), max(ys) - min(ys))

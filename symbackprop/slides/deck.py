@@ -40,6 +40,25 @@ class Frame:
     side: bool = False  # the figure beside the rows (else above, alone)
     note: str = ""  # LaTeX prose under the rows
     question: bool = False  # a question frame: room left to work
+    chain: Chain | None = None  # the layer level's figure, drawn above the rows
+
+
+@dataclass(frozen=True)
+class ChainArrow:
+    src: str
+    dst: str
+    label: str
+    emph: bool = False
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The layer figure (:mod:`handout.layer_figure`) with a layer's path emphasised."""
+
+    boxes: tuple  # of layer_figure.FigureBox
+    forward: tuple[ChainArrow, ...]
+    backward: tuple[ChainArrow, ...]
+    scale: str
 
 
 @dataclass(frozen=True)

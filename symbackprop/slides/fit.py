@@ -14,9 +14,25 @@ import re
 # em per character class at the same size (Computer Modern, rounded up)
 _WIDTHS = {"digit": 0.52, "letter": 0.58, "narrow": 0.3, "op": 1.3, "rel": 1.35}
 _COMMAND_WIDTHS = {
-    "left": 0.45, "right": 0.45, "times": 1.3, "cdot": 0.8, "partial": 0.6, "sum": 1.4,
-    "quad": 1.0, "qquad": 2.0, ",": 0.17, ";": 0.28, "!": 0.0, "odot": 1.3, "Bigl": 0.5,
-    "Bigr": 0.5, "bigl": 0.45, "bigr": 0.45, "mathrm": 0.0, "displaystyle": 0.0, "prime": 0.3,
+    "left": 0.45,
+    "right": 0.45,
+    "times": 1.3,
+    "cdot": 0.8,
+    "partial": 0.6,
+    "sum": 1.4,
+    "quad": 1.0,
+    "qquad": 2.0,
+    ",": 0.17,
+    ";": 0.28,
+    "!": 0.0,
+    "odot": 1.3,
+    "Bigl": 0.5,
+    "Bigr": 0.5,
+    "bigl": 0.45,
+    "bigr": 0.45,
+    "mathrm": 0.0,
+    "displaystyle": 0.0,
+    "prime": 0.3,
 }
 _SCRIPT = 0.72  # a sub- or superscript's size relative to the base
 

@@ -200,7 +200,10 @@ class _Builder:
         if self.figure is not None:
             figure = highlight(self.figure, **path).fitted(*SIDE_CM)
         frame = Frame(
-            title, rows=tuple(rows), figure=figure, side=figure is not None,
+            title,
+            rows=tuple(rows),
+            figure=figure,
+            side=figure is not None,
             question=not self.solutions,
         )
         return split(frame)
@@ -240,7 +243,8 @@ class _Builder:
                 step += len(simp.steps) - 1
                 if simp.condition is not None:
                     rows[-1] = Row(
-                        "", rows[-1].rhs + rf" \quad (\text{{as }} {self.s(simp.condition.lhs)} = 1)",
+                        "",
+                        rows[-1].rhs + rf" \quad (\text{{as }} {self.s(simp.condition.lhs)} = 1)",
                         step,
                     )
             rows += self.numbers(delta.expr, delta.symbol, step + 1, budget)
@@ -258,7 +262,9 @@ class _Builder:
                 r" \, ".join(partial_latex(p.num, p.den, self.sym) for p in (*t.via, t.local))
                 for t in grad.terms
             ]
-            rows = [Row(lhs if k == 0 else "", t, 1) for k, t in enumerate(broken_sum(chains, budget))]
+            rows = [
+                Row(lhs if k == 0 else "", t, 1) for k, t in enumerate(broken_sum(chains, budget))
+            ]
             rows.append(Row("", "= " + self.s(grad.expr), 2))
             rows += self.numbers(grad.expr, gsym, 3, budget)
         return self.side(f"The gradient of ${self.s(grad.param)}$", rows, param=grad.param.name)
