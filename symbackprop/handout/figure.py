@@ -40,13 +40,13 @@ UNIT_RADIUS_CM = 0.45  # the unit style's minimum size is 9 mm
 BIAS_RISE_CM = 1.05  # bias box centre above its unit
 GAPS_CM = tuple(3.0 + 0.5 * k for k in range(21))  # column spacings tried, 3 to 13 cm
 # Where along an edge (0 = source border, 1 = destination border) a label may sit, best first.
-POSITIONS = (0.3, 0.22, 0.38, 0.15, 0.46, 0.54, 0.62, 0.7, 0.78, 0.85, 0.1, 0.9)
+POSITIONS = tuple(sorted((0.08 + 0.03 * k for k in range(29)), key=lambda t: abs(t - 0.3)))
 
 # Sizes of \scriptsize (8 pt) math as the weight/bias styles print it, rounded up: a character
 # of the base line, one in a sub- or superscript (6 pt), the box's inner sep on each side.
 _PT = 0.03515  # cm
-_CHAR = 4.3 * _PT
-_SCRIPT_CHAR = 3.4 * _PT
+_CHAR = 5.2 * _PT
+_SCRIPT_CHAR = 4.0 * _PT
 _PAD = 1.5 * _PT
 _HEIGHT = 9.5 * _PT  # \scriptsize strut, no scripts
 _SCRIPT_EXTRA = 2.5 * _PT  # a subscript's depth or a superscript's height
@@ -143,10 +143,15 @@ def _strip(tex: str) -> tuple[str, str]:
     return "".join(base), "".join(script)
 
 
+def _chars(text: str) -> float:
+    """Characters counted in average widths: capitals and w, m are wider, commas narrower."""
+    return sum(1.5 if c.isupper() or c in "wm" else 0.6 if c in ",.;" else 1.0 for c in text)
+
+
 def label_size(tex: str) -> tuple[float, float]:
     """Width and height (cm) of a label in the weight style, estimated from above."""
     base, script = _strip(tex)
-    width = len(base) * _CHAR + len(script) * _SCRIPT_CHAR + 2 * _PAD
+    width = _chars(base) * _CHAR + _chars(script) * _SCRIPT_CHAR + 2 * _PAD
     scripts = ("_" in tex) + ("^" in tex)
     return width * 1.08, _HEIGHT + scripts * _SCRIPT_EXTRA + 2 * _PAD
 
@@ -231,7 +236,6 @@ def _layered_figure(network: Network, layout: Layout) -> Figure | None:
     if sum(len(c) for c in layout.columns) > MAX_DRAWN_UNITS:
         return None
     printer = NotationLatexPrinter(network.notation)
-    tallest = max(len(c) for c in layout.columns)
     column_of = {label: col for col, column in enumerate(layout.columns) for label in column}
     shared = [b for b in layout.biases if len(b[1]) > 1]
     own = {units[0]: bias for bias, units in layout.biases if len(units) == 1}

@@ -34,7 +34,7 @@ from symbackprop.slides.deck import (
     highlight,
     split,
 )
-from symbackprop.slides.fit import broken_sum, chunks, join_terms, math_width
+from symbackprop.slides.fit import broken_sum, chunks, math_width
 
 ASK = r"= \;?"
 
