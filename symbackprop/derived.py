@@ -41,6 +41,7 @@ class _View:
     module: Any  # (network, derivation, source, optimizers) → str
     handout: Any  # (network, derivation, source, digits, show_solutions) → str
     check: Any  # (network, points, seed) → check.unit.Report
+    slides: Any  # (network, derivation, source, digits, show_solutions) → str
 
 
 # --- the unit level ------------------------------------------------------------------------
@@ -53,6 +54,8 @@ def _unit_view() -> _View:
     from symbackprop.handout.unit import generate_handout
     from symbackprop.printers.printing import derivation_latex
     from symbackprop.printers.text import derivation_text
+    from symbackprop.slides.deck import render_deck
+    from symbackprop.slides.unit import unit_deck
 
     return _View(
         derive=derive,
@@ -66,6 +69,9 @@ def _unit_view() -> _View:
             d, source=source, digits=digits, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_network(net, points=points, seed=seed),
+        slides=lambda net, d, source, digits, show_solutions: render_deck(
+            unit_deck(d, source=source, digits=digits, show_solutions=show_solutions)
+        ),
     )
 
 
@@ -117,6 +123,8 @@ def _layer_view() -> _View:
     from symbackprop.derivation.layer import derive_layers
     from symbackprop.handout.layer import generate_layer_handout
     from symbackprop.printers.text import layer_derivation_text
+    from symbackprop.slides.deck import render_deck
+    from symbackprop.slides.layer import layer_deck
 
     return _View(
         derive=derive_layers,
@@ -129,6 +137,9 @@ def _layer_view() -> _View:
             net, source=source, show_solutions=show_solutions
         ),
         check=lambda net, points, seed: check_layer_net(net, points=points, seed=seed),
+        slides=lambda net, d, source, digits, show_solutions: render_deck(
+            layer_deck(net, source=source, show_solutions=show_solutions)
+        ),
     )
 
 
@@ -251,6 +262,27 @@ class Derived:
         """
         source = self._source(source)
         text = self._view.handout(self.network, self.derivation, source, digits, show_solutions)
+        if path is None:
+            return text
+        from symbackprop.output.save import save_handout
+
+        return save_handout(path, text, source=source, pdf=pdf, force=force)
+
+    def slides(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        source: str | None = None,
+        digits: int = 6,
+        show_solutions: bool = True,
+        pdf: bool = False,
+        force: bool = False,
+    ):
+        """The Beamer deck: the derivation revealed step by step; with ``show_solutions=False``
+        a question deck. Without ``path``: its text (without the do-not-edit header); with
+        ``path``: written (and compiled with ``pdf=True``) as :meth:`handout` writes."""
+        source = self._source(source)
+        text = self._view.slides(self.network, self.derivation, source, digits, show_solutions)
         if path is None:
             return text
         from symbackprop.output.save import save_handout

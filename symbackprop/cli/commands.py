@@ -120,6 +120,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
 
+    p = sub.add_parser(
+        "slides", help="write the derivation as a Beamer deck, and its PDF when pdflatex is found"
+    )
+    outputs(p, ".tex")
+    p.add_argument(
+        "--digits", type=integer(*DIGITS), default=6, help="significant digits (default 6)"
+    )
+    p.add_argument(
+        "--no-solutions", action="store_true", help="a question deck: no value or answer shown"
+    )
+    pdf = p.add_mutually_exclusive_group()
+    pdf.add_argument(
+        "--pdf", action="store_true", help="require the PDF (exit 6 when pdflatex is missing)"
+    )
+    pdf.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+
     p = sub.add_parser("codegen", help="write the NumPy module (or torch, JAX, CuPy, array API)")
     outputs(p, ".py, or <name>_<backend>.py")
     p.add_argument(
@@ -231,7 +247,7 @@ def cmd_codegen(args) -> int:
     return EXIT_OK
 
 
-def cmd_handout(args) -> int:
+def cmd_handout(args, method: str = "handout") -> int:
     from symbackprop.errors import PdflatexFailed
     from symbackprop.handout.latexrun import compile_pdf, find_pdflatex
     from symbackprop.output.writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
@@ -244,7 +260,8 @@ def cmd_handout(args) -> int:
         )
     d = _load(args)
     target = _target(args, d.name, ".tex")
-    body = d.handout(source=args.spec, digits=args.digits, show_solutions=not args.no_solutions)
+    make = getattr(d, method)  # Derived.handout or Derived.slides
+    body = make(source=args.spec, digits=args.digits, show_solutions=not args.no_solutions)
     text = stamp(body, comment="%", source=args.spec)
     files: list = [(target, text)]
     pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")
@@ -264,6 +281,16 @@ def cmd_handout(args) -> int:
     if not args.no_pdf and pdf_path is None:
         _warn(f"pdflatex not found: wrote {target} only (install TeX Live to get the PDF)")
     return EXIT_OK
+
+
+def cmd_slides(args) -> int:
+    """As ``handout``, with the deck: the same checks, sandboxed pdflatex and atomic writes."""
+    from symbackprop.errors import PdflatexFailed
+    from symbackprop.handout.latexrun import find_pdflatex
+
+    if args.pdf and find_pdflatex() is None:
+        raise PdflatexFailed("pdflatex not found", hint="install TeX Live or set PATH")
+    return cmd_handout(args, method="slides")
 
 
 def _report(files: list, written: list[Path]) -> None:
@@ -307,6 +334,7 @@ COMMANDS = {
     "derive": cmd_derive,
     "codegen": cmd_codegen,
     "handout": cmd_handout,
+    "slides": cmd_slides,
     "check": cmd_check,
     "verify": cmd_verify,
 }
