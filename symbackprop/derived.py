@@ -152,7 +152,8 @@ class Derived:
     """A network with its derivation, at its level; every output is a method.
 
     ``str(d)`` is the derivation as text; in a notebook ``d`` shows its equations typeset.
-    Built by :func:`derived`; the derivation itself is computed once, on first use.
+    Built by :func:`derived`; the derivation itself is computed once, on first use, and so is
+    the module's text.
     ``source`` names the spec in the outputs' headers (a built-in example's name or a file);
     it defaults to the network's name.
     """
@@ -162,6 +163,7 @@ class Derived:
     _view: _View = field(repr=False)
     _derivation: Any = field(default=None, repr=False)
     source: str | None = None
+    _modules: dict = field(default_factory=dict, repr=False)  # source → module text
 
     @property
     def name(self) -> str:
@@ -203,7 +205,11 @@ class Derived:
         return self._view.latex(self.network, self.derivation)
 
     def module(
-        self, path: str | os.PathLike | None = None, *, source: str | None = None, force=False
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        source: str | None = None,
+        force: bool = False,
     ):
         """The generated NumPy module.
 
@@ -211,12 +217,15 @@ class Derived:
         there as ``symbackprop codegen`` writes it (stamped, atomically, a hand-edited file
         refused unless ``force``); returns a :class:`results.Written`.
         """
-        text = self._view.module(self.network, self.derivation, self._source(source))
+        source = self._source(source)
+        if source not in self._modules:
+            self._modules[source] = self._view.module(self.network, self.derivation, source)
+        text = self._modules[source]
         if path is None:
             return text
         from symbackprop.output.save import save_module
 
-        return save_module(path, text, source=self._source(source), force=force)
+        return save_module(path, text, source=source, force=force)
 
     def handout(
         self,
