@@ -163,7 +163,8 @@ class Derived:
     """A network with its derivation, at its level; every output is a method.
 
     ``str(d)`` is the derivation as text; in a notebook ``d`` shows its equations typeset.
-    Built by :func:`derived`; the derivation itself is computed once, on first use.
+    Built by :func:`derived`; the derivation itself is computed once, on first use, and so is
+    the module's text.
     ``source`` names the spec in the outputs' headers (a built-in example's name or a file);
     it defaults to the network's name.
     """
@@ -173,6 +174,7 @@ class Derived:
     _view: _View = field(repr=False)
     _derivation: Any = field(default=None, repr=False)
     source: str | None = None
+    _modules: dict = field(default_factory=dict, repr=False)  # source → module text
 
     @property
     def name(self) -> str:
@@ -220,7 +222,7 @@ class Derived:
         source: str | None = None,
         optimizers=None,
         backend: str = "numpy",
-        force=False,
+        force: bool = False,
     ):
         """The generated module: NumPy by default, or another backend's (``backend``, see
         :mod:`codegen.backends`; layer level only); the spec's update rules, and ``optimizers``
@@ -230,19 +232,22 @@ class Derived:
         there as ``symbackprop codegen`` writes it (stamped, atomically, a hand-edited file
         refused unless ``force``); returns a :class:`results.Written`.
         """
-        if backend != "numpy":
-            from symbackprop.codegen.backends import backend_module
+        source = self._source(source)
+        key = (source, tuple(optimizers or ()), backend)
+        if key not in self._modules:
+            if backend != "numpy":
+                from symbackprop.codegen.backends import backend_module
 
-            text = backend_module(self.network, self.level, backend, source=self._source(source))
-        else:
-            text = self._view.module(
-                self.network, self.derivation, self._source(source), optimizers
-            )
+                made = backend_module(self.network, self.level, backend, source=source)
+            else:
+                made = self._view.module(self.network, self.derivation, source, optimizers)
+            self._modules[key] = made
+        text = self._modules[key]
         if path is None:
             return text
         from symbackprop.output.save import save_module
 
-        return save_module(path, text, source=self._source(source), force=force)
+        return save_module(path, text, source=source, force=force)
 
     def handout(
         self,

@@ -48,6 +48,9 @@ class CheckReport(Report):
 
         return format_report(self)
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def _repr_html_(self) -> str:
         def sci(x: float) -> str:
             return "not sampled" if math.isnan(x) else f"{x:.2e}"

@@ -231,7 +231,7 @@ def test_the_derivation_renders_as_latex_at_both_levels(capsys):
 def test_check_report_text_and_html():
     report = sbp.derive(sbp.layered(2, [2], activation="tanh", level="layer")).check(points=1)
     assert isinstance(report, CheckReport) and isinstance(report, Report) and report.ok
-    assert str(report) == format_report(report)
+    assert str(report) == format_report(report) == repr(report)
     html = report._repr_html_()
     assert html.count("<tr>") == len(report.params) + 1 and "#1a7f37" in html
     bad = CheckReport.of(
