@@ -174,7 +174,7 @@ class Derived:
     _view: _View = field(repr=False)
     _derivation: Any = field(default=None, repr=False)
     source: str | None = None
-    _modules: dict = field(default_factory=dict, repr=False)  # source → module text
+    _modules: dict = field(default_factory=dict, repr=False)  # (source, optimizers, backend) → text
 
     @property
     def name(self) -> str:
