@@ -33,7 +33,7 @@ from symbackprop.rules.registry import numeric_kernels
 # A training step's gradients (see codegen.optimizers): array-likes in, pooled gradient arrays out.
 STEP_GRADIENTS = """x, t = _floating(x, "x"), _floating(t, "t")
 if check_inputs:
-    _check(params, x, t)
+    _check(SIZES, params, x, t)
 value, grads = _backward(params, x, t, out=_take_gradients(params, x, t))"""
 
 EXPECTED = ("init_params", "forward", "loss", "gradients", "optimizer_init", "optimizer_step")
