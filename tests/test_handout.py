@@ -156,3 +156,24 @@ def test_error_after_one_update_and_the_training_curve():
     tex = generate_handout(derive(load_spec("mazur")), source="mazur")
     assert f"$E_{{total}} = {nine(after)}$, against $0.298371109$ before it" in tex
     assert r"\addplot[thick, blue] coordinates {(0,0.298371)" in tex
+
+
+GRAPH_SPEC = (
+    'name = "two"\n[graph]\ninputs = ["x"]\ntargets = ["t"]\nparams = ["v", "w"]\nloss = "E"\n'
+    '[graph.nodes]\nzh = "v*x"\nh = "tanh(zh)"\nzo = "w*h"\no = "sigmoid(zo)"\n'
+    'E = "(t - o)^2/2"\n[graph.units]\nzh = "h"\nh = "h"\nzo = "o"\no = "o"\n'
+)
+
+
+def test_graph_form_units_are_named_by_their_place(monkeypatch):
+    """A graph-form spec has no layers: its output unit's section is the output layer's, the
+    unit before it the hidden one, and tanh(z) is not written out as tanh(z) again."""
+    from symbackprop.handout import unit
+    from symbackprop.spec.load import load_spec_text
+
+    monkeypatch.setattr(unit, "loss_curve", lambda d: ([(0, 1.0), (1, 0.5)], None))
+    net = load_spec_text(GRAPH_SPEC, source="two", name="two")
+    titles = [s.title for s in unit.handout_context(derive(net), source="two")["backward"]]
+    assert titles == ["The output layer", "Layer 1 (hidden)"]
+    tex = generate_handout(derive(net), source="two")
+    assert r"= \tanh\left(zh\right)" in tex and r"\tanh\left(zh\right) = \tanh" not in tex

@@ -442,7 +442,8 @@ def choose_exercises(w: _Writer, steps: list[Step], updated: dict) -> set[sp.Sym
     changed = True
     while changed:
         changed = False
-        shown = {_magnitude(v) for k, v in w.values.items() if k not in asked}
+        # a parameter asked for is asked for its new value; its current one is given
+        shown = {_magnitude(v) for k, v in w.values.items() if k not in asked or k in updated}
         shown |= {_magnitude(v) for k, v in updated.items() if k not in asked}
         for step in steps:
             if step.exercise and set(step.symbols) <= asked:
@@ -482,7 +483,9 @@ def handout_context(
         candidates + [Step("", (), True, (p,)) for p in sorted(update_asked, key=lambda p: p.name)],
         updated,
     )
-    w = first if show_solutions else _Writer(derivation, digits, hidden=frozenset(asked))
+    # the numbers hide the answers; a parameter's value is given (its new value is the answer)
+    hidden = frozenset(asked - set(net.params))
+    w = first if show_solutions else _Writer(derivation, digits, hidden=hidden)
     rate = w.inline(net.learning_rate)
     rate_value = w.values.get(net.learning_rate, "")
     direction = "ascent" if net.maximize else "descent"
