@@ -1,0 +1,91 @@
+"""The benchmark harness on one small case: its figures are steady-state (they agree with a plain
+``timeit`` of each function run alone), its ratios are paired round by round, and a module added
+to ``peers.MODULE_PEERS`` is timed and tabled with the rest."""
+
+from __future__ import annotations
+
+import sys
+import time
+import timeit
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmark's modules, with BLAS on one thread: the tests share the cores with other
+    workers, and a two-thread product waits for whichever thread the scheduler delays."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import nets
+        import peers
+        import report
+        import timing
+
+        with timing.thread_limit(1):
+            yield nets, peers, report, timing
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _alone(run, loops: int) -> float:
+    """What a person measures: the best of a few ``timeit`` loops of the function by itself (on
+    the process's CPU clock, as the harness is here)."""
+    timer = timeit.Timer(run, timer=time.process_time)
+    timer.timeit(loops)  # warm
+    return min(timer.repeat(number=loops, repeat=15)) / loops
+
+
+def test_harness_figures_agree_with_timeit_alone(bench, monkeypatch):
+    nets, peers, report, timing = bench
+    case = next(c for c in nets.CASES if c.label == "784-30-10 sigmoid b10")
+    extra = peers.Peer("extra", "an extra module", peers.numpy_peer)
+    monkeypatch.setattr(peers, "MODULE_PEERS", [extra])
+    monkeypatch.setattr(report, "MODULE_PEERS", [extra])
+    from generated import GENERATED
+
+    chosen = (*GENERATED, extra, *peers.HAND)
+    budget = timing.Budget(rounds=3, settle_s=0.02, warm_s=0.01, turn_s=0.03, sample_s=0.002)
+    lines = []
+    results = timing.time_case(case, "float64", True, lines.append, chosen, ("user",), budget)
+    assert not lines  # nothing disagreed or crashed
+    by_key = {r.peer: r for r in results}
+    assert set(by_key) == {"sbp", "sbp.out", "extra", "numpy", "numpy.tuned"}
+    for r in results:
+        assert len(r.rounds) == 3 and r.samples >= 3 and r.max_rel_error < 1e-12
+        assert r.min_s <= r.median_s <= r.max_s
+
+    # Steady state: each figure agrees with timeit of the same function alone. Both are taken on
+    # the process's CPU clock: on a shared machine, wall time rewards the harness's pauses (a
+    # process that slept is scheduled first when it wakes) and stretches a long timeit loop. The
+    # two are taken in turns, three times, and the best of each compared. The bounds are wide for
+    # a machine shared with other test workers; a cold start per turn, which this guards
+    # against, cost short calls more than that (1.5x and more).
+    monkeypatch.setattr(timing, "CLOCK", time.process_time_ns)
+    for key in ("sbp", "numpy"):
+        peer = next(p for p in chosen if p.key == key)
+        run, _ = peer.setup(case, np.float64, "user")
+        loops = max(1, int(budget.sample_s / _alone(run, 1)))
+        harness, alone = [], []
+        for _ in range(3):
+            harness.append(
+                timing.time_case(case, "float64", True, print, [peer], ("user",), budget)[0].min_s
+            )
+            alone.append(_alone(run, loops))
+        ratio = min(harness) / min(alone)
+        assert 0.6 < ratio < 1.5, f"{key}: harness / timeit alone = {ratio:.2f}"
+
+    # Ratios are per round, and the report carries them with the new module's column.
+    med, low, high = report.paired_ratio(by_key["sbp"], by_key["numpy"])
+    assert low <= med <= high
+    want = [a / b for a, b in zip(by_key["sbp"].rounds, by_key["numpy"].rounds)]
+    assert min(want) == low and max(want) == high
+    machine = report.machine(1)
+    text = report.markdown(machine, results, None, quick=True, budget=budget)
+    assert "an extra module" in text and "symbackprop `out=g`" in text
+    assert "`gradients(p, x, t)` / plain hand NumPy" in text
+    assert "`out=g` / tuned hand NumPy" in text
