@@ -26,9 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generated import layer_module, layer_net  # noqa: E402
 from nets import CASES, Case, make_data  # noqa: E402
 from peers import PEERS, Unavailable, _need  # noqa: E402
+
+from generated import layer_module, layer_net  # noqa: E402
 
 BACKENDS = ("torch", "jax", "array-api", "cupy")
 
@@ -147,7 +148,7 @@ def _agree(reference, result, to_list, dtype) -> float:
     return worst
 
 
-def measure(case: Case, dtype, peers, rounds: int, seconds: float) -> dict:
+def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.perf_counter) -> dict:
     """Interleaved rounds: each peer in turn runs for about ``seconds``; per peer, the median
     call time of each round. Returns name → (best round's median, spread of round medians,
     worst relative disagreement with the first peer)."""
@@ -171,9 +172,9 @@ def measure(case: Case, dtype, peers, rounds: int, seconds: float) -> dict:
             times = []
             stop = time.perf_counter() + seconds
             while time.perf_counter() < stop or len(times) < 3:
-                start = time.perf_counter()
+                start = clock()
                 run()
-                times.append(time.perf_counter() - start)
+                times.append(clock() - start)
             samples[name].append(statistics.median(times))
     return {
         name: (min(meds), (max(meds) - min(meds)) / min(meds), errors[name])
@@ -186,7 +187,16 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.4, help="per peer per round")
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (all its threads): on a machine other jobs "
+        "share, --threads 1 --clock cpu still compares peers fairly",
+    )
+    parser.add_argument("--only", choices=("torch", "jax", "array-api"), action="append")
     args = parser.parse_args(argv)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     from timing import thread_limit
 
     case = next(c for c in CASES if c.sizes == (784, 128, 64, 10) and c.batch == 1024)
@@ -202,11 +212,15 @@ def main(argv=None) -> int:
         ("jax", [PEERS_BY_BACKEND["jax"], ("jax.jit(jax.grad)", PEERS["jax.jit"])]),
         ("array-api", [("numpy module", numpy_module_peer), PEERS_BY_BACKEND["array-api"]]),
     ]
-    print(f"{case.label}, {args.threads} threads, {args.rounds} rounds of {args.seconds} s")
+    comparisons = [c for c in comparisons if not args.only or c[0] in args.only]
+    print(
+        f"{case.label}, {args.threads} threads, {args.rounds} rounds of {args.seconds} s, "
+        f"{args.clock} clock"
+    )
     with thread_limit(args.threads):
         for dtype in (np.float32, np.float64):
             for label, peers in comparisons:
-                result = measure(case, dtype, peers, args.rounds, args.seconds)
+                result = measure(case, dtype, peers, args.rounds, args.seconds, clock)
                 base = next(iter(result.values()))[0]
                 print(f"{np.dtype(dtype).name} {label}:")
                 for name, (best, spread, error) in result.items():
