@@ -1,0 +1,235 @@
+"""The generated torch, JAX, array-API and CuPy modules as benchmark peers.
+
+``backend_peers(case)`` returns ``(name, setup)`` pairs in the form of :mod:`peers`:
+``setup(case, dtype) -> (run, to_list)``, ``run()`` one full gradient on data prepared once (in
+the library's own arrays), ``to_list`` the result as NumPy arrays ``[dW1, db1, …]`` for the
+agreement check; a peer that cannot run here raises :class:`peers.Unavailable`. A harness adds
+them to its table as it adds the peers of :data:`peers.PEERS`.
+
+Run alone, ``python benchmarks/backends.py`` times the comparisons the backends are held to, at
+784-128-64-10 batch 1024 in float32 and float64: the torch module against torch eager (autograd)
+and torch's GEMM floor, the JAX module against ``jax.jit(jax.grad)`` of the same loss, and the
+array-API module on NumPy against the NumPy module. Peers take turns (interleaved rounds); each
+figure is the median per call of its best round, with the spread of the round medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from nets import CASES, Case, make_data  # noqa: E402
+from peers import PEERS, Unavailable, _need  # noqa: E402
+
+from generated import layer_module, layer_net  # noqa: E402
+
+BACKENDS = ("torch", "jax", "array-api", "cupy")
+
+
+@lru_cache(maxsize=None)
+def backend_module(case: Case, backend: str):
+    """The case's net generated for ``backend`` and imported (its library must be installed)."""
+    import importlib.util
+    import tempfile
+
+    from symbackprop.codegen.backends import generate_backend_module
+    from symbackprop.derivation.layer import derive_layers
+
+    text = generate_backend_module(derive_layers(layer_net(case)), backend, source="bench")
+    with tempfile.TemporaryDirectory(prefix="symbackprop-bench-") as tmp:
+        path = Path(tmp) / f"bench_{backend.replace('-', '_')}.py"
+        path.write_text(text, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+def _names(case: Case) -> list[str]:
+    return [n for layer in range(1, len(case.sizes)) for n in (f"W{layer}", f"b{layer}")]
+
+
+def _to_list(case: Case, as_numpy):
+    return lambda grads: [np.asarray(as_numpy(grads[n]), dtype=np.float64) for n in _names(case)]
+
+
+def torch_module_peer(case: Case, dtype):
+    torch = _need("torch")
+    module = backend_module(case, "torch")
+    params, x, t = make_data(case, dtype)
+    # torch's own (aligned) copies, as the torch eager peer has them
+    p = {n: torch.tensor(v) for n, v in zip(_names(case), params)}
+    tx, tt = torch.tensor(x), torch.tensor(t)
+    return (lambda: module.gradients(p, tx, tt)), _to_list(case, lambda g: g.numpy())
+
+
+def jax_module_peer(case: Case, dtype):
+    jax = _need("jax")
+    jax.config.update("jax_enable_x64", True)
+    module = backend_module(case, "jax")
+    params, x, t = make_data(case, dtype)
+    p = {n: jax.device_put(v) for n, v in zip(_names(case), params)}
+    jx, jt = jax.device_put(x), jax.device_put(t)
+
+    def run():
+        grads = module.gradients(p, jx, jt)
+        for g in grads.values():
+            g.block_until_ready()
+        return grads
+
+    return run, _to_list(case, np.asarray)
+
+
+def array_api_numpy_peer(case: Case, dtype):
+    """The generic module on NumPy arrays (what array-api costs over the NumPy module)."""
+    _need("array_api_compat")
+    module = backend_module(case, "array-api")
+    params, x, t = make_data(case, dtype)
+    p = dict(zip(_names(case), params))
+    return (lambda: module.gradients(p, x, t)), _to_list(case, np.asarray)
+
+
+def cupy_module_peer(case: Case, dtype):
+    cp = _need("cupy")
+    try:
+        cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # noqa: BLE001 - cupy installed without a usable GPU
+        raise Unavailable(f"no CUDA device ({exc})") from exc
+    module = backend_module(case, "cupy")
+    params, x, t = make_data(case, dtype)
+    p = {n: cp.asarray(v) for n, v in zip(_names(case), params)}
+    gx, gt = cp.asarray(x), cp.asarray(t)
+
+    def run():
+        grads = module.gradients(p, gx, gt)
+        cp.cuda.Device().synchronize()
+        return grads
+
+    return run, _to_list(case, cp.asnumpy)
+
+
+def numpy_module_peer(case: Case, dtype):
+    """The NumPy module's default call (fresh gradient arrays)."""
+    module = layer_module(case)
+    params, x, t = make_data(case, dtype)
+    p = dict(zip(_names(case), params))
+    return (lambda: module.gradients(p, x, t)), _to_list(case, np.asarray)
+
+
+PEERS_BY_BACKEND = {
+    "torch": ("torch module", torch_module_peer),
+    "jax": ("jax module", jax_module_peer),
+    "array-api": ("array-api module (numpy)", array_api_numpy_peer),
+    "cupy": ("cupy module", cupy_module_peer),
+}
+
+
+def backend_peers(case: Case) -> list[tuple[str, object]]:
+    """``(name, setup)`` of each backend module for ``case``, in the form of :data:`PEERS`
+    (layer-level nets only: the tiny unit-level cases have no backend module)."""
+    if "softmax" not in case.activations and case.n_params <= 100:
+        return []
+    return [PEERS_BY_BACKEND[b] for b in BACKENDS]
+
+
+def _agree(reference, result, to_list, dtype) -> float:
+    got = to_list(result)
+    worst = 0.0
+    for g, r in zip(got, reference):
+        worst = max(worst, float(np.max(np.abs(g - r)) / max(np.max(np.abs(r)), 1e-300)))
+    return worst
+
+
+def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.perf_counter) -> dict:
+    """Interleaved rounds: each peer in turn runs for about ``seconds``; per peer, the median
+    call time of each round. Returns name → (best round's median, spread of round medians,
+    worst relative disagreement with the first peer)."""
+    runs = {}
+    for name, setup in peers:
+        try:
+            runs[name] = setup(case, dtype)
+        except Unavailable as exc:
+            print(f"  {name}: n/a ({exc})")
+    first = next(iter(runs))
+    reference = runs[first][1](runs[first][0]())
+    samples = {name: [] for name in runs}
+    errors = {}
+    for name, (run, to_list) in runs.items():
+        result = run()  # warm up (JIT compilation, allocator) and check agreement
+        for _ in range(3):
+            result = run()
+        errors[name] = _agree(reference, result, to_list, dtype) if to_list else float("nan")
+    for _ in range(rounds):
+        for name, (run, _) in runs.items():
+            times = []
+            stop = time.perf_counter() + seconds
+            while time.perf_counter() < stop or len(times) < 3:
+                start = clock()
+                run()
+                times.append(clock() - start)
+            samples[name].append(statistics.median(times))
+    return {
+        name: (min(meds), (max(meds) - min(meds)) / min(meds), errors[name])
+        for name, meds in samples.items()
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=0.4, help="per peer per round")
+    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or this process's CPU time (all its threads): on a machine other jobs "
+        "share, --threads 1 --clock cpu still compares peers fairly",
+    )
+    parser.add_argument("--only", choices=("torch", "jax", "array-api"), action="append")
+    args = parser.parse_args(argv)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    from timing import thread_limit
+
+    case = next(c for c in CASES if c.sizes == (784, 128, 64, 10) and c.batch == 1024)
+    comparisons = [
+        (
+            "torch",
+            [
+                PEERS_BY_BACKEND["torch"],
+                ("torch eager", PEERS["torch"]),
+                ("torch GEMM floor", PEERS["floor.torch"]),
+            ],
+        ),
+        ("jax", [PEERS_BY_BACKEND["jax"], ("jax.jit(jax.grad)", PEERS["jax.jit"])]),
+        ("array-api", [("numpy module", numpy_module_peer), PEERS_BY_BACKEND["array-api"]]),
+    ]
+    comparisons = [c for c in comparisons if not args.only or c[0] in args.only]
+    print(
+        f"{case.label}, {args.threads} threads, {args.rounds} rounds of {args.seconds} s, "
+        f"{args.clock} clock"
+    )
+    with thread_limit(args.threads):
+        for dtype in (np.float32, np.float64):
+            for label, peers in comparisons:
+                result = measure(case, dtype, peers, args.rounds, args.seconds, clock)
+                base = next(iter(result.values()))[0]
+                print(f"{np.dtype(dtype).name} {label}:")
+                for name, (best, spread, error) in result.items():
+                    print(
+                        f"  {name:28s} {best * 1e3:8.3f} ms  x{best / base:5.2f}  "
+                        f"spread {spread:5.1%}  max rel diff {error:.1e}"
+                    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
