@@ -158,7 +158,7 @@ def _mutations(side: cp.Node, rng: random.Random) -> list[tuple[str, cp.Node]]:
     return out
 
 
-@pytest.mark.parametrize("seed", [3, 4, 5])
+@pytest.mark.parametrize("seed", [4, 5])
 def test_random_true_claims_are_correct_and_single_slips_wrong(tmp_path, seed: int):
     rng = random.Random(seed)
     sizes = _random_sizes(rng)
