@@ -46,6 +46,14 @@ MAX_POW = 512
 _NODE_TYPES = get_args(cp.Node)
 
 
+class Undecided(Exception):  # noqa: N818 - a verdict, not an error
+    """The claim could not be decided within a resource limit (the message says why)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class Link:
     """The verdict on one ``A = B`` of a claim; values are at ``point`` (None: the example)."""
@@ -243,6 +251,21 @@ class Checker:
         if self.is_numeric(a) or self.is_numeric(b):  # a number against anything: the example
             return self.check_numeric(a, b)
         return self.check_symbolic(a, b, prove)
+
+    def compare(self, a: sp.Basic, b: sp.Basic, op: str) -> Link:
+        """A comparison ``a < b`` (``<=``, ``>``, ``>=``) between numbers at the spec's example.
+        A printed number in a comparison is a bound, taken at its value as written (``\\delta
+        \\le 0.1385``); sides equal within evaluation noise are equal."""
+        if _shape(a) != () or _shape(b) != ():
+            raise InvalidInput("a comparison needs numbers on both sides, not arrays")
+        if self.example is None and not (self.is_numeric(a) and self.is_numeric(b)):
+            raise InvalidInput("a comparison needs the spec's example values ([values])")
+        env = self.example or {}
+        va, vb = self.value(a, env), self.value(b, env)
+        tol = FLOAT_REL * max(abs(va), abs(vb)) + sp.Float("1e-30")
+        d = va - vb if abs(va - vb) > tol else sp.Integer(0)
+        holds = {"<": d < 0, "<=": d <= 0, ">": d > 0, ">=": d >= 0}[op]
+        return Link(bool(holds), "numeric", a, b, va, vb, self.example_point, tol, {"op": op})
 
     def check_numeric(self, a: sp.Basic, b: sp.Basic) -> Link:
         if self.example is None and not (self.is_numeric(a) and self.is_numeric(b)):
