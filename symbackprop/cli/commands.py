@@ -38,7 +38,8 @@ from symbackprop.errors import (
 MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
 
 _EPILOG = """exit codes: 0 ok, 1 internal error, 2 invalid input, 3 a claim is wrong (verify),
-4 refused to overwrite, 5 resource limit, 6 pdflatex failed. When standard output cannot
+4 refused to overwrite, 5 resource limit, 6 pdflatex failed, 7 a claim is undecided (verify could
+not decide it within its resource limit; never reported correct). When standard output cannot
 be written (closed, full, a pipe closed early) the exit code is the command's own if that is not
 0, else 2.
 SPEC is the name of a built-in example (see 'symbackprop examples') or a TOML file."""
@@ -163,7 +164,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=integer(*SEED), default=0)
     level(p)
 
-    p = sub.add_parser("verify", help="check hand-written claims; exit 0 all correct, 3 any wrong")
+    p = sub.add_parser(
+        "verify",
+        help="check hand-written claims; exit 0 all correct, 3 any wrong, 7 any undecided",
+        epilog="verdicts: correct (every instance holds), wrong (exit 3, with the reason), "
+        "unreadable (exit 2), undecided (exit 7: not decidable within the resource limit, "
+        "with why; never reported correct)",
+    )
     p.add_argument("spec", metavar="SPEC")
     p.add_argument(
         "claims",

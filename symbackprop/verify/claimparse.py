@@ -157,6 +157,7 @@ class Claim:
     text: str
     syntax: str  # "latex" or "plain"
     sides: tuple[Node, ...]
+    relations: tuple[str, ...] = ()  # per link: "=", "<", "<=", ">", ">=" (empty: all "=")
 
 
 class Resolver(Protocol):
@@ -226,15 +227,17 @@ _CMDS.update(dict.fromkeys(["\\times", "\\cdot", "\\ast"], "TIMES"))
 _CMDS.update(
     dict.fromkeys("\\left \\right \\big \\Big \\bigl \\bigr \\Bigl \\Bigr \\limits".split(), "")
 )
-_OPS = {"+": "PLUS", "-": "MINUS", "*": "TIMES", "/": "DIV", "=": "_EQ", "^": "POW", "**": "POW"}
+_OPS = {"+": "PLUS", "-": "MINUS", "*": "TIMES", "/": "DIV", "=": "EQ", "^": "POW", "**": "POW"}
+_OPS.update({"<": "REL", ">": "REL", "<=": "REL", ">=": "REL"})
+RELATIONS = {"\\lt": "<", "\\gt": ">", "\\le": "<=", "\\leq": "<=", "\\ge": ">=", "\\geq": ">="}
 _PAIRS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}"}
 _LATEX_RE = re.compile(
     r"(?P<ws>[\s&$]+|\\[,;:! ]|\\q?quad\b)|(?P<cmd>\\[A-Za-z]+)|(?P<br>\\[{}]|[()\[\]{}])"
-    r"|(?P<num>\d+\.?\d*|\.\d+)|(?P<word>[A-Za-z][A-Za-z0-9]*)|(?P<op>[-+*/=^'])"
+    r"|(?P<num>\d+\.?\d*|\.\d+)|(?P<word>[A-Za-z][A-Za-z0-9]*)|(?P<op>[<>]=?|[-+*/=^'])"
 )
 _PLAIN_RE = re.compile(
     r"(?P<ws>[\s$]+)|(?P<br>[()\[\]])|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/=^'])"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[<>]=?|[-+*/=^'])"
 )
 _SUP_RE = re.compile(r"[+*]|[A-Za-z]{1,3}(?:[+-]\d+)?|\d+|\(\d+\)")  # w^+ y^* w^{l+1} x^{(1)}
 _SUB_RE = re.compile(r"[A-Za-z0-9+\-*,]+")
@@ -387,6 +390,8 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             pos = name(text.lstrip("\\"), pos, col)
         elif text == "\\nabla":
             pos = _nabla(line, pos, col, emit)
+        elif text in RELATIONS:  # \le, \geq, \lt: a comparison between numbers
+            emit("REL", RELATIONS[text], col)
         elif kind == "cmd" and text[1:] in _FONTS:
             raise _Error(col, f"unknown symbol '{text[1:]}'", "\\text-like commands unsupported")
         elif kind == "cmd":
@@ -470,7 +475,7 @@ class _Build(Transformer):
     pow = staticmethod(lambda c: _mk(Pow(c[0].node, c[2].node), c[0], c[2]))
     transpose = staticmethod(lambda c: _mk(Transpose(c[0].node), c[0]))
     call = staticmethod(lambda c: _mk(Call(*c[0].payload[:1], c[1].node, c[0].payload[1]), c[1]))
-    start = staticmethod(lambda c: tuple(v.node for v in c))
+    start = staticmethod(lambda c: tuple(v if isinstance(v, Token) else v.node for v in c))
 
     @staticmethod
     def factors(c: list) -> list:  # one accumulator of (operator, value), appended in place
@@ -523,7 +528,14 @@ def _parser() -> Lark:
     return Lark(grammar, parser="lalr", lexer=_ListLexer, transformer=_Build(), strict=True)
 
 
-_PRETTY = {"_EQ": "'='", "_RPAR": "')'", "_RBRACE": "'}'", "_LBRACE": "'{'", "NAME": "a name"}
+_PRETTY = {
+    "EQ": "'='",
+    "REL": "a comparison",
+    "_RPAR": "')'",
+    "_RBRACE": "'}'",
+    "_LBRACE": "'{'",
+    "NAME": "a name",
+}
 _PRETTY.update(NUMBER="a number", _LPAR="'('", MINUS="'-'", _PARTIAL="'\\partial'")
 
 
@@ -564,7 +576,7 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
         except UnexpectedInput as exc:
             tok, expected = getattr(exc, "token", None), getattr(exc, "expected", ())
             if tok is None or tok.type == "$END":
-                two = "_EQ" in expected
+                two = "EQ" in expected
                 what = "a claim needs two sides: A = B" if two else "unexpected end of claim"
                 raise _Error(len(line) + 1, what) from None
             hint = "expected " + ", ".join(sorted(_PRETTY.get(t, t.lower()) for t in expected))
@@ -575,7 +587,16 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
         msg = f"col {err.col}: {err.message}" if err.col else err.message
         raise InvalidInput(msg, where=f"{source}:{lineno}", hint=err.hint) from None
     syntax = "latex" if latex else "plain"
-    return Claim(lineno, label.group(1) if label else None, line.strip(), syntax, sides)
+    nodes = tuple(n for n in sides if not isinstance(n, Token))
+    relations = tuple(str(t) if t.type == "REL" else "=" for t in sides if isinstance(t, Token))
+    return Claim(
+        lineno,
+        label.group(1) if label else None,
+        line.strip(),
+        syntax,
+        nodes,
+        relations if any(r != "=" for r in relations) else (),
+    )
 
 
 def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:

@@ -31,7 +31,9 @@ class Slow(Exception):  # noqa: N818 - a signal to take the slow, checked route
 
 
 def mpf(value: sp.Basic) -> object:
-    """A SymPy number as an mpf of this module's context."""
+    """A SymPy number (or an mpf, a float) as an mpf of this module's context."""
+    if isinstance(value, (int, float)) or type(value).__name__ == "mpf":
+        return _CTX.mpf(value)
     if value.is_Integer:
         return _CTX.mpf(int(value))
     if value.is_Rational:
@@ -68,11 +70,15 @@ class Evaluator:
     def __init__(self, lookup):  # noqa: ANN001 - a function of a Symbol
         self.lookup = lookup
         self.leaves: dict[sp.Symbol, object] = {}
+        self.memo: dict[sp.Basic, object] = {}  # values of subtrees, shared across calls
 
-    def value(self, expr: sp.Basic, memo: dict | None = None) -> object:
-        memo = {} if memo is None else memo
+    def value(self, expr: sp.Basic) -> object:
         with _CTX.workdps(DPS):
-            return self._walk(expr, memo)
+            return self._walk(expr, self.memo)
+
+    def set(self, sym: sp.Symbol, value: object) -> None:
+        """Give a leaf its value (an mpf): the quantities of a derivation, in order."""
+        self.leaves[sym] = value
 
     def _leaf(self, sym: sp.Symbol) -> object:
         if sym not in self.leaves:

@@ -53,7 +53,7 @@ from symbackprop.errors import (
 )
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
-from symbackprop.verify.claimcheck import Checker, Link
+from symbackprop.verify.claimcheck import Checker, Link, Undecided
 from symbackprop.verify.diagnose import (
     diagnose,
     notation_name,
@@ -69,14 +69,6 @@ _NODE_TYPES = get_args(cp.Node)
 
 MAX_ENUMERATION = 2_000_000  # name look-ups while enumerating a claim's instances
 CLAIM_SECONDS = 60.0  # checking one claim's instances; past it the claim is undecided
-
-
-class Undecided(Exception):  # noqa: N818 - a verdict, not an error
-    """The claim could not be decided within a resource limit (the message says which)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -259,6 +251,11 @@ _LABEL = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]")
 
 def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
     """One claim against a layer-level net: every layer and unit, at random points."""
+    if claim.relations:
+        raise InvalidInput(
+            "comparisons are decided between numbers at the spec's example values; the layer "
+            "level checks claims at random points"
+        )
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     method = f"float64 at {checker.P} random points, every instance"
     try:
@@ -390,7 +387,11 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
             continue
         checked += 1
         for i, (a, b) in enumerate(itertools.pairwise(sides)):
-            link = checker.check(a, b, prove=checked == 1)
+            op = claim.relations[i] if claim.relations else "="
+            if op == "=":
+                link = checker.check(a, b, prove=checked == 1)
+            else:
+                link = checker.compare(a, b, op)
             methods.append(link.method)
             if not link.ok:
                 return _wrong(checker, base, claim, link, i, bindings, where)
@@ -438,8 +439,16 @@ def _wrong(
     if link.method == "shapes":
         base.message = f"{at}{lhs} and {rhs} have different shapes {link.extra['shape']}"
         return base
-    base.factor = diagnose(ck, link, claim.sides[i], claim.sides[i + 1], bindings, where)
-    if link.method == "numeric":
+    if "op" not in link.extra:
+        base.factor = diagnose(ck, link, claim.sides[i], claim.sides[i + 1], bindings, where)
+    if "op" in link.extra:  # a comparison between numbers
+        op = link.extra["op"]
+        base.message = (
+            f"{at}{lhs} = {number(link.lhs_value)} is not {op} {rhs} = {number(link.rhs_value)}"
+        )
+        base.method = "numeric"
+        where_ = "example"
+    elif link.method == "numeric":
         base.correct = number(link.lhs_value)
         what = f"{lhs} = {number(link.lhs_value)} but {rhs} = {number(link.rhs_value)}"
         base.message = f"{at}{what} (differ by {number(abs(link.lhs_value - link.rhs_value))}"
