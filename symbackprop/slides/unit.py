@@ -326,22 +326,42 @@ class _Builder:
         return frames
 
     def update_frames(self) -> list[Frame]:
-        rate = self.s(self.net.learning_rate)
-        sign = "+" if self.net.maximize else "-"
-        text = rf"Gradient {'ascent' if self.net.maximize else 'descent'}, "
-        text += rf"$w^{{+}} = w {sign} {rate}\, \partial {self.s(self.net.loss)} / \partial w$"
-        if self.net.learning_rate in self.values:
-            text += rf" with ${rate} = {self.values[self.net.learning_rate]}$"
+        """``p⁺ = p ∓ η ∂E/∂p`` per parameter; in the Δ style (Fausett) ``Δp`` first, then
+        ``p⁺ = p + Δp``."""
+        net = self.net
+        rate = self.s(net.learning_rate)
+        sign = "+" if net.maximize else "-"
+        grad = rf"\partial {self.s(net.loss)} / \partial w"
+        delta_style = net.notation.update_style == "delta"
+        if delta_style:
+            text = rf"Each weight changes by $\Delta w = {sign.strip('+')}{rate}\, {grad}$"
+        else:
+            text = rf"Gradient {'ascent' if net.maximize else 'descent'}, "
+            text += rf"$w^{{+}} = w {sign} {rate}\, {grad}$"
+        if net.learning_rate in self.values:
+            text += rf" with ${rate} = {self.values[net.learning_rate]}$"
         blocks = []
         for k, u in enumerate(self.d.updates, start=1):
             p = self.s(u.param)
-            rows = [Row(f"{{{p}}}^{{+}}", "= " + self.s(u.expr), k)]
-            if self.worked is not None:
-                if self.solutions:
-                    value = format_number(self.worked.updated[u.param], self.digits)
-                    rows.append(Row("", f"= {self.n(u.expr)} = {value}", k))
-                else:
-                    rows.append(Row("", ASK, k))
+            new = format_number(self.worked.updated[u.param], self.digits) if self.worked else ""
+            if delta_style:
+                step = u.expr.args[1]  # the ∓η ∂E/∂p of p + (∓η ∂E/∂p)
+                rows = [Row(rf"\Delta {p}", "= " + self.s(step), k)]
+                rows.append(Row(f"{{{p}}}^{{+}}", rf"= {p} + \Delta {p}", k))
+                if self.worked is not None and self.solutions:
+                    change = self.worked.updated[u.param] - net.value_map[u.param]
+                    rows[0] = Row(
+                        rows[0].lhs,
+                        f"{rows[0].rhs} = {self.n(step)} = {format_number(change, self.digits)}",
+                        k,
+                    )
+                    rows[1] = Row(rows[1].lhs, f"{rows[1].rhs} = {new}", k)
+            else:
+                rows = [Row(f"{{{p}}}^{{+}}", "= " + self.s(u.expr), k)]
+                if self.worked is not None and self.solutions:
+                    rows.append(Row("", f"= {self.n(u.expr)} = {new}", k))
+            if self.worked is not None and not self.solutions:
+                rows.append(Row("", ASK, k))
             blocks.append(rows)
         return self.packed("The updates", blocks, text=text + ":", question=not self.solutions)
 
