@@ -120,6 +120,10 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
             )
         )
     opt = optimizer(net.optimizer.name)
+    # A log-likelihood is ascended: the rules descend its negative (seed 003).
+    grad, ascent = r"\partial C / \partial \theta", ""
+    if d.output.maximize:
+        grad, ascent = r"-\partial \log L / \partial \theta", " (gradient ascent on $\\log L$)"
     rows = [Row("", eq, k + 1) for k, eq in enumerate(opt.equations)]
     settings = [rf"\eta = {_number(net.learning_rate)}"] + [
         f"{_SETTING.get(key, escape_text(key))} = {_number(value)}"
@@ -128,7 +132,7 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
     frames.append(
         Frame(
             f"The update: {escape_text(opt.title)}",
-            text=r"With $g = \partial C / \partial \theta$ for each parameter $\theta$ and $"
+            text=rf"With $g = {grad}$ for each parameter $\theta${ascent} and $"
             + r",\ ".join(settings)
             + "$:",
             rows=tuple(rows),
