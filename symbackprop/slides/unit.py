@@ -361,7 +361,8 @@ class _Builder:
                 if self.worked is not None and self.solutions:
                     rows.append(Row("", f"= {self.n(u.expr)} = {new}", k))
             if self.worked is not None and not self.solutions:
-                rows.append(Row("", ASK, k))
+                last = rows[-1]
+                rows[-1] = Row(last.lhs, f"{last.rhs} {ASK}", k)
             blocks.append(rows)
         return self.packed("The updates", blocks, text=text + ":", question=not self.solutions)
 
