@@ -48,9 +48,10 @@ def _bad_boxes(log: str) -> list[str]:
     return [m.group(0) for m in BOX.finditer(log) if float(m.group(3)) > 1.0]
 
 
-@pytest.mark.parametrize("name", [n for n in example_names() if n != "mazur"])
+@pytest.mark.parametrize("name", [n for n in example_names() if n != "mazur"] + ["jacobs@layer"])
 def test_every_example_deck_fits(name, tmp_path, require_pdflatex):
-    d = derived(load_spec(name))
+    name, _, level = name.partition("@")
+    d = derived(load_spec(name, level=level or None))
     tex = d.slides(source=name)
     assert tex.count(r"\begin{frame}") >= 6
     log, text = _compile(require_pdflatex, tex, tmp_path)
@@ -58,6 +59,9 @@ def test_every_example_deck_fits(name, tmp_path, require_pdflatex):
     if d.level == "layer":
         for label in ("BP1", "BP2", "BP3", "BP4"):
             assert label in tex
+        assert tex.count(r"\draw[->, dashed, emph]") >= 1  # a layer's path back from C
+        if d.network.loss.endswith("loglik"):
+            assert "gradient ascent" in tex
     else:  # every δ and every gradient has its frame, revealed over several slides
         assert tex.count("The error signal") >= len(d.derivation.deltas)
         assert tex.count("The gradient of") >= len(d.derivation.gradients)

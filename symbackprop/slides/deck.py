@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from symbackprop import __version__
 from symbackprop.handout.figure import Figure
 from symbackprop.output.render import render
 
@@ -128,7 +127,6 @@ def render_deck(deck: Deck) -> str:
         "latex",
         "slides.tex.jinja",
         deck=deck,
-        version=__version__,
         side_width=f"{SIDE_CM[0] / TEXT_CM + 0.02:.2f}",
         main_width=f"{1 - SIDE_CM[0] / TEXT_CM - 0.05:.2f}",
     )

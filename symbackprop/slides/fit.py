@@ -28,6 +28,8 @@ _COMMAND_WIDTHS = {
     "odot": 1.3,
     "Bigl": 0.5,
     "Bigr": 0.5,
+    "biggl": 0.6,
+    "biggr": 0.6,
     "bigl": 0.45,
     "bigr": 0.45,
     "mathrm": 0.0,

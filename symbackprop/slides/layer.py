@@ -45,7 +45,17 @@ def chain(net: LayerNet, layer: int = 0) -> Chain:
         for a in fig.backward
     )
     width = float(fig.boxes[-1].x) + 1.6
-    return Chain(fig.boxes, forward, backward, f"{min(1.0, (TEXT_CM - 0.5) / width):.3f}")
+    return Chain(fig.boxes, forward, backward, f"{min(0.75, (TEXT_CM - 0.5) / width):.3f}")
+
+
+def _number(value: float) -> str:
+    """A setting as a course prints it: 0.9, 10^{-8}, 2 \\times 10^{-5}."""
+    text = f"{value:g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa} \times {power}"
 
 
 def _tagged(rhs: str, tag: str) -> str:
@@ -110,15 +120,19 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
             )
         )
     opt = optimizer(net.optimizer.name)
+    # A log-likelihood is ascended: the rules descend its negative (seed 003).
+    grad, ascent = r"\partial C / \partial \theta", ""
+    if d.output.maximize:
+        grad, ascent = r"-\partial \log L / \partial \theta", " (gradient ascent on $\\log L$)"
     rows = [Row("", eq, k + 1) for k, eq in enumerate(opt.equations)]
-    settings = [rf"\eta = {net.learning_rate:g}"] + [
-        f"{_SETTING.get(key, escape_text(key))} = {value:g}"
+    settings = [rf"\eta = {_number(net.learning_rate)}"] + [
+        f"{_SETTING.get(key, escape_text(key))} = {_number(value)}"
         for key, value in net.optimizer.settings
     ]
     frames.append(
         Frame(
             f"The update: {escape_text(opt.title)}",
-            text=r"With $g = \partial C / \partial \theta$ for each parameter $\theta$ and $"
+            text=rf"With $g = {grad}$ for each parameter $\theta${ascent} and $"
             + r",\ ".join(settings)
             + "$:",
             rows=tuple(rows),

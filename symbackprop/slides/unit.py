@@ -70,6 +70,29 @@ class _Builder:
         texts = broken_sum([printer(t) for t in _terms(expr)], budget - math_width(lhs))
         return [Row(lhs if k == 0 else "", text, step) for k, text in enumerate(texts)]
 
+    def product_rows(self, expr: sp.Expr, step: int, budget: float) -> list[Row]:
+        """``= a × b × …`` with the numbers, broken between factors when too wide (a sum
+        factor in parentheses)."""
+        if not isinstance(expr, sp.Mul):
+            return self.sum_rows("", expr, self.n, step, budget)
+        factors, sign = list(expr.args), ""
+        if factors and factors[0] == -1:
+            factors, sign = factors[1:], "-"
+        texts = []
+        for f in factors:
+            text = self.n(f)
+            texts.append(rf"\left({text}\right)" if isinstance(f, sp.Add) else text)
+        rows: list[list[str]] = [[]]
+        for text in texts:
+            trial = rows[-1] + [text]
+            if rows[-1] and math_width(r" \times ".join(trial)) + 3 > budget:
+                rows.append([text])
+            else:
+                rows[-1] = trial
+        out = [Row("", "= " + sign + r" \times ".join(rows[0]), step)]
+        out += [Row("", r"\quad \times " + r" \times ".join(r), step) for r in rows[1:]]
+        return out
+
     def numbers(self, expr: sp.Expr, symbol: sp.Symbol, step: int, budget: float) -> list[Row]:
         """``= <numbers> = <value>`` (two rows when one does not fit), or ``= ?``."""
         if self.worked is None:
@@ -77,7 +100,11 @@ class _Builder:
         if not self.solutions:
             return [Row("", ASK, step)]
         value = "= " + self.values[symbol]
+        if expr.is_Symbol:  # ∂E/∂b = δ: the value alone, not "= (δ's value) = value"
+            return [Row("", value, step)]
         rows = self.sum_rows("", expr, self.n, step, budget)
+        if len(rows) == 1 and math_width(rows[0].rhs) > budget:
+            rows = self.product_rows(expr, step, budget)
         if len(rows) == 1 and math_width(rows[0].rhs + value) + 1 < budget:
             return [Row("", rows[0].rhs + " " + value, step)]
         return rows + [Row("", value, step)]
@@ -90,7 +117,7 @@ class _Builder:
             rf"${', '.join(self.s(t) for t in net.targets)}$; the error is ${self.s(net.loss)}$"
             rf" and the learning rate ${self.s(net.learning_rate)}$."
         )
-        figure = None if self.figure is None else self.figure.fitted(TEXT_CM - 1, BODY_CM - 1)
+        figure = None if self.figure is None else self.figure.fitted(TEXT_CM - 1, BODY_CM - 0.4)
         if figure is not None and figure.labelled:
             text += " Each connection carries its weight."
         return Frame("The network", text=text, figure=figure)
@@ -144,7 +171,10 @@ class _Builder:
         shown = eq.expr
         if rule is not None:
             shown = rule.definition(eq.expr.args[0])
-            rows = [Row(lhs, f"= {self.s(eq.expr)} = {self.s(shown)}", step)]
+            rhs = f"= {self.s(eq.expr)}"
+            if self.s(shown) != self.s(eq.expr):  # tanh is its own definition
+                rhs += f" = {self.s(shown)}"
+            rows = [Row(lhs, rhs, step)]
         else:
             rows = self.sum_rows(lhs, eq.expr, self.s, step, FULL_EM)
         return rows + self.numbers(shown, eq.symbol, step + 1, FULL_EM)
@@ -231,8 +261,8 @@ class _Builder:
                 tail = ""
                 if delta.through is not None:
                     tail = r" \, " + partial_latex(delta.through, delta.of, self.sym)
-                paths[0] = r"\Bigl(" + paths[0]
-                paths[-1] = paths[-1] + r"\Bigr)" + tail
+                paths[0] = r"\biggl(" + paths[0]
+                paths[-1] = paths[-1] + r"\biggr)" + tail
                 rows += [Row("", t, step) for t in broken_sum(paths, budget)]
                 step += 1
             simp = self.d.simplification(delta.symbol)
@@ -296,22 +326,43 @@ class _Builder:
         return frames
 
     def update_frames(self) -> list[Frame]:
-        rate = self.s(self.net.learning_rate)
-        sign = "+" if self.net.maximize else "-"
-        text = rf"Gradient {'ascent' if self.net.maximize else 'descent'}, "
-        text += rf"$w^{{+}} = w {sign} {rate}\, \partial {self.s(self.net.loss)} / \partial w$"
-        if self.net.learning_rate in self.values:
-            text += rf" with ${rate} = {self.values[self.net.learning_rate]}$"
+        """``p⁺ = p ∓ η ∂E/∂p`` per parameter; in the Δ style (Fausett) ``Δp`` first, then
+        ``p⁺ = p + Δp``."""
+        net = self.net
+        rate = self.s(net.learning_rate)
+        sign = "+" if net.maximize else "-"
+        grad = rf"\partial {self.s(net.loss)} / \partial w"
+        delta_style = net.notation.update_style == "delta"
+        if delta_style:
+            text = rf"Each weight changes by $\Delta w = {sign.strip('+')}{rate}\, {grad}$"
+        else:
+            text = rf"Gradient {'ascent' if net.maximize else 'descent'}, "
+            text += rf"$w^{{+}} = w {sign} {rate}\, {grad}$"
+        if net.learning_rate in self.values:
+            text += rf" with ${rate} = {self.values[net.learning_rate]}$"
         blocks = []
         for k, u in enumerate(self.d.updates, start=1):
             p = self.s(u.param)
-            rows = [Row(f"{{{p}}}^{{+}}", "= " + self.s(u.expr), k)]
-            if self.worked is not None:
-                if self.solutions:
-                    value = format_number(self.worked.updated[u.param], self.digits)
-                    rows.append(Row("", f"= {self.n(u.expr)} = {value}", k))
-                else:
-                    rows.append(Row("", ASK, k))
+            new = format_number(self.worked.updated[u.param], self.digits) if self.worked else ""
+            if delta_style:
+                step = u.expr.args[1]  # the ∓η ∂E/∂p of p + (∓η ∂E/∂p)
+                rows = [Row(rf"\Delta {p}", "= " + self.s(step), k)]
+                rows.append(Row(f"{{{p}}}^{{+}}", rf"= {p} + \Delta {p}", k))
+                if self.worked is not None and self.solutions:
+                    change = self.worked.updated[u.param] - net.value_map[u.param]
+                    rows[0] = Row(
+                        rows[0].lhs,
+                        f"{rows[0].rhs} = {self.n(step)} = {format_number(change, self.digits)}",
+                        k,
+                    )
+                    rows[1] = Row(rows[1].lhs, f"{rows[1].rhs} = {new}", k)
+            else:
+                rows = [Row(f"{{{p}}}^{{+}}", "= " + self.s(u.expr), k)]
+                if self.worked is not None and self.solutions:
+                    rows.append(Row("", f"= {self.n(u.expr)} = {new}", k))
+            if self.worked is not None and not self.solutions:
+                last = rows[-1]
+                rows[-1] = Row(last.lhs, f"{last.rhs} {ASK}", k)
             blocks.append(rows)
         return self.packed("The updates", blocks, text=text + ":", question=not self.solutions)
 
