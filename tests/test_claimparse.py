@@ -496,12 +496,12 @@ def test_hostile_values_fail_fast_in_conversion(line: str, message: str) -> None
 
 
 def test_long_but_legal_lines_parse_fast() -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     assert sides("x = " + "-" * 9990 + "4")[1] == 4
     assert sides("x = " + " + ".join(["w5"] * 1500))[1] == 1500 * w5
     deep = "x = " + "(x+" * 100 + "x" + ")" * 100
     assert sides(deep)[1] == 101 * x
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 3.0
 
 
 def test_whole_text_limit() -> None:
