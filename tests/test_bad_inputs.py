@@ -577,19 +577,19 @@ def claim_sides(text: str) -> list[sp.Expr]:
     ],
 )
 def test_claims_refused_cleanly(text, message):
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(InvalidInput) as info:
         parse_claims(text)
     assert message in str(info.value)
     assert info.value.exit_code == 2
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_row11_claim_exponent_tower_fails_fast():
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(InvalidInput):
         claim_sides(r"y = 2^{2^{2^{2^{2}}}}")
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_row21_same_derivative_written_differently_is_equal():

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
-import sympy as sp
 
 from symbackprop import budget
 from symbackprop.check import subrun
@@ -40,78 +39,13 @@ from symbackprop.check.unit import (
 )
 from symbackprop.codegen.layer import generate_layer_module
 from symbackprop.derivation.layer import LayerDerivation, LayerNet, derive_layers
+from symbackprop.derivation.layer_values import bp_values
 from symbackprop.errors import InvalidInput
-from symbackprop.rules import registry as rules
-from symbackprop.rules.layer_losses import SOFTMAX, activation_value
-from symbackprop.rules.layer_losses import a as a_sym
-from symbackprop.rules.layer_losses import y as y_sym
-from symbackprop.rules.layer_losses import z as z_sym
+from symbackprop.rules.layer_losses import SOFTMAX
 
 FD_SAMPLE = 40  # entries per parameter array and point
 FD_TOTAL = 200  # entries per point over all arrays
 BATCH = 2
-
-
-# SymPy functions of one argument and their mpmath counterparts (the derivation's rules and
-# the registry's definitions use no others; ``expm1`` is the code's form, via numeric_kernels).
-_MP_FUNCTIONS = {
-    "exp": mpmath.exp,
-    "log": mpmath.log,
-    "tanh": mpmath.tanh,
-    "expm1": mpmath.expm1,
-    "sin": mpmath.sin,
-    "cos": mpmath.cos,
-    "erf": mpmath.erf,
-    "Abs": abs,
-}
-_MP_RELATIONS = {
-    sp.StrictGreaterThan: lambda p, q: p > q,
-    sp.GreaterThan: lambda p, q: p >= q,
-    sp.StrictLessThan: lambda p, q: p < q,
-    sp.LessThan: lambda p, q: p <= q,
-}
-
-
-def mp_value(expr: sp.Expr, env: dict[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
-    """Evaluate a per-unit rule at mpmath numbers: arithmetic, the functions of
-    ``_MP_FUNCTIONS``, Max, Min, Heaviside, Piecewise, comparisons and registry activations
-    (through their elementary definitions)."""
-    if expr.is_Symbol:
-        return env[expr]
-    if expr.is_Rational:
-        return mpmath.mpf(int(expr.p)) / int(expr.q)
-    if expr.is_Number:
-        return mpmath.mpf(str(expr))
-    if expr.is_NumberSymbol:  # pi, E
-        return mpmath.mpf(str(expr.evalf(mpmath.mp.dps + 10)))
-    if isinstance(expr, sp.Piecewise):
-        for piece in expr.args:
-            if piece.cond == sp.true or mp_value(piece.cond, env):
-                return mp_value(piece.expr, env)
-        raise ValueError("no piece of a Piecewise holds")  # pragma: no cover
-    if isinstance(expr, rules.ActivationBase):
-        t = sp.Symbol("t_arg")
-        return mp_value(expr.rule.definition(t), {t: mp_value(expr.args[0], env)})
-    args = [mp_value(arg, env) for arg in expr.args]
-    if expr.is_Add:
-        return mpmath.fsum(args)
-    if expr.is_Mul:
-        return mpmath.fprod(args)
-    if expr.is_Pow:
-        return args[0] ** args[1]
-    if type(expr) in _MP_RELATIONS:
-        return _MP_RELATIONS[type(expr)](*args)
-    if isinstance(expr, sp.Max):
-        return max(args)
-    if isinstance(expr, sp.Min):
-        return min(args)
-    if isinstance(expr, sp.Heaviside):
-        h0 = args[1] if len(args) > 1 else mpmath.mpf(0)
-        return mpmath.mpf(1) if args[0] > 0 else (mpmath.mpf(0) if args[0] < 0 else h0)
-    name = type(expr).__name__
-    if name in _MP_FUNCTIONS and len(args) == 1:
-        return _MP_FUNCTIONS[name](args[0])
-    raise TypeError(f"cannot evaluate {name}")  # pragma: no cover
 
 
 def derived_gradients(d: LayerDerivation, params: dict, x: np.ndarray, t: np.ndarray) -> dict:
@@ -123,45 +57,12 @@ def derived_gradients(d: LayerDerivation, params: dict, x: np.ndarray, t: np.nda
     }
     L = net.depth
     grads = {k: [[mpmath.mpf(0)] * len(row) for row in v] for k, v in mp.items()}
+    Ws = [mp[f"W{l}"] for l in range(1, L + 1)]
+    bs = [mp[f"b{l}"][0] for l in range(1, L + 1)]
     for xrow, trow in zip(x, t):
-        acts = [[mpmath.mpf(float(v)) for v in xrow]]
-        pres = [None]
-        for l in range(1, L + 1):
-            W, b = mp[f"W{l}"], mp[f"b{l}"][0]
-            zs = [
-                mpmath.fsum(w * av for w, av in zip(W[jj], acts[-1])) + b[jj]
-                for jj in range(len(W))
-            ]
-            f = net.activations[l - 1]
-            if f == SOFTMAX:
-                top = max(zs)
-                es = [mpmath.exp(zj - top) for zj in zs]
-                acts.append([e / mpmath.fsum(es) for e in es])
-            else:
-                acts.append([mp_value(activation_value(f, z_sym), {z_sym: zj}) for zj in zs])
-            pres.append(zs)
+        xs = [mpmath.mpf(float(v)) for v in xrow]
         ys = [mpmath.mpf(float(v)) for v in trow]
-        rule = d.output
-        units = range(net.sizes[L])
-
-        def at(jj, acts=acts, ys=ys, pres=pres):
-            return {a_sym: acts[L][jj], y_sym: ys[jj], z_sym: pres[L][jj]}
-
-        if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
-            delta = [mp_value(rule.delta, at(jj)) for jj in units]
-        else:  # BP1 through the softmax Jacobian
-            g = [mp_value(rule.dC_da, at(jj)) for jj in units]
-            mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
-            delta = [acts[L][jj] * (g[jj] - mean) for jj in units]
-        by_layer = {L: delta}
-        for dl in d.deltas[1:]:  # BP2
-            l, W = dl.layer, mp[f"W{dl.layer + 1}"]
-            up = by_layer[l + 1]
-            by_layer[l] = [
-                mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
-                * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
-                for jj in range(net.sizes[l])
-            ]
+        _, acts, by_layer = bp_values(d, Ws, bs, xs, ys)
         for l in range(1, L + 1):  # BP3, BP4
             for jj, dj in enumerate(by_layer[l]):
                 grads[f"b{l}"][0][jj] += dj

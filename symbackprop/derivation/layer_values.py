@@ -1,7 +1,7 @@
 """One worked example of a layer-level net: BP1–BP4 and one update, evaluated at 30 digits.
 
 The route is the one :mod:`check.layer` takes (the derivation's own per-unit rules, f', ∂C/∂a and
-the fused δ^L, evaluated by :func:`check.layer.mp_value`; the sums of F, BP2 and BP4 written
+the fused δ^L, evaluated by :func:`derivation.mpvalue.mp_value`; the sums of F, BP2 and BP4 written
 out), kept here with every intermediate: z^l and a^l of the forward pass, δ^L (BP1), δ^l (BP2),
 ∂C/∂b^l (BP3) and ∂C/∂W^l (BP4), then one step of the net's optimizer from a zero state on this
 example alone (a batch of one, so the L2 term's λ/n is λ). The generated module plays no part.
@@ -23,8 +23,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from symbackprop.check.layer import mp_value
 from symbackprop.derivation.layer import LayerDerivation
+from symbackprop.derivation.mpvalue import mp_value
 from symbackprop.rules import optimizers as opt
 from symbackprop.rules import registry as rules
 from symbackprop.rules.layer_losses import SOFTMAX, activation_value
@@ -111,6 +111,36 @@ def _forward(d: LayerDerivation, Ws, bs, x):
     return pres, acts
 
 
+def bp_values(d: LayerDerivation, Ws, bs, x, y):
+    """z^l, a^l (F_l) and δ^l (BP1, BP2) of one example at mpmath numbers: the derivation's own
+    per-unit rules evaluated, the sums written out. ``Ws``/``bs`` are nested lists by layer."""
+    net = d.net
+    L = net.depth
+    pres, acts = _forward(d, Ws, bs, x)
+    rule = d.output
+    units = range(net.sizes[L])
+
+    def at(jj):
+        return {a_sym: acts[L][jj], y_sym: y[jj], z_sym: pres[L][jj]}
+
+    if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
+        top = [mp_value(rule.delta, at(jj)) for jj in units]
+    else:  # BP1 through the softmax Jacobian
+        g = [mp_value(rule.dC_da, at(jj)) for jj in units]
+        mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
+        top = [acts[L][jj] * (g[jj] - mean) for jj in units]
+    deltas = {L: top}
+    for dl in d.deltas[1:]:  # BP2, from L − 1 down
+        l, W = dl.layer, Ws[dl.layer]
+        up = deltas[l + 1]
+        deltas[l] = [
+            mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
+            * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
+            for jj in range(net.sizes[l])
+        ]
+    return pres, acts, deltas
+
+
 def _cost(d: LayerDerivation, a_out, y, Ws):
     """C of the example: Σ_j ℓ(a^L_j, y_j), with ± λ/2 Σ w² (a batch of one)."""
     term = rules.loss(d.net.loss).term(a_sym, y_sym)
@@ -143,28 +173,8 @@ def worked_example(
         Ws = [[_mp(row) for row in np.atleast_2d(params[f"W{l}"])] for l in range(1, L + 1)]
         bs = [_mp(params[f"b{l}"]) for l in range(1, L + 1)]
         xs, ys = _mp(x), _mp(t)
-        pres, acts = _forward(d, Ws, bs, xs)
+        pres, acts, deltas = bp_values(d, Ws, bs, xs, ys)
         rule = d.output
-        units = range(net.sizes[L])
-
-        def at(jj):
-            return {a_sym: acts[L][jj], y_sym: ys[jj], z_sym: pres[L][jj]}
-
-        if rule.delta is not None:  # BP1, specialised (fused where the pair simplifies)
-            top = [mp_value(rule.delta, at(jj)) for jj in units]
-        else:  # BP1 through the softmax Jacobian
-            g = [mp_value(rule.dC_da, at(jj)) for jj in units]
-            mean = mpmath.fsum(av * gv for av, gv in zip(acts[L], g))
-            top = [acts[L][jj] * (g[jj] - mean) for jj in units]
-        deltas = {L: top}
-        for dl in d.deltas[1:]:  # BP2, from L − 1 down
-            l, W = dl.layer, Ws[dl.layer]
-            up = deltas[l + 1]
-            deltas[l] = [
-                mpmath.fsum(W[kk][jj] * up[kk] for kk in range(len(up)))
-                * mp_value(dl.fprime, {z_sym: pres[l][jj], a_sym: acts[l][jj]})
-                for jj in range(net.sizes[l])
-            ]
         lam = mpmath.mpf(net.weight_decay)
         sign = -1 if rule.maximize else 1
         settings = {k: mpmath.mpf(v) for k, v in net.optimizer.settings}

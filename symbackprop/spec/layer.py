@@ -86,36 +86,23 @@ def resolve_level(data: dict) -> str:
 
 def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerNet:
     """A :class:`LayerNet` from a spec's parsed TOML (keys already checked by :mod:`spec.load`)."""
-    from symbackprop.spec.load import (
-        _LAYER,
-        _check_keys,
-        _get,
-        _number,
-        _reduction,
-        activation_name,
-        read_optimizers,
-    )
+    from symbackprop.spec.load import _get, read_network_table, read_optimizers
 
-    table = _get(data, "network", dict, "spec")
-    inputs = _get(table, "inputs", int, "[network]")
-    sizes, acts = [inputs], []
-    layers = _get(table, "layers", list, "[network]")
-    if not layers:
+    table = read_network_table(data)
+    if not table.layers:
         raise InvalidInput("a network needs at least one layer after the inputs")
-    for i, layer in enumerate(layers, start=1):
+    sizes, acts = [table.inputs], []
+    for i, layer in enumerate(table.layers, start=1):
         where = f"[network] layer {i}"
-        if not isinstance(layer, dict):
-            raise InvalidInput("each layer must be a table", where=where)
-        _check_keys(layer, _LAYER, where)
-        if _get(layer, "bias", str, where, "unit") != "unit":
+        if layer.bias != "unit":
             raise InvalidInput(
                 "the layer level has one bias per unit",
                 where=where,
                 hint='remove bias or set level = "unit"',
             )
-        sizes.append(_get(layer, "units", int, where))
-        act = activation_name(layer, where)
-        if act == SOFTMAX and i != len(layers):
+        sizes.append(layer.units)
+        act = layer.activation
+        if act == SOFTMAX and i != len(table.layers):
             raise InvalidInput("softmax is an output activation only", where=where)
         if act == SOFTMAX and sizes[-1] == 1:
             raise InvalidInput(
@@ -126,9 +113,6 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         acts.append(act)
     if any(isinstance(s, bool) or s < 1 for s in sizes):
         raise InvalidInput(f"layer sizes must be integers >= 1, got {sizes}")
-    decay = _number(table.get("weight_decay", 0.0), "weight_decay", "[network]")
-    if decay < 0:
-        raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
     training = _get(data, "training", dict, "spec", {})
     x, t = _data(data, sizes)
     values, warnings = _values(data.get("values", {}), sizes)
@@ -145,9 +129,9 @@ def build_layer_net(data: dict, *, name: str, title: str, rate: float) -> LayerN
         name=name,
         sizes=tuple(sizes),
         activations=tuple(acts),
-        loss=_get(table, "loss", str, "[network]", "half_sse"),
-        reduction=_reduction(table),
-        weight_decay=decay,
+        loss=table.loss,
+        reduction=table.reduction,
+        weight_decay=table.weight_decay,
         learning_rate=rate,
         title=title,
         data_x=x,

@@ -20,7 +20,7 @@ import difflib
 import math
 import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -238,10 +238,9 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
         return build_layer_net(data, name=name, title=title, rate=rate)
     optimizers = read_optimizers(training)
     if "network" in data:
-        network = _get(data, "network", dict, "spec")
         rate_name = notation.rate_name
         numbers.setdefault(rate_name, str(rate))
-        built = _layered(network, name, title, notation, numbers)
+        built = _layered(read_network_table(data), name, title, notation, numbers)
     else:
         graph = _get(data, "graph", dict, "spec")
         rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
@@ -269,7 +268,21 @@ def _check_size(table: object) -> None:
         )
 
 
-def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Network:
+@dataclass(frozen=True)
+class NetworkTable:
+    """A ``[network]`` table as read once for both levels: the key names, types and layer
+    tables are checked here; each level then builds its own net from it."""
+
+    inputs: int
+    layers: tuple[LayerSpec, ...]
+    loss: str
+    reduction: str
+    weight_decay: float
+
+
+def read_network_table(data: dict) -> NetworkTable:
+    """The spec's ``[network]`` table (the one reader of it; :mod:`spec.layer` uses it too)."""
+    table = _get(data, "network", dict, "spec")
     _check_keys(table, _NETWORK, "[network]")
     inputs = _get(table, "inputs", int, "[network]")
     layers = []
@@ -285,15 +298,28 @@ def _layered(table: dict, name: str, title: str, notation, numbers: dict) -> Net
                 bias=_get(layer, "bias", str, where, "unit"),
             )
         )
+    decay = _number(table.get("weight_decay", 0.0), "weight_decay", "[network]")
+    if decay < 0:
+        raise InvalidInput(f"weight_decay must be >= 0, got {decay!r}", where="[network]")
+    return NetworkTable(
+        inputs=inputs,
+        layers=tuple(layers),
+        loss=_get(table, "loss", str, "[network]", "half_sse"),
+        reduction=_reduction(table),
+        weight_decay=decay,
+    )
+
+
+def _layered(table: NetworkTable, name: str, title: str, notation, numbers: dict) -> Network:
     return build_layered(
         name=name,
-        inputs=inputs,
-        layers=layers,
-        loss=_get(table, "loss", str, "[network]", "half_sse"),
+        inputs=table.inputs,
+        layers=list(table.layers),
+        loss=table.loss,
         notation=notation,
         values=numbers,
         title=title,
-        reduction=_reduction(table),
+        reduction=table.reduction,
     )
 
 

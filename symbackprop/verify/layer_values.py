@@ -46,7 +46,7 @@ CROSS_CHECK_PARAMS = 50_000
 
 def np_value(expr: sp.Expr, env: dict) -> np.ndarray:
     """A per-unit rule evaluated elementwise on arrays (Add, Mul, Pow, exp, log, tanh, Max,
-    Heaviside, registry activations): :func:`check.layer.mp_value`'s walk, for NumPy."""
+    Heaviside, registry activations): :func:`derivation.mpvalue.mp_value`'s walk, for NumPy."""
     if expr.is_Symbol:
         return env[expr]
     if expr.is_Number or expr.is_NumberSymbol:
