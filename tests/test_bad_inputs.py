@@ -650,20 +650,16 @@ T = np.array([[0.01, 0.99]])
         pytest.param(
             np.zeros(2), T, r"x must be an array of shape (N, 2), got (2,)", id="row34-wrong-ndim"
         ),
-        pytest.param([[0.05, 0.1]], T, "x must be an array of shape (N, 2)", id="row34-list"),
         pytest.param(
             X,
             np.zeros((1, 3)),
             r"t must be an array of shape (N, 2), got (1, 3)",
             id="row34-wrong-t",
         ),
-        pytest.param(X.astype(int), T, "x must be float32 or float64, got int64", id="row34-int"),
         pytest.param(
             X.astype(np.float16), T, "x must be float32 or float64, got float16", id="row34-float16"
         ),
-        pytest.param(
-            X.astype(object), T, "x must be float32 or float64, got object", id="row34-object"
-        ),
+        # lists and integers are accepted, objects refused with a TypeError: test_module_interface
         pytest.param(
             np.zeros((2, 2)),
             T,

@@ -149,8 +149,8 @@ def test_module_source_is_formatted_and_commented():
     import black
 
     assert black.format_str(text, mode=black.Mode(line_length=100)) == text
-    assert "# D3: delta_h1 = dE_total/dnet_h1" in text
-    assert "# G1: dE_total/dw5 = delta_o1*out_h1" in text
+    assert "# D3: delta_h1 = ∂E_total/∂net_h1, δ-recursion from delta_o1, delta_o2" in text
+    assert "# G1: ∂E_total/∂w5 = delta_o1·∂net_o1/∂w5" in text
     assert "import numpy as np" in text and "import math" not in text
     compile(text, "generated", "exec")
 

@@ -111,6 +111,11 @@ def test_unit_steps_accept_array_likes(mazur):
     [
         (lambda m, p: m.gradients(p, "ab", [[0.0, 1.0]]), TypeError, "x must hold real numbers"),
         (lambda m, p: m.loss(p, [[0.1, 0.2]], None), TypeError, "t must hold real numbers"),
+        (
+            lambda m, p: m.loss(p, np.zeros((1, 2), object), [[0, 1]], check_inputs=True),
+            TypeError,
+            "x must hold real numbers, got object",
+        ),
         (lambda m, p: m.forward(p, [[1.0], [1.0, 2.0]]), TypeError, "x must be an array-like"),
         (lambda m, p: m.gradients([1.0], [[0.1, 0.2]], [[0, 1]]), TypeError, "params must be"),
         (

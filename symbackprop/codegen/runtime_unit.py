@@ -106,13 +106,15 @@ def _floats(params, names):
         return [float(v) for v in _arrays(params, names).values()]
 
 
-def _in_dtype(dtype, value, grads):
-    """The scalar path's float64 results in the dtype of ``x``: NumPy scalars, as the batch path
-    returns (float32: one conversion of all values; np.float32(v) one by one costs more)."""
-    if dtype == np.float64:
-        return np.float64(value), {name: np.float64(g) for name, g in grads.items()}
-    values = np.array([value, *grads.values()], dtype)
-    return values[0], dict(zip(grads, values[1:]))
+def _in_dtype(dtype, value, names, grads):
+    """The float path's results (floats, ``grads`` in the order of ``names``) in the dtype of
+    ``x``: NumPy scalars, as the batch path returns, and a dict of gradients (float32: one
+    conversion of all values; np.float32(v) one by one costs more)."""
+    if dtype.type is np.float64:
+        f = np.float64
+        return f(value), {name: f(g) for name, g in zip(names, grads)}
+    values = np.array([value, *grads], dtype)
+    return values[0], dict(zip(names, values[1:]))
 
 
 def _check(params, x, t, names):
