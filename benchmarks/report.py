@@ -85,7 +85,8 @@ def machine(threads: int) -> dict:
 
 def machine_line(m: dict) -> str:
     return (
-        f"{m['cpu']}, {m['cores']} cores, {m['threads']} threads for every peer; Python "
+        f"{m['cpu']}, {m['cores']} cores, {m['threads']} thread{'s' if m['threads'] != 1 else ''} "
+        "for every peer; Python "
         f"{m['python']}, NumPy {m['numpy']} ({m['blas']}), jax {m['jax']}, torch {m['torch']}, "
         f"autograd {m['autograd']}; OPENBLAS_CORETYPE {m['OPENBLAS_CORETYPE']}"
     )
