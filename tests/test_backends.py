@@ -223,14 +223,6 @@ def test_jax_equals_numpy(name, tmp_path):
     for _ in range(STEPS):
         _, p, state = module.optimizer_step(p, state, xs, ts)
     assert_close(p, stepped)
-    # float32 stays float32 through Adam's bias corrections (the step count is an integer)
-    p32 = {k: v.astype(jnp.float32) for k, v in p.items()}
-    x32, t32 = xs.astype(jnp.float32), ts.astype(jnp.float32)
-    state = module.optimizer_init(p32)
-    for _ in range(2):
-        _, p32, state = module.optimizer_step(p32, state, x32, t32)
-    assert all(v.dtype == jnp.float32 for v in p32.values())
-    assert all(v.dtype == jnp.float32 for v in state["m"].values())
 
 
 def _array_api_case(name, tmp_path, to):
