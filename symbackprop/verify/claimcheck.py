@@ -31,6 +31,7 @@ from symbackprop.derivation.numrange import MAX_EXACT_DIGITS, OutOfRange, check_
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.registry import to_elementary
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify import timesteps
 from symbackprop.verify.fasteval import Evaluator, Slow, mpf
 from symbackprop.verify.resolve import LITERAL, NetworkResolver
 
@@ -143,7 +144,8 @@ class Checker:
         point, env = self._points[i]
         for sym in self.r.free.values():  # free letters get values as claims introduce them
             if sym not in point:
-                point[sym] = env[sym] = self._rational()
+                value = self._rational()
+                point[sym] = env[sym] = abs(value) if sym in self.r.positive else value
         return point, env
 
     def _rational(self) -> sp.Rational:
@@ -213,6 +215,8 @@ class Checker:
             return cp.Pow(self._prep(n.base, in_power), self._prep(n.exp, not euler))
         if isinstance(n, cp.Mul) and "Delta" not in self.r.names:
             n = cp.Mul(_join_delta(n.factors))
+        if isinstance(n, cp.Mul):  # \Delta w_{ij}(t+1): a time-tagged name
+            n = cp.Mul(timesteps.tag(n.factors))
         changes = {}
         for name, value in vars(n).items():
             if isinstance(value, tuple):

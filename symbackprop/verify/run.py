@@ -53,6 +53,7 @@ from symbackprop.errors import (
 )
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify import timesteps
 from symbackprop.verify.claimcheck import Checker, Link, Undecided
 from symbackprop.verify.diagnose import (
     diagnose,
@@ -358,7 +359,9 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
     """Check every instance and every link of one parsed claim (``fixing``: a trial rewrite
     of a diagnosis, already prepared)."""
     if not fixing:
-        claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
+        sides = tuple(checker.prepare(s) for s in claim.sides)
+        claim = replace(claim, sides=timesteps.normalise(sides))
+        checker.r.time_hint = timesteps.hint(claim.sides)
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     methods: list[str] = []
     checked, error = 0, None
