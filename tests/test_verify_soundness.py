@@ -231,5 +231,5 @@ def test_a_right_number_is_never_blamed(capsys):
     )
     v = check_line(Checker(NetworkResolver(derive(load_spec("mazur")))), line)
     assert v.verdict == "wrong"
-    assert "0.0009954255 where delta_h2" in v.factor
+    assert "0.0009954255 where \\delta_{h2} = 0.009954254705" in v.factor
     assert "0.05 where" not in v.factor

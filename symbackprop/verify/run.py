@@ -57,9 +57,9 @@ from symbackprop.verify import timesteps
 from symbackprop.verify.claimcheck import Checker, Link, Undecided
 from symbackprop.verify.diagnose import (
     diagnose,
-    notation_name,
     number,
     show,
+    spec_name,
     transpose_rewrites,
 )
 from symbackprop.verify.layer import LayerChecker, Wrong
@@ -492,7 +492,7 @@ def _key(item: tuple) -> str:
 
 def _name(sym: sp.Symbol, ck: Checker) -> str:
     inverse = {s: k for k, s in ck.r.free.items()}
-    return inverse.get(sym, notation_name(sym.name))
+    return inverse.get(sym, spec_name(sym, ck))
 
 
 def format_text(verdicts: list[Verdict]) -> str:
