@@ -111,7 +111,6 @@ def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
 def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa: ANN001
     """The value of a time-tagged name (see the module docstring) for the resolver ``r``."""
     from symbackprop.derivation.equations import gradient_symbol
-    from symbackprop.derivation.optimizer_steps import rule_form
     from symbackprop.rules import optimizers as rules
 
     head, k = base.split(STEP)
@@ -132,8 +131,8 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
     states_named, previous = getattr(r, "time_hint", (frozenset(), False))
     rule = _rule(r, state or next(iter(sorted(states_named)), None), previous)
     grad = gradient_symbol(r.net.loss, param)
-    form = rule_form(rule, -grad if r.net.maximize else grad)
-    env: dict = {rules.lr: r.net.learning_rate}
+    form = _form(rule)
+    env: dict = {rules.lr: r.net.learning_rate, _G: -grad if r.net.maximize else grad}
     for name, _default in rule.settings:
         sym = sp.Symbol(name, real=True)
         greek = {v: k for k, v in SETTINGS.items()}.get(name, name)
@@ -144,7 +143,7 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         if s in POSITIVE_STATES:
             r.positive.add(old[s])
         env[form.old[s]] = old[s]
-    states = {s: e.xreplace(env) for s, e in form.states}
+    states = {s: e.xreplace(env).xreplace(env) for s, e in form.states}
     for s in rule.state:
         env[form.new[s]] = states[s]
     if form.previous is not None:
@@ -152,7 +151,7 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         env[form.previous] = r.free.setdefault(f"\\Delta {param.name}(t)", prev)
     for name, expr in form.temps:
         env[form.temp_symbols[name]] = expr.xreplace(env)
-    change = form.change.xreplace(env)
+    change = form.change.xreplace(env).xreplace(env)
     if state is not None:
         return states[state] if new else old[state]
     if head.startswith("Delta:"):
@@ -164,15 +163,26 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
     return param + change
 
 
-def _rule(r, state: str | None, previous: bool):  # noqa: ANN001, ANN202
+_G = sp.Symbol("g_of_the_weight")
+_FORMS: dict = {}
+
+
+def _form(rule):  # noqa: ANN001, ANN202 - the rule in a generic gradient, composed once
     from symbackprop.derivation.optimizer_steps import rule_form
+
+    if rule.name not in _FORMS:
+        _FORMS[rule.name] = rule_form(rule, _G)
+    return _FORMS[rule.name]
+
+
+def _rule(r, state: str | None, previous: bool):  # noqa: ANN001, ANN202
     from symbackprop.rules.optimizers import OPTIMIZERS
 
     specs = [OPTIMIZERS[o.name] for o in r.net.optimizers if o.name in OPTIMIZERS]
     for rule in specs + [OPTIMIZERS[n] for n in ("momentum", "adagrad", "rmsprop", "adam")]:
         if state is not None and state in rule.state:
             return rule
-        if state is None and previous and rule_form(rule, sp.Symbol("g")).previous is not None:
+        if state is None and previous and _form(rule).previous is not None:
             return rule
         if state is None and not previous and rule.name != "sgd":
             return rule
