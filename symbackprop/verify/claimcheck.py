@@ -31,6 +31,7 @@ from symbackprop.derivation.numrange import MAX_EXACT_DIGITS, OutOfRange, check_
 from symbackprop.errors import InvalidInput
 from symbackprop.rules.registry import to_elementary
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify import timesteps
 from symbackprop.verify.fasteval import Evaluator, Slow, mpf
 from symbackprop.verify.resolve import LITERAL, NetworkResolver
 
@@ -143,7 +144,8 @@ class Checker:
         point, env = self._points[i]
         for sym in self.r.free.values():  # free letters get values as claims introduce them
             if sym not in point:
-                point[sym] = env[sym] = self._rational()
+                value = self._rational()
+                point[sym] = env[sym] = abs(value) if sym in self.r.positive else value
         return point, env
 
     def _rational(self) -> sp.Rational:
@@ -213,6 +215,8 @@ class Checker:
             return cp.Pow(self._prep(n.base, in_power), self._prep(n.exp, not euler))
         if isinstance(n, cp.Mul) and "Delta" not in self.r.names:
             n = cp.Mul(_join_delta(n.factors))
+        if isinstance(n, cp.Mul):  # \Delta w_{ij}(t+1): a time-tagged name
+            n = cp.Mul(timesteps.tag(n.factors))
         changes = {}
         for name, value in vars(n).items():
             if isinstance(value, tuple):
@@ -327,7 +331,10 @@ class Checker:
         return Link(True, f"evaluation at {POINTS} random points", a, b)
 
     def prove_zero(self, expr: sp.Expr) -> bool:
-        """Exact proof that ``expr`` is 0, substituting definitions step by step."""
+        """Exact proof that ``expr`` is 0, substituting definitions step by step (not tried on
+        roots, whose expansion costs seconds: those links are decided by evaluation)."""
+        if any(not p.exp.is_Integer for p in expr.atoms(sp.Pow)):
+            return False
         expr = self.expand_derived(expr)
         nodes = {s: n.expr for s, n in self.r.nodes.items()}
         acts = {s: e for s, e in nodes.items() if s in self.r.passthrough}

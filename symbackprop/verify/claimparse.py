@@ -362,6 +362,8 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             prime = line[pos:].lstrip().startswith("'")
             pos = line.index("'", pos) + 1 if prime else pos
             emit("FUNC", text, col, (funcs[text], prime))
+        elif text == "\\sqrt" and re.compile(r" *\{").match(line, pos):
+            emit("FUNC", text, col, ("sqrt", False))  # \sqrt{G}: the grammar reads the braces
         elif text in ("\\log", "\\ln") and (
             m := re.compile(r" *([A-Z])(?![A-Za-z(])").match(line, pos)
         ):

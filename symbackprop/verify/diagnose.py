@@ -48,13 +48,30 @@ def notation_name(name: str) -> str:
     return _LAYERED.sub(one, name)
 
 
+def spec_name(sym: sp.Symbol, ck: Checker) -> str:
+    """A network quantity as the spec's notation writes it (``net_{h1}``, ``\\delta_{o1}``,
+    ``w^{2}_{1,11}``); other symbols by :func:`notation_name`."""
+    if sym in ck.r.kind:
+        cache = ck.__dict__.setdefault("_spec_names", {})
+        if sym not in cache:
+            from symbackprop.printers.printing import latex
+
+            try:
+                cache[sym] = latex(sym, ck.r.net.notation)
+            except Exception:  # noqa: BLE001 - a name the printer cannot render stays as it is
+                cache[sym] = notation_name(sym.name)
+        return cache[sym]
+    return notation_name(sym.name)
+
+
 def show(expr: sp.Basic, checker: Checker) -> str:
     """An expression as text, printed numbers as written, free letters without their tag,
     layered names in the notation (``\\delta^{3}_{1}``, not the symbol name)."""
     names = {s: sp.Symbol(_num_text(n)) for s, n in checker.r.literals.items()}
     names.update({s: sp.Symbol(k) for k, s in checker.r.free.items()})
     free = expr.free_symbols if hasattr(expr, "free_symbols") else set()
-    names.update({s: sp.Symbol(notation_name(s.name)) for s in free if "__" in s.name})
+    names.update({s: sp.Symbol(spec_name(s, checker)) for s in free if s in checker.r.kind})
+    names.update({s: sp.Symbol(notation_name(s.name)) for s in free if s not in names})
     return sp.sstr(expr.xreplace(names), order="none")
 
 
@@ -248,9 +265,9 @@ def _factor(ck: Checker, ratios: list, envs: list[dict]) -> str | None:
     for node in r.nodes.values():
         for arg in node.expr.free_symbols & set(r.nodes):
             if node.unit and r.kind.get(node.symbol) == "node" and node.expr.args == (arg,):
-                candidates.append((r.local(node, arg), f"f'({notation_name(arg.name)})"))
+                candidates.append((r.local(node, arg), f"f'({spec_name(arg, ck)})"))
     kinds = ("input", "param", "node")
-    candidates += [(s, notation_name(s.name)) for s in r.kind if r.kind[s] in kinds]
+    candidates += [(s, spec_name(s, ck)) for s in r.kind if r.kind[s] in kinds]
     for expr, label in candidates:
         vals = [ck.value(expr, env) for env in envs]
         if all(v != 0 and _close(q, v) for q, v in zip(ratios, vals)):
@@ -302,7 +319,7 @@ def _quantities(ck: Checker, env: dict) -> list[tuple[str, sp.Basic, float]]:
         out = []
         for sym, kind in ck.r.kind.items():
             if kind not in ("rate", "plus", "step") and sym in env:
-                out.append((_pretty(sym), env[sym], abs(float(env[sym]))))
+                out.append((spec_name(sym, ck), env[sym], abs(float(env[sym]))))
         cache[id(env)] = (env, out)
     return cache[id(env)][1]
 

@@ -34,6 +34,7 @@ from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.model.network import Node
 from symbackprop.rules.registry import ACTIVATIONS, activation_of
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify import timesteps
 
 LITERAL = "\x00lit"  # base of the placeholder names verify gives to printed numbers
 MAX_SUM_TERMS = 100_000  # \sum_{k=1}^{n}: beyond this the claim is undecided, never cut
@@ -100,6 +101,7 @@ class NetworkResolver:
             if p in self.names
         }
         self._seen: dict[tuple, sp.Basic | None] = {}
+        self.positive: set[sp.Symbol] = set()  # free quantities that are sums of squares
 
     def _add(self, sym: sp.Symbol, kind: str, definition: sp.Expr | None = None) -> None:
         self.names.setdefault(sym.name, sym)
@@ -183,6 +185,11 @@ class NetworkResolver:
             if param in self.plus:
                 return self.plus[param]
             raise InvalidInput(f"'{_written(base, sub)}^+' is not a parameter after an update")
+        if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
+            return timesteps.resolve(self, base, sub, sup)
+        if not sup and (found := timesteps.setting(self, base, sub)) is not None:
+            if self._lookup(base, sub, sup) is None:
+                return found  # \mu, \beta_1: an optimizer setting (any value)
         if base.startswith("Delta:"):  # \Delta w_{ij}, joined by verify: the step of w_ij
             param = self._lookup(base[6:], sub, sup)
             if param in self.step:
@@ -257,6 +264,10 @@ class NetworkResolver:
         if rule is not None:
             value = rule.function(arg)
             return rule.derivative(arg, value) if prime else value
+        if name == "sqrt":
+            if prime:
+                raise InvalidInput("\\sqrt takes no prime")
+            return _power_half(arg)
         if name == "exp":
             return sp.exp(arg)
         if name == "log":
@@ -343,6 +354,12 @@ class NetworkResolver:
         return heads.pop() if len(heads) == 1 else letter
 
 
+def _power_half(arg: sp.Expr) -> sp.Expr:
+    if arg.is_number and arg.is_negative:
+        raise InvalidInput("the square root of a negative number")
+    return sp.sqrt(arg)
+
+
 def _written(base: str, sub: str | None = None, sup: str | None = None) -> str:
     return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
 
@@ -392,7 +409,8 @@ def names_resolve(
                     found = cp.to_sympy(n, resolver, bindings=bindings)
                 except InvalidInput:
                     return False
-                if isinstance(found, sp.Pow) or found in resolver.free.values():
+                letters = {v for k, v in resolver.free.items() if len(k) == 1}
+                if isinstance(found, sp.Pow) or (isinstance(found, sp.Symbol) and found in letters):
                     return False  # z^1 read as a power of a free letter: no such unit
             continue
         if isinstance(n, cp.Sum):

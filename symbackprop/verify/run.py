@@ -53,12 +53,13 @@ from symbackprop.errors import (
 )
 from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
+from symbackprop.verify import timesteps
 from symbackprop.verify.claimcheck import Checker, Link, Undecided
 from symbackprop.verify.diagnose import (
     diagnose,
-    notation_name,
     number,
     show,
+    spec_name,
     transpose_rewrites,
 )
 from symbackprop.verify.layer import LayerChecker, Wrong
@@ -369,7 +370,9 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
     """Check every instance and every link of one parsed claim (``fixing``: a trial rewrite
     of a diagnosis, already prepared)."""
     if not fixing:
-        claim = replace(claim, sides=tuple(checker.prepare(s) for s in claim.sides))
+        sides = tuple(checker.prepare(s) for s in claim.sides)
+        claim = replace(claim, sides=timesteps.normalise(sides))
+        checker.r.time_hint = timesteps.hint(claim.sides)
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     methods: list[str] = []
     checked, error = 0, None
@@ -500,7 +503,7 @@ def _key(item: tuple) -> str:
 
 def _name(sym: sp.Symbol, ck: Checker) -> str:
     inverse = {s: k for k, s in ck.r.free.items()}
-    return inverse.get(sym, notation_name(sym.name))
+    return inverse.get(sym, spec_name(sym, ck))
 
 
 def format_text(verdicts: list[Verdict]) -> str:
