@@ -261,8 +261,10 @@ class _Builder:
                 tail = ""
                 if delta.through is not None:
                     tail = r" \, " + partial_latex(delta.through, delta.of, self.sym)
-                paths[0] = r"\biggl(" + paths[0]
-                paths[-1] = paths[-1] + r"\biggr)" + tail
+                if len(paths) > 1 and tail:  # one path needs no parentheses
+                    paths[0] = r"\biggl(" + paths[0]
+                    paths[-1] = paths[-1] + r"\biggr)"
+                paths[-1] += tail
                 rows += [Row("", t, step) for t in broken_sum(paths, budget)]
                 step += 1
             simp = self.d.simplification(delta.symbol)
