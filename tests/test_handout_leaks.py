@@ -32,8 +32,10 @@ def short_training(monkeypatch):
 
 
 def _text(tex: str) -> str:
-    """The .tex without the plot's data (coordinates are not text a reader sees)."""
-    return re.sub(r"\\begin\{axis\}.*?\\end\{axis\}", "", tex, flags=re.S)
+    """The .tex without the plot's data and the figure's positions (coordinates are not text
+    a reader sees)."""
+    tex = re.sub(r"\\begin\{axis\}.*?\\end\{axis\}", "", tex, flags=re.S)
+    return re.sub(r"\(\s*-?[0-9.]+\s*,\s*-?[0-9.]+\s*\)", "", tex)
 
 
 def _steps(context: dict) -> list:

@@ -313,8 +313,6 @@ UNDEFINED = [
     ("item8-zero-power", "mazur", "w_5 = 0^{-1}", "division by zero"),
     ("item8-log-0", "mazur", "w_5 = \\log(1 - 1)", "log(0) is undefined"),
     ("item8-array-plus-number", "n.toml", "z^{2} + 1 = 0", "an array and a number cannot be added"),
-    ("item8-odot-shapes", "n.toml", "z^{2} \\odot z^{3} = 1", "\\odot needs arrays of one shape"),
-    ("item8-matmul-shapes", "n.toml", "w^{2} z^{2} = 1", "array shapes do not match"),
     ("item8-over-array", "n.toml", "x / w^{2} = 1", "division by an array is not supported"),
     ("item8-array-power", "n.toml", "(z^{2})^2 = 1", "a power of an array is not supported"),
 ]
@@ -331,6 +329,23 @@ def test_item8_undefined_values_and_array_mixups_are_unreadable(
     code, out, err = run(capsys, "verify", spec, "c.txt")
     assert code == 2 and "Traceback" not in err, err
     assert f"line 1: UNREADABLE: {message}" in out
+
+
+@pytest.mark.parametrize(
+    ("claim", "message"),
+    [
+        pytest.param("z^{2} \\odot z^{3} = 1", "\\odot needs arrays of one shape", id="odot"),
+        pytest.param("w^{2} z^{2} = 1", "array shapes do not fit: 3×2 times 3×1", id="matmul"),
+    ],
+)
+def test_item8_arrays_that_cannot_fit_make_the_claim_wrong(claim, message, workdir, capsys):
+    """Shapes that cannot multiply are a slip in the claim (a missing transpose, a wrong
+    layer), so the claim is wrong, with the shapes named, never a crash or unreadable."""
+    (workdir / "n.toml").write_text(NIELSEN_UNIT)
+    (workdir / "c.txt").write_text(claim + "\n")
+    code, out, err = run(capsys, "verify", "n.toml", "c.txt")
+    assert code == 3 and "Traceback" not in err, err
+    assert "line 1: WRONG: " + message in out
 
 
 def test_item8_incomplete_layer_arrays_are_not_padded(workdir, capsys) -> None:

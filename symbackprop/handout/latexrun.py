@@ -200,5 +200,6 @@ def compile_with_log(tex: str, *, timeout: float = 120.0, runs: int = 2) -> tupl
         # one is no complete PDF, whatever pdflatex's exit code said.
         if not pdf.startswith(b"%PDF-") or b"\nstartxref" not in pdf[-4096:]:
             raise PdflatexFailed("pdflatex wrote an incomplete PDF", hint=_FAILED_HINT)
-        log = (workdir / f"{_JOB}.log").read_text(encoding="utf-8", errors="replace")
+        log_path = workdir / f"{_JOB}.log"  # a pdflatex that keeps no log gives an empty one
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
         return pdf, log

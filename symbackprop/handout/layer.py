@@ -151,18 +151,24 @@ def batch_size(net: LayerNet) -> int | None:
 
 def loss_curve(
     d: LayerDerivation, module_text: str
-) -> tuple[list[tuple[int, float]], bool, int | None]:
+) -> tuple[list[tuple[int, float]], bool, int | None, int | None]:
     """Run the generated module in a child process (:mod:`check.subrun`): :data:`EPOCHS` epochs
     of the spec's optimizer on mini-batches of :data:`BATCH` shuffled rows (or full-batch steps
     when the data have no more rows than that), the loss on all the data before each epoch and
-    after the last; whether the data are synthetic; and the epoch at which the loss overflowed
-    (the curve stops before it), or None."""
+    after the last; whether the data are synthetic; the epoch (or step) at which the loss
+    overflowed (the curve stops before it), or None; and the rows per mini-batch (None: full
+    batch). A run that overflows within its first epochs would draw one point or two: it is run
+    again in full-batch steps, so that the curve shows each step up to the overflow."""
     x, t, synthetic = _data(d.net)
-    job = subrun.Job()
-    job.optimizer_curve(x, t, EPOCHS, seed=0, batch=batch_size(d.net))
-    (rows,) = subrun.run(module_text, job, what="the handout's training run")
-    points, diverged = finite_prefix(rows)
-    return points, synthetic, diverged
+    batch = batch_size(d.net)
+    while True:
+        job = subrun.Job()
+        job.optimizer_curve(x, t, EPOCHS, seed=0, batch=batch)
+        (rows,) = subrun.run(module_text, job, what="the handout's training run")
+        points, diverged = finite_prefix(rows)
+        if diverged is None or batch is None or len(points) > 2:
+            return points, synthetic, diverged, batch
+        batch = None
 
 
 def stderr_warning(message: str) -> None:
@@ -185,9 +191,8 @@ def generate_layer_handout(
     budget.require_layer_codegen(f"the handout of '{net.name}'", net.sizes)
     budget.require(f"the handout's training run of '{net.name}'", memory=memory, seconds=seconds)
     d = derive_layers(net)
-    curve, synthetic, diverged = loss_curve(d, generate_layer_module(d, source=source))
+    curve, synthetic, diverged, batch = loss_curve(d, generate_layer_module(d, source=source))
     x, t, _ = _data(net)
-    batch = batch_size(net)
     axes = training_axes(curve, maximize=d.output.maximize, end=EPOCHS)
     drawn = [v for _, v in axes.points]
     learned = diverged is None and len(drawn) > 1 and drawn[-1] < drawn[0]
