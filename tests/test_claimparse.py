@@ -435,10 +435,10 @@ def test_digit_superscript_falls_back_to_power() -> None:
 
 def slow_guard(fn, *args) -> str:
     """Run ``fn`` expecting InvalidInput; it must fail fast and cleanly."""
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(InvalidInput) as info:
         fn(*args)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     return str(info.value)
 
 
@@ -510,10 +510,10 @@ def test_whole_text_limit() -> None:
 
 def test_nested_sum_bomb_hits_the_expansion_limit() -> None:
     line = r"x = " + r"\sum_k " * 40 + "x"
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ResourceLimit, match="expands beyond"):
         sides(line)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_tex_comment_superscript_in_parentheses_and_where() -> None:

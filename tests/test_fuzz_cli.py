@@ -394,5 +394,11 @@ def test_fuzz_claims_against_examples(claims, fmt):
                         fmt,
                     ]
                 )
-            assert code in (0, 2, 3, 5, 7), f"{example}: exit {code}\n{claims!r}\n{stderr.getvalue()}"
+            assert code in (
+                0,
+                2,
+                3,
+                5,
+                7,
+            ), f"{example}: exit {code}\n{claims!r}\n{stderr.getvalue()}"
             assert "Traceback" not in stderr.getvalue()

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from symbackprop.errors import EXIT_CLAIM_WRONG, EXIT_INVALID, EXIT_OK, InvalidInput, ResourceLimit
+from symbackprop.errors import InvalidInput
 
 # Display environments whose body is math, rows split at \\ .
 DISPLAY_ENVS = frozenset(
@@ -104,11 +104,10 @@ class Report:
         return f"{counts['correct']}/{len(self.verdicts)} correct, {rest}"
 
     def exit_code(self) -> int:
-        """As ``verify``: 2 when any claim is unreadable, else 3 when any is wrong, else 0."""
-        kinds = {v.verdict for v in self.verdicts}
-        if "unreadable" in kinds:
-            return EXIT_INVALID
-        return EXIT_CLAIM_WRONG if kinds - {"correct"} else EXIT_OK
+        """As ``verify`` (:func:`verify.run.exit_code`): 2 unreadable, 3 wrong, 7 undecided."""
+        from symbackprop.verify.run import exit_code
+
+        return exit_code(self.verdicts)
 
     def to_json(self) -> str:
         return json.dumps([asdict(v) for v in self.verdicts], indent=2, ensure_ascii=False)
@@ -382,51 +381,21 @@ def _top_commas(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- checking
-def claim_checker(network, source: str) -> Callable[[str, int], object]:  # noqa: ANN001
-    """A function checking one claim text (at a document line) against ``network``: the claims
-    checker of ``verify`` (:mod:`verify.run`), built once and called per claim."""
-    from symbackprop.derivation.layer import LayerNet
-    from symbackprop.derivation.unit import derive
-    from symbackprop.verify import claimparse as cp
-    from symbackprop.verify.claimcheck import Checker
-    from symbackprop.verify.layer import LayerChecker
-    from symbackprop.verify.resolve import NetworkResolver
-    from symbackprop.verify.run import check_claim, check_layer_claim
-
-    if isinstance(network, LayerNet):
-        layer = LayerChecker(network)
-
-        def check(text: str, line: int) -> object:
-            return check_layer_claim(layer, cp.parse_claim_line(text, lineno=line, source=source))
-
-    else:
-        unit = Checker(NetworkResolver(derive(network)))
-
-        def check(text: str, line: int) -> object:
-            claim = cp.parse_claim_line(text, lineno=line, source=source)
-            return check_claim(unit, claim, f"{source}:{line}")
-
-    return check
-
-
 def verify_document(network, text: str, *, source: str = "<document>") -> Report:  # noqa: ANN001
     """Check every claim of the LaTeX document ``text`` against ``network``."""
-    from symbackprop.verify.run import Verdict
+    from symbackprop.verify.run import check_line, make_checker
 
     claims = extract_claims(text, source=source)
     if not claims:
         raise InvalidInput(
             "no equations with a relation (=, <, ...) found in the document", where=source
         )
-    check = claim_checker(network, source)
+    checker = make_checker(network)
     verdicts = []
     for claim in claims:
         # A document's math is LaTeX however it is written: the trailing thin space says so
-        # to a parser that tells LaTeX from plain math by its backslashes (and moves no column).
-        try:
-            verdict = check(claim.text + " \\,", claim.line)
-        except (InvalidInput, ResourceLimit) as err:
-            verdict = Verdict(claim.line, None, claim.text, "unreadable", message=err.message)
+        # (it moves no column, and a claim read as LaTeX anyway is read the same).
+        verdict = check_line(checker, claim.text + " \\,", claim.line, source)
         verdicts.append(replace(verdict, line=claim.line, label=claim.label, text=claim.text))
     return Report(source, verdicts, claims)
 
