@@ -4,7 +4,7 @@
 ``setup(case, dtype) -> (run, to_list)``, ``run()`` one full gradient on data prepared once (in
 the library's own arrays), ``to_list`` the result as NumPy arrays ``[dW1, db1, …]`` for the
 agreement check; a peer that cannot run here raises :class:`peers.Unavailable`. A harness adds
-them to its table as it adds the peers of :data:`peers.PEERS`.
+them to its table as it adds the peers of :data:`peers.MODULE_PEERS`.
 
 Run alone, ``python benchmarks/backends.py`` times the comparisons the backends are held to, at
 784-128-64-10 batch 1024 in float32 and float64: the torch module against torch eager (autograd)
@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nets import CASES, Case, make_data  # noqa: E402
-from peers import PEERS, Unavailable, _need  # noqa: E402
+from peers import FLOORS, FRAMEWORKS, HAND, Unavailable, _need  # noqa: E402
 
 from generated import layer_module, layer_net  # noqa: E402
 
@@ -124,6 +124,9 @@ def numpy_module_peer(case: Case, dtype):
     return (lambda: module.gradients(p, x, t)), _to_list(case, np.asarray)
 
 
+# The hand-written and framework peers by key (benchmarks/peers.py), for the standalone run.
+PEERS = {peer.key: peer.setup for peer in (*HAND, *FRAMEWORKS, *FLOORS)}
+
 PEERS_BY_BACKEND = {
     "torch": ("torch module", torch_module_peer),
     "jax": ("jax module", jax_module_peer),
@@ -133,7 +136,8 @@ PEERS_BY_BACKEND = {
 
 
 def backend_peers(case: Case) -> list[tuple[str, object]]:
-    """``(name, setup)`` of each backend module for ``case``, in the form of :data:`PEERS`
+    """``(name, setup)`` of each backend module for ``case`` (peers.py wraps them as
+    :data:`peers.MODULE_PEERS`)
     (layer-level nets only: the tiny unit-level cases have no backend module)."""
     if "softmax" not in case.activations and case.n_params <= 100:
         return []

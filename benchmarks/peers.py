@@ -159,3 +159,28 @@ FLOORS = (
 # case and dtype beside the NumPy module: append a Peer whose setup raises Unavailable where it
 # cannot run (package missing, level not generated).
 MODULE_PEERS: list[Peer] = []
+
+
+def _backend_peer(backend: str):
+    """The setup of the ``--backend`` module for ``backend`` (benchmarks/backends.py), as a
+    module peer: Unavailable where the case has no layer-level module or the library is
+    missing."""
+
+    def setup(case: Case, dtype, layout="aligned"):
+        import backends  # benchmarks/backends.py: imports this module, so it is imported here
+
+        if not backends.backend_peers(case):
+            raise Unavailable("no backend module for a unit-level case")
+        try:
+            return backends.PEERS_BY_BACKEND[backend][1](case, dtype)
+        except ImportError as exc:
+            raise Unavailable(f"{exc.name} not installed (pip install '.[backends]')") from exc
+
+    return setup
+
+
+MODULE_PEERS += [
+    Peer("module.torch", "symbackprop torch module", _backend_peer("torch")),
+    Peer("module.jax", "symbackprop jax module", _backend_peer("jax")),
+    Peer("module.array-api", "symbackprop array-api module (NumPy)", _backend_peer("array-api")),
+]
