@@ -104,7 +104,8 @@ def derivation(name: str):
 
 @lru_cache(maxsize=None)
 def numpy_module(name: str):
-    return load_generated(generate_layer_module(derivation(name), source=name), f"np_{name}")
+    module = generate_layer_module(derivation(name), source=name, optimizers=["all"])
+    return load_generated(module, f"np_{name}")
 
 
 @lru_cache(maxsize=None)
@@ -175,7 +176,8 @@ def reference(name: str, params, x, t):
 def reference_sgd(name: str, params, x, t):
     """The NumPy module's parameters after one ``sgd_step`` (the sixth rule)."""
     stepped = {k: v.copy() for k, v in params.items()}
-    numpy_module(name).sgd_step(stepped, x, t)
+    reference = numpy_module(name)
+    reference.sgd_step(stepped, reference.sgd_init(stepped), x, t)
     return stepped
 
 

@@ -128,7 +128,9 @@ def test_layer_exercises_hidden_without_solutions(monkeypatch):
     from symbackprop.handout import layer
     from symbackprop.handout.layer_exercises import layer_exercises
 
-    monkeypatch.setattr(layer, "loss_curve", lambda d, text: ([(0, 1.0), (1, 0.5)], True, None))
+    monkeypatch.setattr(
+        layer, "loss_curve", lambda d, text: ([(0, 1.0), (1, 0.5)], True, None, None)
+    )
     generate_layer_handout = layer.generate_layer_handout
     net = load_spec_text(LAYER_SPEC, source="small", name="small", level="layer")
     exercises = layer_exercises(net)
