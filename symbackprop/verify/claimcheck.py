@@ -257,14 +257,17 @@ class Checker:
         return self.check_symbolic(a, b, prove)
 
     def compare(self, a: sp.Basic, b: sp.Basic, op: str) -> Link:
-        """A comparison ``a < b`` (``<=``, ``>``, ``>=``) between numbers at the spec's example.
+        """A comparison ``a < b`` (``<=``, ``>``, ``>=``) between numbers at the spec's example
+        (an optimizer setting such as ``\\mu`` at the value the spec sets).
         A printed number in a comparison is a bound, taken at its value as written (``\\delta
         \\le 0.1385``); sides equal within evaluation noise are equal."""
         if _shape(a) != () or _shape(b) != ():
             raise InvalidInput("a comparison needs numbers on both sides, not arrays")
-        if self.example is None and not (self.is_numeric(a) and self.is_numeric(b)):
+        given = timesteps.spec_settings(self.r, _free(a) | _free(b))  # \\mu: the spec's value
+        set_here = all(s in self.r.literals or s in given for s in _free(a) | _free(b))
+        if self.example is None and not set_here:
             raise InvalidInput("a comparison needs the spec's example values ([values])")
-        env = self.example or {}
+        env = {**(self.example or {}), **given} if given else self.example or {}
         va, vb = self.value(a, env), self.value(b, env)
         tol = FLOAT_REL * max(abs(va), abs(vb)) + sp.Float("1e-30")
         d = va - vb if abs(va - vb) > tol else sp.Integer(0)

@@ -108,6 +108,23 @@ def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
     return r.free.setdefault(f"\\{base}" + (f"_{sub}" if sub else ""), sp.Symbol(key, real=True))
 
 
+def spec_settings(r, symbols) -> dict:  # noqa: ANN001
+    """The settings among ``symbols`` (free quantities from :func:`setting`) at the values the
+    spec sets: the first of the spec's optimizers that has each. A comparison about a setting
+    (``0 < \\mu < 1``) is decided there; an equation keeps it free (it must hold for all)."""
+    ours = set(r.free.values())
+    out = {}
+    for sym in symbols:
+        if sym not in ours or sym.name not in set(SETTINGS.values()):
+            continue
+        for spec in r.net.optimizers:
+            value = dict(spec.settings).get(sym.name)
+            if value is not None:
+                out[sym] = sp.Rational(repr(float(value)))
+                break
+    return out
+
+
 def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa: ANN001
     """The value of a time-tagged name (see the module docstring) for the resolver ``r``."""
     from symbackprop.derivation.equations import gradient_symbol
