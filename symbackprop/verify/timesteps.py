@@ -13,6 +13,8 @@ resolver reads (:func:`resolve`):
   RMSprop's ``s_{ij}``, Adam's ``m_{ij}``): its value at t (any value: the claim must hold for
   all; G and s are sums of squares, so positive) or its new value at t+1;
 - ``w(t)`` the weight, ``w(t+1)`` the weight after the step;
+- another quantity of the network at the claim's latest step (``\\delta_j(t+1) y_i(t+1)``): the
+  pass the step t+1 takes its gradient from, the values at w(t); at an earlier step: unreadable;
 - the settings by their Greek letters: ``\\mu`` (momentum), ``\\epsilon``, ``\\beta_1``,
   ``\\beta_2``, ``\\rho`` (RMSprop's α); ``\\eta``/``\\alpha`` stay the learning rate.
 
@@ -140,6 +142,12 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
     else:
         written = head
     param = r._lookup(written, sub, sup)
+    if head == written and param is not None and param not in r.plus:
+        # \delta_j(t+1), y_i(t+1): the pass whose gradient the step t+1 takes, i.e. the values
+        # at this point (the weights w(t)); an earlier pass is another point, not known here
+        if new:
+            return param
+        raise InvalidInput(f"'{written}' at an earlier step than the claim's latest is not known")
     if param not in r.plus:
         what = "\\Delta " + written if head.startswith("Delta:") else head
         raise InvalidInput(f"'{what}' with a time argument needs a parameter's subscript")
