@@ -145,6 +145,8 @@ class Checker:
         for sym in self.r.free.values():  # free letters get values as claims introduce them
             if sym not in point:
                 value = self._rational()
+                if sym in self.r.fractions:  # a decay rate: |v| / (|v| + 1) is in (0, 1)
+                    value = abs(value) / (abs(value) + 1)
                 point[sym] = env[sym] = abs(value) if sym in self.r.positive else value
         return point, env
 

@@ -432,7 +432,7 @@ def _sum(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:
     sub = upper = None
     while m := re.compile(r" *([_^])").match(line, pos):
         arg, pos = _script(line, m.end())
-        if arg is None or not re.fullmatch(r"[\\A-Za-z0-9=]+", arg):
+        if arg is None or not re.fullmatch(r"[\\A-Za-z0-9=]+|t[+-][0-9]+", arg):
             raise _Error(m.end(), "unsupported \\sum limits", "write \\sum_k or \\sum_{k=1}^{K}")
         sub, upper = (arg, upper) if m.group(1) == "_" else (sub, arg)
     m = _SUM_RE.fullmatch(sub or "")

@@ -79,6 +79,7 @@ class NetworkResolver:
             for s in sorted(node.expr.free_symbols, key=lambda s: s.name):
                 self.consumers.setdefault(s, []).append(node)
         self.free: dict[str, sp.Symbol] = {}
+        self.time_run = None  # the optimizer run an unrolled claim is read in (timesteps)
         nonlinear = {r.name for n in net.nodes if (r := activation_of(n.expr)) is not None}
         self.activation = ACTIVATIONS[nonlinear.pop()] if len(nonlinear) == 1 else None
         layers = [int(m.group(1)) for s in self.names if (m := re.match(r"z__(\d+)_", s))]
@@ -102,6 +103,7 @@ class NetworkResolver:
         }
         self._seen: dict[tuple, sp.Basic | None] = {}
         self.positive: set[sp.Symbol] = set()  # free quantities that are sums of squares
+        self.fractions: set[sp.Symbol] = set()  # decay rates (μ, ρ, β): in (0, 1)
 
     def _add(self, sym: sp.Symbol, kind: str, definition: sp.Expr | None = None) -> None:
         self.names.setdefault(sym.name, sym)
@@ -185,6 +187,8 @@ class NetworkResolver:
             if param in self.plus:
                 return self.plus[param]
             raise InvalidInput(f"'{_written(base, sub)}^+' is not a parameter after an update")
+        if timesteps.ABS in base:  # \delta_j(2) in an unrolled sum: a step of a run
+            return timesteps.resolve_run(self, base, sub, sup)
         if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
             return timesteps.resolve(self, base, sub, sup)
         if not sup and (found := timesteps.setting(self, base, sub)) is not None:

@@ -371,6 +371,9 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
     of a diagnosis, already prepared)."""
     if not fixing:
         sides = tuple(checker.prepare(s) for s in claim.sides)
+        if timesteps.has_time_sum(sides):  # \sum_{s=1}^{t+1}: checked on runs of the rule
+            checker.r.time_hint = timesteps.hint(sides)
+            return timesteps.check_unrolled(checker, replace(claim, sides=sides), where)
         claim = replace(claim, sides=timesteps.normalise(sides))
         checker.r.time_hint = timesteps.hint(claim.sides)
     base = Verdict(claim.line, claim.label, claim.text, "correct")

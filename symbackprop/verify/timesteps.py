@@ -20,13 +20,15 @@ resolver reads (:func:`resolve`):
 
 The rule is the spec's first optimizer that has what the claim names (a previous step, or the
 state letter), else the registry's (momentum for a previous step). Like every free quantity,
-the states and settings take random values at each point, so a claim is correct only when it
-holds whatever they are.
+the states and settings take random values at each point (the decay rates μ, ρ, β in (0, 1)),
+so a claim is correct only when it holds whatever they are.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from typing import get_args
 
 import sympy as sp
 
@@ -36,6 +38,7 @@ from symbackprop.verify import claimparse as cp
 SETTINGS = {"mu": "momentum", "epsilon": "eps", "varepsilon": "eps", "rho": "alpha"}
 SETTINGS.update({"beta1": "beta1", "beta2": "beta2"})
 POSITIVE_STATES = frozenset("Gs")
+DECAY = frozenset(("momentum", "alpha", "beta1", "beta2"))  # rates in (0, 1): taken there
 STEP = "@"  # written name base + STEP + shift: "Delta:w@1" is \Delta w(t+1)
 
 
@@ -107,7 +110,10 @@ def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
     key = SETTINGS.get(base + (sub or ""))
     if key is None:
         return None
-    return r.free.setdefault(f"\\{base}" + (f"_{sub}" if sub else ""), sp.Symbol(key, real=True))
+    sym = r.free.setdefault(f"\\{base}" + (f"_{sub}" if sub else ""), sp.Symbol(key, real=True))
+    if key in DECAY:
+        r.fractions.add(sym)
+    return sym
 
 
 def spec_settings(r, symbols) -> dict:  # noqa: ANN001
@@ -162,6 +168,8 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         sym = sp.Symbol(name, real=True)
         greek = {v: k for k, v in SETTINGS.items()}.get(name, name)
         env[sym] = r.free.setdefault(f"\\{greek}", sym)
+        if name in DECAY:
+            r.fractions.add(env[sym])
     old = {}
     for s in rule.state:
         old[s] = r.free.setdefault(f"{s}({param.name}, t)", sp.Symbol(f"{s} {param.name} (t)"))
@@ -212,3 +220,242 @@ def _rule(r, state: str | None, previous: bool):  # noqa: ANN001, ANN202
         if state is None and not previous and rule.name != "sgd":
             return rule
     raise InvalidInput(f"no optimizer of the registry has the state '{state}'")
+
+
+# ----------------------------------------------------------------- unrolled sums over steps
+ABS = "#"  # name base + ABS + absolute step: "Delta:w#2" is \Delta w(2) of a run
+RUN_STEPS = (1, 2, 3)  # t + 1: the unrolled claim is checked after one, two and three steps
+_TIME_UPPER = re.compile(r"t([+-]\d{1,2})?")
+
+
+def has_time_sum(sides: tuple) -> bool:
+    """Whether a claim sums over the steps (``\\sum_{s=1}^{t+1}``): see :func:`check_unrolled`."""
+    from symbackprop.verify.diagnose import _walk
+
+    return any(
+        isinstance(n, cp.Sum) and n.upper is not None and _TIME_UPPER.fullmatch(n.upper)
+        for s in sides
+        for n in _walk(s)
+    )
+
+
+def _at(node: cp.Node, t: int, steps: dict) -> int | None:
+    """The value of a time expression (``t+1-s``) at ``t`` and the sum's steps; None if not one."""
+    if isinstance(node, cp.Name) and not node.sub and not node.sup:
+        return t if node.base == "t" else steps.get(node.base)
+    if isinstance(node, cp.Num) and node.decimals == 0:
+        return int(node.value)
+    if isinstance(node, cp.Neg):
+        inner = _at(node.arg, t, steps)
+        return None if inner is None else -inner
+    if isinstance(node, cp.Add):
+        parts = [_at(x, t, steps) for x in node.terms]
+        return None if None in parts else sum(parts)
+    return None
+
+
+def _script_value(script: str | None, t: int, steps: dict) -> int | None:
+    """``t+1-s`` in a superscript at ``t`` and the sum's steps; None unless it names t or s."""
+    terms = re.findall(r"([+-]?)([a-z]|\d+)", (script or "").replace(" ", ""))
+    if not terms or "".join(a + b for a, b in terms) != (script or "").replace(" ", ""):
+        return None
+    if not any(b == "t" or b in steps for _, b in terms):
+        return None
+    values = {"t": t, **steps}
+    if any(not b.isdigit() and b not in values for _, b in terms):
+        return None
+    return sum((-1 if a == "-" else 1) * (int(b) if b.isdigit() else values[b]) for a, b in terms)
+
+
+def _number(value: int) -> cp.Node:
+    num = cp.Num(sp.Integer(abs(value)), len(str(abs(value))), 0)
+    return cp.Neg(num) if value < 0 else num
+
+
+def _absolute(n: cp.Node, t: int, steps: dict) -> cp.Node:
+    """``n`` at the step t: time tags absolute, ``t`` and the steps of a sum numbers, a sum over
+    the steps written out term by term."""
+    if isinstance(n, cp.Name):
+        if STEP in n.base:
+            head, k = n.base.split(STEP)
+            return replace(n, base=f"{head}{ABS}{t + int(k)}")
+        power = _script_value(n.sup, t, steps)
+        if power is not None:  # \mu^{t+1-s}: a power, read as a superscript
+            return cp.Pow(replace(n, sup=None), _number(power))
+        value = _at(n, t, steps)
+        return n if value is None else _number(value)
+    if isinstance(n, cp.Sum) and n.upper and _TIME_UPPER.fullmatch(n.upper):
+        hi = t + int(_TIME_UPPER.fullmatch(n.upper).group(1) or 0)
+        if n.lower is None or not n.lower.isdigit():
+            raise InvalidInput(f"\\sum_{n.index}: a sum over the steps needs \\sum_{{s=1}}^{{t+1}}")
+        terms = [_absolute(n.body, t, {**steps, n.index: v}) for v in range(int(n.lower), hi + 1)]
+        return cp.Add(tuple(terms)) if len(terms) > 1 else (terms[0] if terms else _number(0))
+    if isinstance(n, cp.Mul):  # \delta_j(s): a name at the sum's step s
+        factors: list = []
+        for f in n.factors:
+            prev = factors[-1] if factors else None
+            step = _at(f, t, steps) if steps and _mentions(f, steps) else None
+            if isinstance(prev, cp.Name) and STEP not in prev.base and step is not None:
+                factors[-1] = replace(prev, base=f"{prev.base}{ABS}{step}")
+            else:
+                factors.append(f)
+        n = cp.Mul(tuple(factors))
+    changes = {}
+    for name, value in vars(n).items():
+        if isinstance(value, tuple):
+            changes[name] = tuple(_absolute(v, t, steps) for v in value)
+        elif isinstance(value, _NODES):
+            changes[name] = _absolute(value, t, steps)
+    if isinstance(n, cp.Mul) and len(changes["factors"]) == 1:
+        return changes["factors"][0]
+    return replace(n, **changes) if changes else n
+
+
+def _mentions(node: cp.Node, steps: dict) -> bool:
+    from symbackprop.verify.diagnose import _walk
+
+    return any(isinstance(x, cp.Name) and x.base in steps and not x.sub for x in _walk(node))
+
+
+class Run:
+    """The spec's optimizer run for ``steps`` steps from zero state at ``point`` (leaf values):
+    pass k at the weights after k - 1 steps, every weight updated by the rule."""
+
+    def __init__(self, checker, rule, point: dict, steps: int, settings: dict):  # noqa: ANN001
+        from symbackprop.derivation.equations import gradient_symbol
+        from symbackprop.rules import optimizers as rules
+
+        r, form = checker.r, _form(rule)
+        self.settings = settings
+        self.passes: list[dict] = []
+        self.change: dict = {p: [sp.Integer(0)] for p in r.net.params}
+        self.weight: dict = {p: [point[p]] for p in r.net.params}
+        self.state: dict = {p: [dict.fromkeys(rule.state, sp.Integer(0))] for p in r.net.params}
+        point = dict(point)
+        for k in range(1, steps + 1):
+            env = _pass_environment(checker, point)
+            self.passes.append(env)
+            for p in r.net.params:
+                grad = env[gradient_symbol(r.net.loss, p)]
+                at = {rules.lr: point[r.net.learning_rate], _G: -grad if r.net.maximize else grad}
+                at.update({rules.step: sp.Integer(k)})
+                at.update({sp.Symbol(n, real=True): settings[n] for n, _ in rule.settings})
+                old = self.state[p][-1]
+                at.update({form.old[s]: old[s] for s in rule.state})
+                new = {s: sp.N(e.xreplace(at).xreplace(at), 60) for s, e in form.states}
+                at.update({form.new[s]: new[s] for s in rule.state})
+                if form.previous is not None:
+                    at[form.previous] = self.change[p][-1]
+                for name, expr in form.temps:
+                    at[form.temp_symbols[name]] = expr.xreplace(at)
+                change = sp.N(form.change.xreplace(at).xreplace(at), 60)
+                self.change[p].append(change)
+                self.state[p].append(new)
+                self.weight[p].append(self.weight[p][-1] + change)
+            point.update({p: self.weight[p][-1] for p in r.net.params})
+
+
+def _pass_environment(checker, point: dict) -> dict:  # noqa: ANN001
+    from symbackprop.verify.fasteval import Slow
+
+    try:
+        return checker.fast_environment(point)
+    except Slow:
+        return checker.environment(point)
+
+
+def _setting_value(checker, name: str) -> sp.Rational:  # noqa: ANN001
+    value = abs(checker._rational())
+    return value / (value + 1) if name in DECAY else value
+
+
+def resolve_run(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa: ANN001
+    """A name at an absolute step of the run ``r.time_run`` (:func:`check_unrolled`)."""
+    head, k = base.split(ABS)
+    k = int(k)
+    run = r.time_run
+    state = head if head in ("v", "G", "s", "m") else None
+    written = head[6:] if head.startswith("Delta:") else ("w" if state else head)
+    param = r._lookup(written, sub, sup)
+    if param is None:
+        raise InvalidInput(f"unknown symbol '{written}' with a time argument")
+    if param not in r.plus:  # a quantity of the network at pass k
+        if not 1 <= k <= len(run.passes):
+            last = len(run.passes)
+            raise InvalidInput(f"'{written}' at step {k}: the run has passes 1 to {last}")
+        return run.passes[k - 1][param]
+    if not 0 <= k < len(run.change[param]):
+        raise InvalidInput(f"'{written}' at step {k}: the run has steps 0 to {len(run.passes)}")
+    if head.startswith("Delta:"):
+        return run.change[param][k]
+    if state is not None:
+        if state not in run.state[param][k]:
+            raise InvalidInput(f"the run's rule has no state '{state}'")
+        return run.state[param][k][state]
+    return run.weight[param][k]
+
+
+def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN201
+    """A claim with a sum over the steps (seed 001's unrolled momentum,
+    ``\\Delta w_{ij}(t+1) = -\\sum_{s=1}^{t+1} \\mu^{t+1-s} \\alpha \\delta_j(s) y_i(s)``): the
+    spec's rule is run from zero state (Δw(0) = 0) for t + 1 = 1, 2, 3 steps, pass k at the
+    weights after k - 1 steps, from the example (and a random point), the settings at random
+    values; the claim is checked at every instance after each run. A counterexample makes it
+    ``wrong``; holding for these t is not a proof for every t, so otherwise it is ``undecided``.
+    """
+    from symbackprop.verify import run as vr
+    from symbackprop.verify.claimcheck import Undecided, _close
+
+    r = checker.r
+    states, previous = hint(claim.sides)
+    rule = _rule(r, next(iter(sorted(states)), None), previous or not states)
+    starts = [checker.example_point] if checker.example_point is not None else []
+    starts.append(checker.random_point(0)[0])
+    checked = 0
+    try:
+        for n_start, begin in enumerate(starts):
+            start = {s: begin[s] for s in checker.leaves()}
+            settings = {n: _setting_value(checker, n) for n, _ in rule.settings}
+            for steps in RUN_STEPS:
+                run = Run(checker, rule, start, steps, settings)
+                r.time_run = run
+                sides = tuple(_absolute(s, steps - 1, {}) for s in claim.sides)
+                timed = replace(claim, sides=sides)
+                env = {**run.passes[-1]}
+                for sym in r.free.values():
+                    if sym.name in settings:
+                        env[sym] = settings[sym.name]
+                for bindings in vr._instances(checker, timed):
+                    try:
+                        values = [checker.value(checker.convert(s, bindings, where), env)
+                                  for s in sides]  # fmt: skip
+                    except InvalidInput:
+                        continue
+                    checked += 1
+                    for i, (a, b) in enumerate(zip(values, values[1:])):
+                        op = claim.relations[i] if claim.relations else "="
+                        if op != "=":
+                            raise InvalidInput("a comparison over the steps of a run is not read")
+                        if not _close(a, b):
+                            at = ", ".join(f"{k}={v}" for k, v in sorted(bindings.items()))
+                            example = n_start == 0 and checker.example_point is not None
+                            where_run = "the example" if example else "a random point"
+                            return vr.Verdict(
+                                claim.line, claim.label, claim.text, "wrong", method="unrolled run",
+                                message=(
+                                    f"at t = {steps - 1}{' for ' + at if at else ''} ("
+                                    f"{rule.title} from Δw(0) = 0 at {where_run}): side {i + 1} "
+                                    f"= {sp.N(a, 10)}, side {i + 2} = {sp.N(b, 10)}"
+                                ),
+                            )  # fmt: skip
+    finally:
+        r.time_run = None
+    if not checked:
+        raise InvalidInput("no unit of the network fits the claim's indices")
+    raise Undecided(
+        f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
+        "checked); a sum over the steps is not proven for every t"
+    )
+
+
+_NODES = get_args(cp.Node)
