@@ -217,6 +217,80 @@ FORMS = [
         "wrong",
     ),
     ("jacobs", r"\frac{\partial \log L}{\partial y_i} = y_i - y^*_i", "wrong"),
+    # Mazur's unit labels mixed with an index letter: w_{h1o} is w_{h1o1} and w_{h1o2}
+    ("mazur", r"\frac{\partial E_{total}}{\partial w_{h1o}} = \delta_o out_{h1}", "correct"),
+    ("mazur", r"\frac{\partial E_{total}}{\partial w_{h1o}} = \delta_o out_{h2}", "wrong"),
+    ("mazur", r"\frac{\partial E_{total}}{\partial w_{i1h}} = \delta_h i_1", "correct"),
+    ("mazur", r"\frac{\partial E_{total}}{\partial w_{i1h}} = \delta_h i_2", "wrong"),
+    # a comparison about a setting the spec sets (essa: momentum 0.9) is decided at its value
+    ("essa", r"0 < \mu < 1", "correct"),
+    ("essa", r"\mu > 1", "wrong"),
+    ("essa", r"\mu \le 0.5", "wrong"),
+    # seed 001's time arguments on delta and y: the pass the step t+1 takes its gradient from
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\alpha \delta_j(t+1) y_i(t+1) + \mu \Delta w_{ij}(t)",
+        "correct",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\alpha \delta_j(t+1) y_j(t+1) + \mu \Delta w_{ij}(t)",
+        "wrong",
+    ),
+    ("essa", r"\Delta w_{ij}(t+1) = \alpha \delta_j(t+1) y_i(t+1) + \mu \Delta w_{ij}(t)", "wrong"),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\alpha \delta_j(t) y_i(t) + \mu \Delta w_{ij}(t)",
+        "unreadable",
+    ),
+    # the unrolled sum: runs of the rule for t = 0, 1, 2 find every slip, and a sum that holds
+    # there is still not proven for every t
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t+1} \mu^{t+1-s} \alpha \delta_j(s) y_i(s)",
+        "undecided",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t+1} \mu^{t-s} \alpha \delta_j(s) y_i(s)",
+        "wrong",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t} \mu^{t+1-s} \alpha \delta_j(s) y_i(s)",
+        "wrong",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t+1} \mu^{s-1} \alpha \delta_j(s) y_i(s)",
+        "wrong",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t+1} \mu^{t+1-s} \alpha \delta_i(s) y_j(s)",
+        "wrong",
+    ),
+    (
+        "essa",
+        r"\Delta w_{ij}(t+1) = \sum_{s=1}^{t+1} \mu^{t+1-s} \alpha \delta_j(s) y_i(s)",
+        "wrong",
+    ),
+    # Adam's first moment and RMSprop's mean square (PyTorch's formulas, written out here)
+    ("essa", r"m_{ij}(t+1) = \beta_1 m_{ij}(t) + (1 - \beta_1) y_i \delta_j", "correct"),
+    ("essa", r"m_{ij}(t+1) = \beta_1 m_{ij}(t) + \beta_1 y_i \delta_j", "wrong"),
+    ("essa", r"m_{ij}(t+1) = \beta_2 m_{ij}(t) + (1 - \beta_2) y_i \delta_j", "wrong"),
+    ("essa", r"s_{ij}(t+1) = \rho s_{ij}(t) + (1 - \rho) (y_i \delta_j)^2", "correct"),
+    ("essa", r"s_{ij}(t+1) = \rho s_{ij}(t) + (1 - \rho) y_i \delta_j", "wrong"),
+    (
+        "essa",
+        r"w_{ij}(t+1) = w_{ij}(t) - \frac{\alpha}{\sqrt{s_{ij}(t+1)} + \epsilon} y_i \delta_j",
+        "correct",
+    ),
+    (
+        "essa",
+        r"w_{ij}(t+1) = w_{ij}(t) - \frac{\alpha}{\sqrt{s_{ij}(t)} + \epsilon} y_i \delta_j",
+        "wrong",
+    ),
     (
         str(Path(__file__).parent.parent / "examples/claims/nielsen_2_3_4.toml"),
         "a^2_1 = a^2_1",

@@ -616,11 +616,27 @@ def parse_claims(text: str, *, source: str = "<claims>") -> list[Claim]:
 # ------------------------------------------------------------------------------- conversion
 def _index_word(word: str, is_idx: Callable[[str], bool], labelled: bool = False) -> bool:
     # "kj", "k1" (seed 004's w_{k1}); "o1" only when o is an index letter; "total" never. With
-    # labelled indices (Mazur: o stands for the labels o1, o2) a word with a digit is a label.
+    # labelled indices (Mazur: o stands for the labels o1, o2) a word with a digit is a label,
+    # or labels and index letters mixed (w_{h1o}).
+    return index_pieces(word, is_idx, labelled) is not None
+
+
+def index_pieces(
+    word: str, is_idx: Callable[[str], bool], labelled: bool = False
+) -> list[tuple[str, bool]] | None:
+    """The parts of an index word, each with whether it is an index letter; None for a word
+    that is no index word (a label, a name). Mazur's ``h1o`` is the label h1 and the letter o."""
     letters = [c for c in word if not c.isdigit()]
-    if labelled and len(letters) != len(word):
-        return False
-    return bool(letters) and len(word) <= 3 and all(c.islower() and is_idx(c) for c in letters)
+    plain = bool(letters) and len(word) <= 3 and all(c.islower() and is_idx(c) for c in letters)
+    if not labelled or len(letters) == len(word):
+        return [(c, not c.isdigit()) for c in word] if plain else None
+    parts = re.findall(r"[a-z]\d*", word)  # labels are a letter and digits: h1o is h1, o
+    if "".join(parts) != word or len(parts) > 3:
+        return None
+    letters = [p for p in parts if len(p) == 1]
+    if not letters or not all(is_idx(p) for p in letters):
+        return None
+    return [(p, len(p) == 1) for p in parts]
 
 
 def labelled(resolver: object) -> bool:
@@ -633,8 +649,9 @@ def _subst(text: str | None, bound: Mapping[str, object], resolver: Resolver) ->
 
     def repl(m: re.Match) -> str:
         w = m.group()
-        if _index_word(w, lambda c: c in bound or resolver.is_index(c), lab):
-            parts = [str(bound.get(c, c)) for c in w]
+        pieces = index_pieces(w, lambda c: c in bound or resolver.is_index(c), lab)
+        if pieces is not None:
+            parts = [str(bound.get(c, c)) if is_index else c for c, is_index in pieces]
             # w_{kj} with k = 14, j = 1 is w_{14,1}: unit numbers of several digits are separated
             sep = "," if not lab and len(parts) > 1 and any(len(p) > 1 for p in parts) else ""
             return sep.join(parts)
@@ -790,8 +807,8 @@ def free_indices(claim: Claim | Node, resolver: Resolver) -> set[str]:
         n, bound = todo.pop()
         for text in (n.sub, n.sup) if isinstance(n, Name) else ():
             for w in re.findall(r"[A-Za-z0-9]+", text or ""):
-                if _index_word(w, lambda c, b=bound: c in b or resolver.is_index(c), lab):
-                    found.update(c for c in w if c.isalpha() and c not in bound)
+                pieces = index_pieces(w, lambda c, b=bound: c in b or resolver.is_index(c), lab)
+                found.update(c for c, is_index in pieces or () if is_index and c not in bound)
         inner = bound | {n.index} if isinstance(n, Sum) else bound
         for f in fields(n):
             for kid in getattr(n, f.name) if f.type.startswith("tuple") else [getattr(n, f.name)]:

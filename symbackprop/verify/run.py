@@ -361,8 +361,8 @@ def _letters_of(name: cp.Name, r: NetworkResolver, letters: set[str]) -> set[str
     found: set[str] = set()
     for text in (name.sub, name.sup):
         for w in re.findall(r"[A-Za-z0-9]+", text or ""):
-            if cp._index_word(w, lambda c: c in letters or r.is_index(c), cp.labelled(r)):
-                found.update(c for c in w if c in letters)
+            pieces = cp.index_pieces(w, lambda c: c in letters or r.is_index(c), cp.labelled(r))
+            found.update(c for c, is_index in pieces or () if is_index and c in letters)
     return found
 
 
