@@ -332,3 +332,43 @@ def test_a_right_number_is_never_blamed(capsys):
     assert v.verdict == "wrong"
     assert "0.0009954255 where \\delta_{h2} = 0.009954254705" in v.factor
     assert "0.05 where" not in v.factor
+
+
+def test_unrolled_runs_follow_the_textbook_recursions():
+    """The runs an unrolled sum is checked on, against momentum and Adam written out here:
+    Δw(k) = −η δ_j(k) y_i(k) + μ Δw(k−1); m(k) = β1 m(k−1) + (1−β1) g, s likewise with g²,
+    Δw(k) = −η m/(1−β1^k) / (√(s/(1−β2^k)) + ε); pass k + 1 at the weights after k steps."""
+    import sympy as sp
+
+    from symbackprop.rules.optimizers import OPTIMIZERS
+    from symbackprop.verify import timesteps
+
+    ck = checker_of("essa")
+    r = ck.r
+    w, delta, y = (
+        r._lookup("W", "13", None),
+        r._lookup("delta", "3", None),
+        r._lookup("y", "1", None),
+    )
+    start = dict(ck.example_point)
+    lr = start[r.net.learning_rate]
+    mu = sp.Rational(1, 3)
+    run = timesteps.Run(ck, OPTIMIZERS["momentum"], start, 3, {"momentum": mu})
+    prev = 0
+    for k in (1, 2, 3):
+        env = run.passes[k - 1]
+        want = -lr * env[delta] * env[y] + mu * prev
+        assert abs(run.change[w][k] - want) < 1e-40
+        assert abs(env[w] - (start[w] + sum(run.change[w][1:k]))) < 1e-40
+        prev = want
+    b1, b2, eps = sp.Rational(4, 5), sp.Rational(9, 10), sp.Rational(1, 100)
+    settings = {"beta1": b1, "beta2": b2, "eps": eps}
+    run = timesteps.Run(ck, OPTIMIZERS["adam"], start, 3, settings)
+    m = s = 0
+    for k in (1, 2, 3):
+        g = run.passes[k - 1][delta] * run.passes[k - 1][y]
+        m, s = b1 * m + (1 - b1) * g, b2 * s + (1 - b2) * g**2
+        want = -lr * (m / (1 - b1**k)) / (sp.sqrt(s / (1 - b2**k)) + eps)
+        assert abs(run.change[w][k] - want) < 1e-40, k
+        assert abs(run.state[w][k]["m"] - m) < 1e-40
+    assert run.change[w][1] != run.change[w][2]  # the passes move: not one point three times
