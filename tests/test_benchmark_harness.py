@@ -62,21 +62,24 @@ def test_harness_figures_agree_with_timeit_alone(bench, monkeypatch):
     # Steady state: each figure agrees with timeit of the same function alone. Both are taken on
     # the process's CPU clock: on a shared machine, wall time rewards the harness's pauses (a
     # process that slept is scheduled first when it wakes) and stretches a long timeit loop. The
-    # two are taken in turns, three times, and the best of each compared. The bounds are wide for
-    # a machine shared with other test workers; a cold start per turn, which this guards
-    # against, cost short calls more than that (1.5x and more).
+    # two are taken in turns, at least three times, and the best of each compared; while a
+    # worker sharing the core (the suite runs in parallel) keeps them apart, more turns are
+    # taken, up to eight. The bounds are wide for a shared machine; a cold start per turn, which
+    # this guards against, costs short calls more than that (1.5x and more) on every turn.
     monkeypatch.setattr(timing, "CLOCK", time.process_time_ns)
     for key in ("sbp", "numpy"):
         peer = next(p for p in chosen if p.key == key)
         run, _ = peer.setup(case, np.float64, "user")
         loops = max(1, int(budget.sample_s / _alone(run, 1)))
         harness, alone = [], []
-        for _ in range(3):
+        for _ in range(8):  # turns until the best of each agree: a cold start never would
             harness.append(
                 timing.time_case(case, "float64", True, print, [peer], ("user",), budget)[0].min_s
             )
             alone.append(_alone(run, loops))
-        ratio = min(harness) / min(alone)
+            ratio = min(harness) / min(alone)
+            if len(harness) >= 3 and 0.6 < ratio < 1.5:
+                break
         assert 0.6 < ratio < 1.5, f"{key}: harness / timeit alone = {ratio:.2f}"
 
     # Ratios are per round, and the report carries them with the new module's column.
