@@ -36,14 +36,19 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.backends_audit import audit_backend_module
 from symbackprop.codegen.backends_names import BACKENDS
-from symbackprop.codegen.layer import _decay_text, _fused_softmax, _output_difference
+from symbackprop.codegen.layer import (
+    _decay_text,
+    _fused_softmax,
+    _output_difference,
+    forward_statements,
+)
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.errors import InvalidInput
 from symbackprop.output.render import _COMMON, TEMPLATES_DIR
 from symbackprop.printers.array_code import NAMESPACES, array_code
 from symbackprop.printers.pystr import docstring_literal
-from symbackprop.rules.layer_losses import SOFTMAX, activation_value
+from symbackprop.rules.layer_losses import SOFTMAX
 from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import logp as logp_sym
 from symbackprop.rules.layer_losses import y as y_sym
@@ -203,33 +208,6 @@ class _Printer:
         return self.code(numeric_kernels(expr.xreplace(_layer_symbols(l))))
 
 
-def _forward(d: LayerDerivation, pr: _Printer) -> list[Statement]:
-    """F1 … FL: the products, then each activation (softmax from the log-probabilities unless
-    its δ^L is a − t, as in the NumPy module)."""
-    out = []
-    for f in d.forward:
-        l = f.layer
-        linear = pr.backend.linear.format(a=f"a{l - 1}", W=f"W{l}", b=f"b{l}")
-        out.append(
-            Statement(f"z{l}", linear, f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)")
-        )
-        if f.activation == SOFTMAX and _fused_softmax(d):
-            out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
-        elif f.activation == SOFTMAX:
-            out.append(
-                Statement(
-                    "logp",
-                    f"_log_softmax(z{l})",
-                    f"F{l}: log a^{l} = log softmax(z^{l}), max subtracted",
-                )
-            )
-            out.append(Statement(f"a{l}", "_exp_floored(logp)", f"F{l}: a^{l} = softmax(z^{l})"))
-        else:
-            code = pr.code(activation_value(f.activation, sp.Symbol(f"z{l}")))
-            out.append(Statement(f"a{l}", code, f"F{l}: a^{l} = {f.activation}(z^{l})"))
-    return out
-
-
 def _value(d: LayerDerivation, pr: _Printer) -> list[Statement]:
     """The loss: the per-example term summed over units and examples, the L2 term, the mean."""
     net, rule, L = d.net, d.output, d.net.depth
@@ -385,7 +363,7 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dic
         mean=net.reduction == "mean",
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example must sum to one",
-        forward=_forward(d, pr),
+        forward=forward_statements(d, pr.backend.linear, pr.code),
         value=_value(d, pr),
         backward=_backward(d, pr),
         grad_names=list(net.params),

@@ -50,18 +50,20 @@ def _on_layer(expr: sp.Expr, l: int) -> str:
     return numpy_code(numeric_kernels(expr.xreplace(names)))
 
 
-def _forward(d: LayerDerivation) -> list[Statement]:
+def forward_statements(
+    d: LayerDerivation, linear: str = "{a} @ {W}.T + {b}", code=numpy_code
+) -> list[Statement]:
+    """F1 … FL: each layer's product (``linear``, the array library's form of z = a W^T + b),
+    then its activation printed by ``code`` (softmax from the log-probabilities unless its δ^L
+    is a − t, as in ``_backward``); the backends' modules share it (:mod:`codegen.backends`)."""
     out = []
     for f in d.forward:
         l = f.layer
+        product = linear.format(a=f"a{l - 1}", W=f"W{l}", b=f"b{l}")
         out.append(
-            Statement(
-                f"z{l}",
-                f"a{l - 1} @ W{l}.T + b{l}",
-                f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)",
-            )
+            Statement(f"z{l}", product, f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)")
         )
-        if f.activation == SOFTMAX and _fused_softmax(d):  # as in ``_backward``
+        if f.activation == SOFTMAX and _fused_softmax(d):
             out.append(Statement(f"a{l}", f"_softmax(z{l})", f"F{l}: a^{l} = softmax(z^{l})"))
         elif f.activation == SOFTMAX:
             out.append(
@@ -73,8 +75,8 @@ def _forward(d: LayerDerivation) -> list[Statement]:
             )
             out.append(Statement(f"a{l}", "_exp_floored(logp)", f"F{l}: a^{l} = softmax(z^{l})"))
         else:
-            code = numpy_code(activation_value(f.activation, sp.Symbol(f"z{l}")))
-            out.append(Statement(f"a{l}", code, f"F{l}: a^{l} = {f.activation}(z^{l})"))
+            printed = code(activation_value(f.activation, sp.Symbol(f"z{l}")))
+            out.append(Statement(f"a{l}", printed, f"F{l}: a^{l} = {f.activation}(z^{l})"))
     return out
 
 
@@ -314,7 +316,7 @@ def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example must sum to one",
         loss_term=_on_layer(rule.stable, L),
-        forward=_forward(d),
+        forward=forward_statements(d),
         **optimizer_context(
             net.optimizer,
             gradients=STEP_GRADIENTS,

@@ -18,6 +18,7 @@ import sympy as sp
 from symbackprop.derivation.equations import Derivation
 from symbackprop.derivation.evaluate import format_number
 from symbackprop.derivation.optimizer_steps import STEPS, RuleForm, rule_form, two_steps
+from symbackprop.handout.course import number_latex
 from symbackprop.printers.latex_lines import pack
 from symbackprop.printers.printing import NotationLatexPrinter
 from symbackprop.rules import optimizers as rules
@@ -35,16 +36,6 @@ TABLE_DIGITS = 6
 
 def _wrapped(text: str, expr: sp.Expr) -> str:
     return rf"\left({text}\right)" if expr.is_Add else text
-
-
-def setting_text(value: float) -> str:
-    """A setting as written in a spec, in LaTeX: 0.9, 10^{-10}, 2.5 \times 10^{-8}."""
-    text = f"{value:g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    power = f"10^{{{int(exponent)}}}"
-    return power if mantissa == "1" else rf"{mantissa} \times {power}"
 
 
 class _RulePrinter(NotationLatexPrinter):
@@ -126,7 +117,7 @@ class _Lines:
         w, p = self.weight, self.weight
         state_before, state_after = steps.states[k - 1][p], steps.states[k][p]
         symbols = self.printer(self.names(form, spec, str(k - 1), str(k)))
-        values = {sp.Symbol(k, real=True): setting_text(v) for k, v in spec.settings}
+        values = {sp.Symbol(k, real=True): number_latex(v) for k, v in spec.settings}
         values[rules.lr] = self.number(steps.settings[rules.lr])
         values[rules.step] = str(k)
         values[self.gradient] = self.number(self.sign * steps.gradients[k - 1][p])
@@ -202,7 +193,7 @@ def optimizer_sections(
             for p in net.params
         ]
         settings = ", ".join(
-            f"${_SETTING_LATEX.get(k, k)} = {setting_text(v)}$" for k, v in spec.settings
+            f"${_SETTING_LATEX.get(k, k)} = {number_latex(v)}$" for k, v in spec.settings
         )
         out.append(
             dict(

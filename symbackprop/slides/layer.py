@@ -14,6 +14,7 @@ gradients (``= ?``): none of the specialised forms appears in it.
 from __future__ import annotations
 
 from symbackprop.derivation.layer import LayerNet, derive_layers
+from symbackprop.handout.course import number_latex
 from symbackprop.handout.layer_figure import layer_figure
 from symbackprop.handout.unit import escape_text
 from symbackprop.printers.layer_latex import layer_equations
@@ -46,16 +47,6 @@ def chain(net: LayerNet, layer: int = 0) -> Chain:
     )
     width = float(fig.boxes[-1].x) + 1.6
     return Chain(fig.boxes, forward, backward, f"{min(0.75, (TEXT_CM - 0.5) / width):.3f}")
-
-
-def _number(value: float) -> str:
-    """A setting as a course prints it: 0.9, 10^{-8}, 2 \\times 10^{-5}."""
-    text = f"{value:g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    power = f"10^{{{int(exponent)}}}"
-    return power if mantissa == "1" else rf"{mantissa} \times {power}"
 
 
 def _tagged(rhs: str, tag: str) -> str:
@@ -125,8 +116,8 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
     if d.output.maximize:
         grad, ascent = r"-\partial \log L / \partial \theta", " (gradient ascent on $\\log L$)"
     rows = [Row("", eq, k + 1) for k, eq in enumerate(opt.equations)]
-    settings = [rf"\eta = {_number(net.learning_rate)}"] + [
-        f"{_SETTING.get(key, escape_text(key))} = {_number(value)}"
+    settings = [rf"\eta = {number_latex(net.learning_rate)}"] + [
+        f"{_SETTING.get(key, escape_text(key))} = {number_latex(value)}"
         for key, value in net.optimizer.settings
     ]
     frames.append(
