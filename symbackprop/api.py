@@ -41,8 +41,10 @@ def _training(learning_rate, optimizer, rate_symbol=None) -> dict:
     return table
 
 
-def _spec(name: str, title: str, notation: str, level: str, training: dict, values, data):
+def _spec(name: str, title: str, notation: str, level: str, training: dict, values, data, style=""):
     spec: dict = {"name": name, "title": title, "notation": notation, "level": level}
+    if style:
+        spec["style"] = style
     spec["training"] = training
     if values is not None:
         spec["values"] = {str(k): v for k, v in dict(values).items()}
@@ -61,6 +63,7 @@ def layered(
     reduction: str = "sum",
     weight_decay: float | None = None,
     notation: str = "plain",
+    style: str = "",
     level: str = "auto",
     learning_rate: float = 0.1,
     optimizer: str | Mapping | Sequence | None = None,
@@ -81,6 +84,8 @@ def layered(
         loss, reduction, weight_decay: as ``[network]`` in a spec.
         notation: the course's names: ``"plain"``, ``"mazur"``, ``"essa"``, ``"hmkcode"``,
             ``"jacobs"``, ``"nielsen"`` (the layer level writes Nielsen's).
+        style: the handout's document style, after a lecture: ``"mazur"``, ``"fausett"``,
+            ``"hmkcode"``, ``"jacobs"``, ``"nielsen"`` (default: the notation's lecture's).
         level: ``"auto"``, ``"unit"`` or ``"layer"``.
         learning_rate, optimizer: as ``[training]``: ``optimizer="adam"``, a table
             ``{"name": "momentum", "momentum": 0.9}`` or a list of them.
@@ -96,7 +101,8 @@ def layered(
     }
     if weight_decay is not None:
         table["weight_decay"] = weight_decay
-    spec = _spec(name, title, notation, level, _training(learning_rate, optimizer), values, data)
+    training = _training(learning_rate, optimizer)
+    spec = _spec(name, title, notation, level, training, values, data, style)
     spec["network"] = table
     return _read(spec, name)
 
@@ -120,6 +126,7 @@ def network(
     units: Mapping[str | sp.Symbol, str] | None = None,
     activations: Mapping[str, str] | None = None,
     notation: str = "plain",
+    style: str = "",
     learning_rate: float = 0.1,
     rate_symbol: str = "eta",
     optimizer: str | Mapping | Sequence | None = None,
@@ -137,7 +144,7 @@ def network(
         loss: the name of the loss node; ``maximize=True`` for a log-likelihood.
         units: node → the unit it belongs to, which names its δ.
         activations: custom activations as expressions of ``z``, ``{"cube": "z**3/3 + z"}``.
-        notation, learning_rate, rate_symbol, optimizer, values: as in a spec.
+        notation, style, learning_rate, rate_symbol, optimizer, values: as in a spec.
     """
     pairs = nodes.items() if isinstance(nodes, Mapping) else nodes
     table: dict = {
@@ -153,7 +160,7 @@ def network(
     if activations is not None:
         table["activations"] = dict(activations)
     training = _training(learning_rate, optimizer, rate_symbol)
-    spec = _spec(name, title, notation, "auto", training, values, None)
+    spec = _spec(name, title, notation, "auto", training, values, None, style)
     spec["graph"] = table
     return _read(spec, name)
 

@@ -39,7 +39,7 @@ class _View:
     latex: Any  # (network, derivation) → str, what `derive --format latex` prints
     latex_block: Any  # (network, derivation) → str, one $$\begin{aligned}…$$ block (notebook)
     module: Any  # (network, derivation, source, optimizers) → str
-    handout: Any  # (network, derivation, source, digits, show_solutions) → str
+    handout: Any  # (network, derivation, source, digits, show_solutions, style) → str
     check: Any  # (network, points, seed) → check.unit.Report
     slides: Any  # (network, derivation, source, digits, show_solutions) → str
 
@@ -65,8 +65,8 @@ def _unit_view() -> _View:
         latex=lambda net, d: derivation_latex(d),
         latex_block=lambda net, d: derivation_latex(d),
         module=lambda net, d, source, opts: generate_module(d, source=source, optimizers=opts),
-        handout=lambda net, d, source, digits, show_solutions: generate_handout(
-            d, source=source, digits=digits, show_solutions=show_solutions
+        handout=lambda net, d, source, digits, show_solutions, style: generate_handout(
+            d, source=source, digits=digits, show_solutions=show_solutions, style=style
         ),
         check=lambda net, points, seed: check_network(net, points=points, seed=seed),
         slides=lambda net, d, source, digits, show_solutions: render_deck(
@@ -133,8 +133,8 @@ def _layer_view() -> _View:
         latex=lambda net, d: _layer_latex(d),
         latex_block=lambda net, d: _layer_latex_block(d),
         module=_layer_module,
-        handout=lambda net, d, source, digits, show_solutions: generate_layer_handout(
-            net, source=source, show_solutions=show_solutions
+        handout=lambda net, d, source, digits, show_solutions, style: generate_layer_handout(
+            net, source=source, show_solutions=show_solutions, style=style
         ),
         check=lambda net, points, seed: check_layer_net(net, points=points, seed=seed),
         slides=lambda net, d, source, digits, show_solutions: render_deck(
@@ -256,17 +256,21 @@ class Derived:
         source: str | None = None,
         digits: int = 9,
         show_solutions: bool = True,
+        style: str | None = None,
         pdf: bool = False,
         force: bool = False,
     ):
-        """The LaTeX handout.
+        """The LaTeX handout, in ``style`` (``mazur``, ``fausett``, ``hmkcode``, ``jacobs``,
+        ``nielsen``; default: the spec's ``style``, else its notation's lecture's).
 
         Without ``path``: its text (without the do-not-edit header). With ``path`` (the
         ``.tex``): written as ``symbackprop handout`` writes it, and with ``pdf=True`` compiled
         to the PDF beside it (pdflatex needed); returns a :class:`results.Written`.
         """
         source = self._source(source)
-        text = self._view.handout(self.network, self.derivation, source, digits, show_solutions)
+        text = self._view.handout(
+            self.network, self.derivation, source, digits, show_solutions, style
+        )
         if path is None:
             return text
         from symbackprop.output.save import save_handout

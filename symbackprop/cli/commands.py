@@ -34,6 +34,7 @@ from symbackprop.errors import (
     InvalidInput,
     SymbackpropError,
 )
+from symbackprop.handout.styles import NAMES as STYLE_NAMES
 
 MAX_OPS = 10_000  # about a minute of derivation and code generation at unit level
 
@@ -119,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         "--digits", type=integer(*DIGITS), default=9, help="significant digits (default 9)"
     )
     p.add_argument("--no-solutions", action="store_true", help="hide the exercises' answers")
+    p.add_argument(
+        "--style",
+        choices=STYLE_NAMES,
+        help="the document's style, after a lecture (default: the spec's style, else its "
+        "notation's lecture's: mazur at the unit level, nielsen at the layer level)",
+    )
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
 
     p = sub.add_parser(
@@ -268,7 +275,10 @@ def cmd_handout(args, method: str = "handout") -> int:
     d = _load(args)
     target = _target(args, d.name, ".tex")
     make = getattr(d, method)  # Derived.handout or Derived.slides
-    body = make(source=args.spec, digits=args.digits, show_solutions=not args.no_solutions)
+    options = dict(source=args.spec, digits=args.digits, show_solutions=not args.no_solutions)
+    if method == "handout":
+        options["style"] = args.style
+    body = make(**options)
     text = stamp(body, comment="%", source=args.spec)
     files: list = [(target, text)]
     pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")

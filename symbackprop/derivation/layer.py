@@ -84,6 +84,7 @@ class LayerNet:
         data: example inputs and targets, rows of numbers (may be empty).
         values: parameter entries of the spec's ``[values]`` for the handout's worked example,
             ``(("W1", (j, k)), v)`` or ``(("b1", (j,)), v)`` with 0-based indices (may be empty).
+        style: the handout's document style (:mod:`handout.styles`); empty: the default.
     """
 
     name: str
@@ -99,6 +100,7 @@ class LayerNet:
     data_t: tuple[tuple[float, ...], ...] = ()
     warnings: tuple[str, ...] = ()
     values: tuple[tuple[tuple[str, tuple[int, ...]], float], ...] = ()
+    style: str = ""  # the handout's document style (handout.styles); empty: nielsen
 
     @property
     def depth(self) -> int:

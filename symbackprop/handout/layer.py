@@ -32,6 +32,7 @@ from symbackprop.handout.layer_exercises import layer_exercises
 from symbackprop.handout.layer_figure import gradient_costs, layer_figure
 from symbackprop.handout.layer_worked import worked_section
 from symbackprop.handout.plot import coordinates, training_axes
+from symbackprop.handout.styles import SectionInput, build_sections, choose_style
 from symbackprop.handout.training import finite_prefix
 from symbackprop.handout.unit import escape_text as latex_escape
 from symbackprop.printers.layer_latex import activation_latex, layer_equations
@@ -181,10 +182,12 @@ def generate_layer_handout(
     *,
     source: str,
     show_solutions: bool = True,
+    style: str | None = None,
     warn: Callable[[str], None] = stderr_warning,
 ) -> str:
-    """The LaTeX handout for a layer-level net; what it cannot show is passed to ``warn``
-    (by default one line on stderr) and said in the handout."""
+    """The LaTeX handout for a layer-level net, in ``style`` (default: the spec's, else
+    ``nielsen``; :mod:`handout.styles`); what it cannot show is passed to ``warn`` (by default
+    one line on stderr) and said in the handout."""
     from symbackprop.output.render import render
 
     memory, seconds = curve_cost(net)
@@ -201,9 +204,7 @@ def generate_layer_handout(
         warn(message)
     opt = optimizer(net.optimizer.name)
     rule = d.output
-    return render(
-        "latex",
-        "layer_handout.tex.jinja",
+    context = dict(
         title=latex_escape(net.title or f"Backpropagation for {net.name}"),
         version=__version__,
         source=latex_escape(source),
@@ -247,6 +248,18 @@ def generate_layer_handout(
         costs=_costs_text(net),
         worked=worked,
     )
+    chosen = choose_style("layer", "", style or net.style)
+    context["sections"] = build_sections(
+        chosen,
+        SectionInput(
+            level="layer",
+            network=net,
+            derivation=d,
+            context=context,
+            show_solutions=show_solutions,
+        ),
+    )
+    return render("latex", "layer_handout.tex.jinja", **context)
 
 
 def _title(opt, batch: int | None) -> str:

@@ -24,6 +24,7 @@ from symbackprop.handout.course import loss_words, source_text
 from symbackprop.handout.figure import build_figure
 from symbackprop.handout.optimizer_section import optimizer_sections
 from symbackprop.handout.plot import coordinates, ticks, training_axes
+from symbackprop.handout.styles import SectionInput, build_sections, choose_style
 from symbackprop.handout.training import ITERATIONS, error_after_update, loss_curve
 from symbackprop.output.render import render
 from symbackprop.printers.latex_lines import BREAK, pack, strip
@@ -463,9 +464,15 @@ def _as_asked(step: Step, asked: set, show_solutions: bool) -> Step:
 
 
 def handout_context(
-    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+    derivation: Derivation,
+    *,
+    source: str,
+    digits: int = 9,
+    show_solutions: bool = True,
+    style: str | None = None,
 ) -> dict:
-    """Everything the handout template needs, already printed."""
+    """Everything the handout template needs, already printed: the common context, and
+    ``sections``, the chosen style's sections with what their builders made."""
     net = derivation.network
     first = _Writer(derivation, digits)
     gradient_symbols = {first.gradient_symbol(u.param): u.param for u in derivation.updates}
@@ -511,7 +518,7 @@ def handout_context(
         plot = training_axes(points, maximize=net.maximize, end=span)
     kinks = [escape_text(rule.kink) for rule in used_activations(derivation) if rule.kink]
     cited = source_text(net.notation.name)
-    return dict(
+    context = dict(
         curve=coordinates(plot.points) if plot else "",
         log_axis=bool(plot and plot.log),
         negated=bool(plot and plot.negated),
@@ -551,13 +558,34 @@ def handout_context(
             derivation, digits=digits, escape=escape_text, avoid=frozenset(asked)
         ),
     )
+    chosen = choose_style("unit", net.notation.name, style or net.style)
+    context["sections"] = build_sections(
+        chosen,
+        SectionInput(
+            level="unit",
+            network=net,
+            derivation=derivation,
+            context=context,
+            digits=digits,
+            show_solutions=show_solutions,
+            hidden=frozenset(asked) if not show_solutions else frozenset(),
+            writer=w,
+        ),
+    )
+    return context
 
 
 def generate_handout(
-    derivation: Derivation, *, source: str, digits: int = 9, show_solutions: bool = True
+    derivation: Derivation,
+    *,
+    source: str,
+    digits: int = 9,
+    show_solutions: bool = True,
+    style: str | None = None,
 ) -> str:
-    """The handout's LaTeX source (without the do-not-edit header)."""
+    """The handout's LaTeX source (without the do-not-edit header), in ``style`` (default: the
+    spec's, else its notation's lecture's; :mod:`handout.styles`)."""
     context = handout_context(
-        derivation, source=source, digits=digits, show_solutions=show_solutions
+        derivation, source=source, digits=digits, show_solutions=show_solutions, style=style
     )
     return render("latex", "handout.tex.jinja", **context)

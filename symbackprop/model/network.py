@@ -111,6 +111,8 @@ class Network:
     matched: MatchedOutput | None = None
     # the spec's optimizers: the first is optimizer_step's, the handout works each
     optimizers: tuple[OptimizerSpec, ...] = (OptimizerSpec(),)
+    # the handout's document style (handout.styles); empty: the notation's lecture's
+    style: str = ""
 
     def node(self, symbol: Symbol) -> Node:
         """The node defining ``symbol`` (KeyError for leaves)."""

@@ -43,7 +43,18 @@ else:  # pragma: no cover
 MAX_SPEC_BYTES = 1_000_000
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
-_TOP = {"name", "title", "notation", "network", "graph", "training", "values", "level", "data"}
+_TOP = {
+    "name",
+    "title",
+    "notation",
+    "style",
+    "network",
+    "graph",
+    "training",
+    "values",
+    "level",
+    "data",
+}
 _NETWORK = {"inputs", "layers", "loss", "reduction", "weight_decay"}
 _LAYER = {"units", "activation", "bias"}
 _GRAPH = {"inputs", "targets", "params", "nodes", "loss", "units", "maximize", "activations"}
@@ -214,6 +225,11 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
     name = _network_name(_get(data, "name", str, "spec", None), default_name)
     title = _get(data, "title", str, "spec", "")
     notation = preset(_get(data, "notation", str, "spec", "plain"))
+    style = _get(data, "style", str, "spec", "")
+    if style:
+        from symbackprop.handout.styles import check_style_name
+
+        check_style_name(style, where="spec")
     training = _get(data, "training", dict, "spec", {})
     _check_keys(training, _TRAINING, "[training]")
     rate = _number(training.get("learning_rate", 0.1), "learning_rate", "[training]")
@@ -235,7 +251,7 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
     )
 
     if resolve_level(data) == "layer":
-        return build_layer_net(data, name=name, title=title, rate=rate)
+        return replace(build_layer_net(data, name=name, title=title, rate=rate), style=style)
     optimizers = read_optimizers(training)
     if "network" in data:
         rate_name = notation.rate_name
@@ -246,7 +262,7 @@ def _build(data: dict, *, source: str, default_name: str) -> Network:
         rate_name = _get(training, "rate_symbol", str, "[training]", "eta")
         numbers.setdefault(rate_name, str(rate))
         built = _graph(graph, name, title, notation, numbers, rate_name)
-    return replace(built, optimizers=optimizers)
+    return replace(built, optimizers=optimizers, style=style)
 
 
 def _check_size(table: object) -> None:
