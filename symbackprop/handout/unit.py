@@ -29,7 +29,7 @@ from symbackprop.handout.training import ITERATIONS, error_after_update, loss_cu
 from symbackprop.output.render import render
 from symbackprop.printers.latex_lines import BREAK, pack, strip
 from symbackprop.printers.printing import NotationLatexPrinter, partial_latex
-from symbackprop.rules.registry import _mul, _sub, activation_of
+from symbackprop.rules.registry import _mul, _sub, activation_of, shown_definition
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -168,15 +168,10 @@ class _Writer:
         """``x = expr`` (and, for an activation, its definition), then the numbers."""
         shown = eq.expr
         parts = [self.s(eq.expr)]
-        rule = activation_of(eq.expr)
-        if rule is not None:
-            definition = rule.definition(eq.expr.args[0])
-            # tanh(net) = tanh(net) says nothing: a definition that is one function of the
-            # same argument is the activation itself
-            named = isinstance(definition, sp.Function) and definition.args == eq.expr.args
-            if not named and definition != eq.expr.args[0]:
-                parts.append(self.s(definition))
-                shown = definition
+        definition = shown_definition(eq.expr)
+        if definition is not None:
+            parts.append(self.s(definition))
+            shown = definition
         return [(self.s(eq.symbol), "= " + _join(parts, " = "))] + self.numbers(shown, eq.symbol)
 
     def forward_steps(self) -> list[Step]:

@@ -148,6 +148,13 @@ class NotationLatexPrinter(LatexPrinter):
             text += "_{%s}" % ",".join(_name_part(s) for s in subs)
         return text
 
+    def _print_Function(self, expr, exp=None) -> str:
+        # f(x) with x's number: tanh(-1.5), not tanh((-1.5)); the function's own brackets do
+        arg = expr.args[0] if len(expr.args) == 1 else None
+        if arg is not None and arg in self.values:
+            return super()._print_Function(expr.func(sp.Symbol(self.values[arg])), exp)
+        return super()._print_Function(expr, exp)
+
     def _print_ActivationBase(self, expr, exp=None) -> str:
         arg = expr.args[0]
         inner = self.values[arg] if arg in self.values else self._print(arg)  # no ((−1.5))

@@ -383,6 +383,18 @@ def activation_of(expr: Expr) -> Activation | None:
     return None
 
 
+def shown_definition(expr: Expr) -> Expr | None:
+    """The definition a derivation shows after an activation ``f(z)``: ``1/(1 + e^{-z})`` for
+    the sigmoid; ``None`` where it would say nothing (``tanh(z) = tanh(z)``, linear's ``z``)."""
+    rule = activation_of(expr)
+    if rule is None:
+        return None
+    definition = rule.definition(expr.args[0])
+    # a definition that is one function of the same argument is the activation itself
+    named = isinstance(definition, sp.Function) and definition.args == expr.args
+    return None if named or definition == expr.args[0] else definition
+
+
 def to_elementary(expr: Expr) -> Expr:
     """Replace every registry activation by its elementary definition (for the oracle)."""
     return expr.replace(

@@ -21,7 +21,7 @@ from symbackprop.derivation.evaluate import evaluate, format_number
 from symbackprop.handout.figure import Figure, build_figure
 from symbackprop.handout.unit import escape_text
 from symbackprop.printers.printing import NotationLatexPrinter, partial_latex
-from symbackprop.rules.registry import activation_of
+from symbackprop.rules.registry import activation_of, shown_definition
 from symbackprop.slides.deck import (
     BESIDE_EM,
     BODY_CM,
@@ -167,13 +167,13 @@ class _Builder:
 
     def forward_rows(self, eq, step: int) -> list[Row]:
         lhs = self.s(eq.symbol)
-        rule = activation_of(eq.expr)
         shown = eq.expr
-        if rule is not None:
-            shown = rule.definition(eq.expr.args[0])
+        if activation_of(eq.expr) is not None:
             rhs = f"= {self.s(eq.expr)}"
-            if self.s(shown) != self.s(eq.expr):  # tanh is its own definition
-                rhs += f" = {self.s(shown)}"
+            definition = shown_definition(eq.expr)
+            if definition is not None:
+                rhs += f" = {self.s(definition)}"
+                shown = definition
             rows = [Row(lhs, rhs, step)]
         else:
             rows = self.sum_rows(lhs, eq.expr, self.s, step, FULL_EM)
