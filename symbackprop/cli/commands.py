@@ -262,9 +262,9 @@ def cmd_codegen(args) -> int:
 
 
 def cmd_handout(args, method: str = "handout") -> int:
-    from symbackprop.errors import PdflatexFailed
-    from symbackprop.handout.latexrun import compile_pdf, find_pdflatex
-    from symbackprop.output.writer import check_all, pdf_is_current, stamp, stamp_pdf, write_all
+    from symbackprop.handout.latexrun import find_pdflatex
+    from symbackprop.output.save import write_tex_and_pdf
+    from symbackprop.output.writer import stamp
 
     if args.output and Path(args.output).suffix.lower() == ".pdf":
         # The .tex would be written to X.pdf and then replaced by the PDF: refuse up front.
@@ -280,19 +280,9 @@ def cmd_handout(args, method: str = "handout") -> int:
         options["style"] = args.style
     body = make(**options)
     text = stamp(body, comment="%", source=args.spec)
-    files: list = [(target, text)]
     pdf_path = None if args.no_pdf or find_pdflatex() is None else target.with_suffix(".pdf")
-    # Both outputs are checked before pdflatex runs and before either is written: a refusal of
-    # the PDF leaves the .tex untouched too.
-    check_all(files + ([(pdf_path, None)] if pdf_path else []), force=args.force)
-    if pdf_path is not None and not pdf_is_current(pdf_path, text):
-        try:
-            pdf = compile_pdf(text)
-        except PdflatexFailed:
-            _report(files, write_all(files, force=args.force))  # the .tex, to look into
-            raise
-        files.append((pdf_path, stamp_pdf(pdf, text)))
-    _report(files, write_all(files, force=args.force))
+    files, written = write_tex_and_pdf(target, text, pdf_path, force=args.force, on_failure=_report)
+    _report(files, written)
     if pdf_path is not None and len(files) == 1:
         _say(f"unchanged {pdf_path}")
     if not args.no_pdf and pdf_path is None:
