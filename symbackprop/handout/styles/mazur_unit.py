@@ -351,7 +351,13 @@ def algorithm(inp: SectionInput) -> dict:
             after="",
         )
     )
-    return dict(steps=steps, what=what)
+    intro = (
+        f"Training repeats, for each example, a forward pass, the {what} and a backward pass "
+        "that gives every weight's gradient; then it updates the weights. The steps for this "
+        "network, each with the formula of its first unit (the sections that follow work "
+        "them with the numbers):"
+    )
+    return dict(steps=steps, what=what, intro=intro)
 
 
 def title_seen(steps: list[dict], title: str) -> bool:
