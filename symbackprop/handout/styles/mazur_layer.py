@@ -266,14 +266,16 @@ def error_block(inp: SectionInput) -> dict:
     cost = r"\log L" if maximize else "C"
     text, term = per_output_term(inp)
     shares = output_errors(inp)
+    # the first output whose share is not 0 (a one-hot target's zeros say little)
+    k = next((j for j, share in enumerate(shares) if share != 0), 0)
     first = rules.loss(net.loss).term(a, y).xreplace({a: sp.Symbol("A"), y: sp.Symbol("Y")})
     numbers = NotationLatexPrinter(
-        values={sp.Symbol("A"): number(ex.layers[-1].a[0]), sp.Symbol("Y"): number(ex.y[0])},
+        values={sp.Symbol("A"): number(ex.layers[-1].a[k]), sp.Symbol("Y"): number(ex.y[k])},
         order="none",
     ).doprint(first)
     equations = [
         rf"{cost}_j = {text}",
-        rf"{cost}_1 = {numbers} = {number(shares[0])}",
+        rf"{cost}_{{{k + 1}}} = {numbers} = {number(shares[k])}",
     ]
     vector, span = vector_latex(shares)
     note = f"Shown: of the {len(shares)} shares, {span}." if span else ""
@@ -295,7 +297,7 @@ def error_block(inp: SectionInput) -> dict:
         title="The error per output",
         text=rf"The example's {'log-likelihood' if maximize else 'error'} ${cost}$ is a sum over"
         f" the {len(shares)} outputs, each output's share ${cost}_j$ from its activation "
-        rf"$a^{{{L}}}_j$ and its target $y_j$; the first with its numbers, then all of them and"
+        rf"$a^{{{L}}}_j$ and its target $y_j$; one with its numbers, then all of them and"
         " their sum"
         + (
             r" with the L2 term $\frac{\lambda}{2}\sum w^2$ over the weights"

@@ -18,6 +18,7 @@ writer's numbers print those as their symbols.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -83,9 +84,8 @@ def output_terms(net) -> list[OutputTerm]:
     return terms
 
 
-def term_values(inp: SectionInput, terms: list[OutputTerm]) -> list[sp.Float]:
-    """Each term at the example (the derivation's values substituted, 40 digits)."""
-    values = inp.writer.worked.values
+def term_values(values: dict, terms: list[OutputTerm]) -> list[sp.Float]:
+    """Each term at the example (``values``: the derivation's, :class:`Worked`; 40 digits)."""
     return [sp.Float(t.expr.xreplace(values).doit().evalf(40), 40) for t in terms]
 
 
@@ -102,7 +102,7 @@ def error(inp: SectionInput) -> dict:
     lines = [(loss, "= " + (BREAK + " + ").join(names))]
     lines.append(("", "= " + w.s(net.node(net.loss).expr)))
     rows = [pack(lines)]
-    values = term_values(inp, terms) if w.worked is not None else []
+    values = term_values(w.worked.values, terms) if w.worked is not None else []
     for k, term in enumerate(terms):
         line = "= " + w.s(term.expr)
         if values:
@@ -382,7 +382,8 @@ def softmax_delta(pres, targets, k: int, maximize: bool):
     """``∂E/∂z_k`` for softmax outputs ``P_i = e^{z_i}/Σ_j e^{z_j}`` and the cross-entropy
     ``E = −Σ_i t_i ln P_i`` (the multinomial log-likelihood ``Σ_i t_i ln P_i`` when
     ``maximize``), by ``sympy.diff``, and its form for targets summing to 1: ``P_k − t_k``
-    (``t_k − P_k``). Raises if the derivative is not that form."""
+    (``t_k − P_k``). Raises if the derivative is not that form (each comparison a rational
+    function of the exponentials ``u_i = e^{z_i}``, cancelled)."""
     total = sp.Add(*[sp.exp(z) for z in pres])
     probs = [sp.exp(z) / total for z in pres]
     loss = sp.Add(*[t * sp.log(p) for t, p in zip(targets, probs)])
@@ -391,19 +392,28 @@ def softmax_delta(pres, targets, k: int, maximize: bool):
     derived = sp.diff(loss, pres[k])
     sign = -1 if maximize else 1
     general = sign * (probs[k] * sp.Add(*targets) - targets[k])
-    if sp.simplify(derived - general) != 0:
-        raise ArithmeticError(f"softmax delta: {derived} is not {general}")
-    rest = sp.Add(*targets[:k], *targets[k + 1 :])
-    # with Σ t = 1, i.e. t_k = 1 − Σ_{i≠k} t_i in the factor multiplying P_k
     simple = sign * (probs[k] - targets[k])
-    if (
-        sp.simplify(
-            general.xreplace({targets[k]: 1 - rest}) - simple.xreplace({targets[k]: 1 - rest})
-        )
-        != 0
-    ):
+    us = {z: sp.log(sp.Symbol(f"u{i}", positive=True)) for i, z in enumerate(pres)}
+
+    def zero(expr) -> bool:
+        return sp.cancel(expr.subs(us)) == 0
+
+    if not zero(derived - general):
+        raise ArithmeticError(f"softmax delta: {derived} is not {general}")
+    # with Σ t = 1, i.e. t_k = 1 − Σ_{i≠k} t_i
+    one = {targets[k]: 1 - sp.Add(*targets[:k], *targets[k + 1 :])}
+    if not zero(general.xreplace(one) - simple.xreplace(one)):
         raise ArithmeticError("softmax delta: the targets' sum does not cancel")
     return derived, simple
+
+
+@lru_cache(maxsize=None)
+def checked_softmax_delta(outputs: int, maximize: bool) -> sp.Expr:
+    """:func:`softmax_delta` for the first of ``outputs`` softmax outputs, on generic symbols
+    (``z_i``, ``t_i``): derived and checked once per size (the remark prints its form)."""
+    pres = list(sp.symbols(f"z1:{outputs + 1}"))
+    targets = list(sp.symbols(f"t1:{outputs + 1}"))
+    return softmax_delta(pres, targets, 0, maximize)[1]
 
 
 def softmax(inp: SectionInput) -> dict:
@@ -420,7 +430,7 @@ def softmax(inp: SectionInput) -> dict:
     if pres[0] not in deltas:
         return dict(show=False)
     targets = list(net.targets)
-    softmax_delta(pres, targets, 0, net.maximize)  # the form printed below, checked
+    checked_softmax_delta(len(outputs), net.maximize)  # the form printed below, checked
     probs = [sp.Symbol("P" + _suffix(net, o)) for o in outputs]
     exps = [sp.exp(z) for z in pres]
     total = sp.Add(*exps, evaluate=False)
