@@ -233,7 +233,7 @@ def per_output_term(inp: SectionInput) -> tuple[str, sp.Expr]:
     L = inp.network.depth
     term = rules.loss(inp.network.loss).term(a, y)
     names = {a: sp.Symbol(f"a^{L}_j"), y: sp.Symbol("y_j")}
-    printer = NotationLatexPrinter(order="none")
+    printer = NotationLatexPrinter(order="none", ln_notation=True)
     return printer.doprint(term.xreplace(names)), term
 
 
@@ -272,6 +272,7 @@ def error_block(inp: SectionInput) -> dict:
     numbers = NotationLatexPrinter(
         values={sp.Symbol("A"): number(ex.layers[-1].a[k]), sp.Symbol("Y"): number(ex.y[k])},
         order="none",
+        ln_notation=True,
     ).doprint(first)
     equations = [
         rf"{cost}_j = {text}",

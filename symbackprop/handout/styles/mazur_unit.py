@@ -99,9 +99,7 @@ def error(inp: SectionInput) -> dict:
         return dict(split=False)
     loss = w.s(net.loss)
     names = [w.s(t.symbol) for t in terms]
-    lines = [(loss, "= " + (BREAK + " + ").join(names))]
-    lines.append(("", "= " + w.s(net.node(net.loss).expr)))
-    rows = [pack(lines)]
+    rows = [pack([(loss, "= " + (BREAK + " + ").join(names))])]
     values = term_values(w.worked.values, terms) if w.worked is not None else []
     for k, term in enumerate(terms):
         line = "= " + w.s(term.expr)
@@ -355,7 +353,7 @@ def algorithm(inp: SectionInput) -> dict:
         f"Training repeats, for each example, a forward pass, the {what} and a backward pass "
         "that gives every weight's gradient; then it updates the weights. The steps for this "
         "network, each with the formula of its first unit (the sections that follow work "
-        "them with the numbers):"
+        + ("them with the numbers):" if w.worked is not None else "them out for every unit):")
     )
     return dict(steps=steps, what=what, intro=intro)
 
