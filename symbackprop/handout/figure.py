@@ -18,11 +18,17 @@ layers ``h_{7,2}``) or, where the notation names units by number (Fausett's unit
   user), edges from what a node uses to the node, unlabelled.
 
 Large networks are drawn without weight labels, and very large ones not at all.
+
+With ``values`` (a name → its printed number), a layered net is drawn with its starting values,
+as seed 000's Figure 1: each weight's and bias's label carries its number (``w_{1} = 0.15``),
+and each input's and target's number is written beside its unit (left of the inputs, right of
+the outputs). These labels are boxes the weight labels avoid, like the units.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -59,7 +65,7 @@ class FigureNode:
     x: str  # cm, printed
     y: str
     label: str  # LaTeX math
-    kind: str  # "input", "unit" or "bias" (the template's TikZ styles)
+    kind: str  # "input", "unit", "bias" or "weight" (a value beside a unit): the TikZ styles
     name: str = ""  # the unit label, input, parameter or node name it stands for
     emph: bool = False  # highlighted (a slide's path)
 
@@ -198,8 +204,20 @@ def _cm(value: float) -> str:
     return f"{value:.2f}"
 
 
-def _geometry(layout: Layout, printer, gap: float, row_cm: float, own: dict, shared: list):
-    """Unit centres, bias box centres and the boxes labels must avoid, for a column spacing."""
+VALUE_SEP_CM = 0.12  # between a unit's border and the value written beside it
+
+
+def _geometry(
+    layout: Layout,
+    bias_label: Callable[[str], str],
+    gap: float,
+    row_cm: float,
+    own: dict,
+    shared: list,
+    beside: Mapping[str, str] | None = None,
+):
+    """Unit centres, bias box centres and the boxes labels must avoid, for a column spacing;
+    ``beside`` (unit → label) adds the value boxes beside the first and last columns."""
     tallest = max(len(c) for c in layout.columns)
     column_of = {label: col for col, column in enumerate(layout.columns) for label in column}
     centres: dict[str, tuple[float, float]] = {}
@@ -215,27 +233,47 @@ def _geometry(layout: Layout, printer, gap: float, row_cm: float, own: dict, sha
     for bias, units in shared:
         bias_at[bias] = ((column_of[units[0]] - 0.5) * gap, -tallest * row_cm)
     for bias, (x, y) in bias_at.items():
-        w, h = label_size(printer.name_latex(bias))
+        w, h = label_size(bias_label(bias))
         obstacles.append(Box(x, y, max(w, 0.7), max(h, 0.5)))
+    for box in _beside_boxes(layout, centres, beside or {}).values():
+        obstacles.append(box)
     return centres, bias_at, obstacles
+
+
+def _beside_boxes(layout: Layout, centres: dict, beside: Mapping[str, str]) -> dict[str, Box]:
+    """Boxes of the values written beside units: left of an input, right of an output."""
+    boxes = {}
+    for unit, text in beside.items():
+        x, y = centres[unit]
+        w, h = label_size(text)
+        side = -1 if unit in layout.columns[0] else 1
+        boxes[unit] = Box(x + side * (UNIT_RADIUS_CM + VALUE_SEP_CM + w / 2), y, w, h)
+    return boxes
 
 
 PAGE_CM = (16.0, 18.0)  # the handout's text block, less the caption
 
 
-def build_figure(network: Network) -> Figure | None:
-    """The figure of a network, or None when it is too large to draw."""
+def build_figure(network: Network, values: Mapping[str, str] | None = None) -> Figure | None:
+    """The figure of a network, or None when it is too large to draw; with ``values``, a
+    layered net's starting values on it (module docstring)."""
     if network.layout is None:
         figure = _graph_figure(network)
     else:
-        figure = _layered_figure(network, network.layout)
+        figure = _layered_figure(network, network.layout, values or {})
     return None if figure is None else figure.fitted(*PAGE_CM)
 
 
-def _layered_figure(network: Network, layout: Layout) -> Figure | None:
+def _layered_figure(network: Network, layout: Layout, values: Mapping[str, str]) -> Figure | None:
     if sum(len(c) for c in layout.columns) > MAX_DRAWN_UNITS:
         return None
     printer = NotationLatexPrinter(network.notation)
+
+    def named(name: str) -> str:
+        """A weight's or bias's label: its name, with its value when given."""
+        text = printer.name_latex(name)
+        return f"{text} = {values[name]}" if name in values else text
+
     column_of = {label: col for col, column in enumerate(layout.columns) for label in column}
     shared = [b for b in layout.biases if len(b[1]) > 1]
     own = {units[0]: bias for bias, units in layout.biases if len(units) == 1}
@@ -248,19 +286,27 @@ def _layered_figure(network: Network, layout: Layout) -> Figure | None:
                 labels[label] = printer.doprint(inputs[row])
             else:
                 labels[label] = _unit_latex(network, label, printer)
+    beside = {}
+    ends_of = {"input": network.inputs, "target": network.targets}
+    for col, kind in ((0, "input"), (len(layout.columns) - 1, "target")):
+        for label, sym in zip(layout.columns[col], ends_of[kind]):
+            if sym.name in values:
+                beside[label] = f"{printer.doprint(sym)} = {values[sym.name]}"
     labelled = len(layout.edges) <= MAX_LABELLED_EDGES
-    edge_labels = [printer.name_latex(param) for _, _, param in layout.edges]
+    edge_labels = [named(param) for _, _, param in layout.edges]
     sizes = [label_size(text) for text in edge_labels]
     ends = [(src, dst) for src, dst, _ in layout.edges]
     where = None
     for gap in GAPS_CM if labelled else GAPS_CM[:1]:
-        centres, bias_at, obstacles = _geometry(layout, printer, gap, row_cm, own, shared)
+        centres, bias_at, obstacles = _geometry(layout, named, gap, row_cm, own, shared, beside)
         where = _place_labels(centres, ends, sizes, obstacles) if labelled else None
         if where is not None:
             break
     if where is None:  # too many weights, or no spacing leaves room: draw the edges unlabelled
         labelled = False
-        centres, bias_at, obstacles = _geometry(layout, printer, GAPS_CM[0], row_cm, own, shared)
+        centres, bias_at, obstacles = _geometry(
+            layout, named, GAPS_CM[0], row_cm, own, shared, beside
+        )
         edge_labels = [""] * len(ends)
         where = [(0.0, 0.0)] * len(ends)
     ident = {
@@ -287,13 +333,17 @@ def _layered_figure(network: Network, layout: Layout) -> Figure | None:
     for k, (bias, units) in enumerate([(b, (u,)) for u, b in own.items()] + shared):
         x, y = bias_at[bias]
         node_id = f"b{k}"
-        nodes.append(
-            FigureNode(node_id, _cm(x), _cm(y), printer.name_latex(bias), "bias", name=bias)
-        )
+        nodes.append(FigureNode(node_id, _cm(x), _cm(y), named(bias), "bias", name=bias))
         for unit in units:
             edges.append(FigureEdge(node_id, ident[unit], "", param=bias, faint=True))
+    beside_boxes = _beside_boxes(layout, centres, beside)
+    for unit, box in beside_boxes.items():
+        nodes.append(
+            FigureNode(f"v{ident[unit]}", _cm(box.x), _cm(box.y), beside[unit], "weight", name=unit)
+        )
     boxes = tuple(Box(x, y, w, h) for (x, y), (w, h) in zip(where, sizes)) if labelled else ()
     xs = [c[0] for c in centres.values()] + [b[0] for b in bias_at.values()]
+    xs += [b.x + sign * b.w / 2 for b in beside_boxes.values() for sign in (-1, 1)]
     ys = [c[1] for c in centres.values()] + [b[1] for b in bias_at.values()]
     return Figure(
         tuple(nodes),
