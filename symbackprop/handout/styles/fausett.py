@@ -293,7 +293,12 @@ def _role_words(form, letter: str) -> str:
     layer = form.roles[letter].layer
     if layer == 0:
         return "the inputs"
-    return "the output units" if letter == "k" else "the hidden units"
+    if letter == "k":
+        return "the output units"
+    deep = form.roles["k"].layer > 2
+    if letter == "j":
+        return "the units of the last hidden layer" if deep else "the hidden units"
+    return "the units of the hidden layer before it"
 
 
 def _inputs_text(inp: SectionInput, form) -> str:
@@ -367,7 +372,7 @@ def _error_part(inp: SectionInput, form) -> str:
 
 def _bias_text(inp: SectionInput, form, shown: dict) -> dict:
     p = _printer(inp)
-    per_unit = [x for x in form.roles if "bias" in form.generic[x]]
+    per_unit = [x for x in ("j", "k") if x in form.roles and "bias" in form.generic[x]]
     shared = [p.doprint(b) for _, b in sorted(form.shared_bias.items())]
     example = per_unit[0] if per_unit else ""
     return dict(

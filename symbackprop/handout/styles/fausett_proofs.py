@@ -117,7 +117,7 @@ def activation_proof(name: str) -> Proof:
 def equal(a: sp.Expr, b: sp.Expr) -> bool:
     """Whether two steps are equal as functions of x (SymPy; registry functions rewritten to
     elementary ones first)."""
-    a, b = rules.to_elementary(a.doit()), rules.to_elementary(b.doit())
+    a, b = (rules.to_elementary(sp.sympify(e).doit()) for e in (a, b))
     if sp.simplify((a - b).rewrite(sp.exp)) == 0:
         return True
     # a piecewise function SymPy cannot simplify: equal away from the kink at 0
