@@ -423,7 +423,7 @@ def variations(inp: SectionInput) -> dict:
     form_rules = _generic_update(inp)
     return dict(
         optimizers=worked,
-        usual=[("momentum" if n == "momentum" else "Adagrad") for n in usual],
+        usual=usual_text(usual, settings, bool(worked)),
         mu=number_latex(settings["momentum"]["momentum"]),
         eps=number_latex(settings["adagrad"]["eps"]),
         rate=rate,
@@ -431,6 +431,31 @@ def variations(inp: SectionInput) -> dict:
         **form_rules,
         maximize=net.maximize,
         has_numbers=bool(worked),
+    )
+
+
+def usual_text(missing: list[str], settings: dict, worked: bool) -> str:
+    """What the handout says of the rules the spec does not list (empty when it lists both)."""
+    from symbackprop.handout.course import number_latex
+
+    if not missing:
+        return ""
+    symbols = {"momentum": ("momentum", r"\mu"), "adagrad": ("eps", r"\epsilon")}
+    titles = {"momentum": "momentum", "adagrad": "Adagrad"}
+    values = _and(
+        [f"${symbols[n][1]} = {number_latex(settings[n][symbols[n][0]])}$" for n in missing]
+    )
+    listed = "neither rule" if len(missing) > 1 else f"no {titles[missing[0]]}"
+    plural = len(missing) > 1
+    if worked:
+        return (
+            f"This network's specification lists {listed}; below "
+            f"{'they are' if plural else 'it is'} worked with the usual "
+            f"setting{'s' if plural else ''} {values}."
+        )
+    return (
+        f"This network's specification lists {listed}; the usual "
+        f"setting{'s are' if plural else ' is'} {values}."
     )
 
 

@@ -232,23 +232,21 @@ def _factor(expr: sp.Expr) -> str:
 
 
 def variations(inp) -> dict:
+    from symbackprop.handout.styles.fausett import usual_text
+
     d, net = inp.derivation, inp.network
     L = net.depth
     spec = net.optimizer
     given = {spec.name: dict(spec.settings)}
     mu = given.get("momentum", {}).get("momentum", 0.9)
     eps = given.get("adagrad", {}).get("eps", 1e-10)
-    usual = [
-        title
-        for name, title in (("momentum", "momentum"), ("adagrad", "Adagrad"))
-        if name not in given
-    ]
+    usual = [name for name in ("momentum", "adagrad") if name not in given]
     l = L - 1 if L > 1 else L
     src = a(l - 1)[i]
     parts = (delta(l)[j], src)
     return dict(
         optimizers=[],
-        usual=usual,
+        usual=usual_text(usual, {"momentum": {"momentum": mu}, "adagrad": {"eps": eps}}, False),
         mu=number_latex(mu),
         eps=number_latex(eps),
         rate=r"\eta",
