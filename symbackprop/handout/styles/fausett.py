@@ -104,12 +104,13 @@ def learning(inp: SectionInput) -> dict:
 # --- the derivative of each activation ------------------------------------------------------------
 def derivatives(inp: SectionInput) -> dict:
     """The proof of each activation's derivative, printed step by step."""
-    from symbackprop.handout.styles.fausett_proofs import activation_proof
+    from symbackprop.handout.styles.fausett_proofs import activation_proof, y
     from symbackprop.printers.printing import NotationLatexPrinter
     from symbackprop.rules import registry as rules
 
     names = _activation_names(inp)
     p = NotationLatexPrinter()
+    broken = NotationLatexPrinter(breakable=True)
     proofs = []
     for name in names:
         if name in ("softmax",):
@@ -119,10 +120,9 @@ def derivatives(inp: SectionInput) -> dict:
             proofs.append(dict(name="linear", linear=True, lines=[], output=""))
             continue
         f = proof.latex
-        lines = [(rf"{f}'(x)", "= " + p.doprint(proof.steps[0].expr))]
-        for step in proof.steps[1:]:
-            reason = rf" && \text{{{step.reason}}}" if step.reason else ""
-            lines.append(("", "= " + p.doprint(step.expr) + reason))
+        lines = []
+        for n, step in enumerate(proof.steps):
+            lines += _proof_rows(rf"{f}'(x)" if n == 0 else "", step, broken)
         proofs.append(
             dict(
                 name=name,
@@ -130,11 +130,22 @@ def derivatives(inp: SectionInput) -> dict:
                 function=f,
                 definition=_definition(p, proof),
                 lines=lines,
-                output=p.doprint(proof.in_output),
+                output=p.doprint(proof.in_output) if proof.in_output.has(y) else "",
                 kink=rules.activation(name).kink,
             )
         )
     return dict(proofs=proofs, softmax="softmax" in names, jacobian=_softmax_jacobian(inp))
+
+
+def _proof_rows(lhs: str, step, printer) -> list[tuple[str, str]]:
+    """One step of a proof as rows of an ``align*``: a long expression broken over rows, its
+    reason beside the first."""
+    from symbackprop.printers.latex_lines import LINE_EM, pack, width
+
+    reason = rf" && \text{{{step.reason}}}" if step.reason else ""
+    rows = list(pack([(lhs, "= " + printer.doprint(step.expr))], LINE_EM - width(reason)))
+    rows[0] = (rows[0][0], rows[0][1] + reason)
+    return rows
 
 
 def _definition(p, proof) -> str:
@@ -142,9 +153,12 @@ def _definition(p, proof) -> str:
     import sympy as sp
 
     from symbackprop.handout.styles.fausett_proofs import x
+    from symbackprop.printers.latex_lines import width
 
     d = proof.definition
-    return "" if isinstance(d, sp.Function) and d.args == (x,) else p.doprint(d)
+    text = p.doprint(d)
+    # tanh x = tanh x says nothing; a long one is in the proof's first row already
+    return "" if (isinstance(d, sp.Function) and d.args == (x,)) or width(text) > 20 else text
 
 
 def _activation_names(inp: SectionInput) -> list[str]:
@@ -184,7 +198,10 @@ def rules_section(inp: SectionInput) -> dict:
     form = index_form(d)
     if form is None:
         return dict(available=False)
+    from symbackprop.printers.latex_lines import pack
+
     p = _printer(inp)
+    pb = _printer(inp, breakable=True)
     rules = {rule.name: rule for rule in form.rules}
     letters = list(form.roles)
     k = "k"
@@ -203,7 +220,7 @@ def rules_section(inp: SectionInput) -> dict:
     out_lines.append(
         (rf"\frac{{\partial {p.doprint(loss)}}}{{\partial {p.doprint(w_out)}}}", "= " + chain)
     )
-    out_lines.append(("", "= " + p.doprint(delta_k.factor) + " " + p.doprint(g[src]["act"])))
+    out_lines.append(("", "= " + pb.doprint(delta_k.factor) + " " + p.doprint(g[src]["act"])))
     out_lines.append(("", "= " + p.doprint(g[k]["delta"]) + " " + p.doprint(g[src]["act"])))
     hidden_lines = []
     if "delta_j" in rules:
@@ -231,13 +248,14 @@ def rules_section(inp: SectionInput) -> dict:
             (
                 "",
                 rf"= \sum_{{{kk}}} {p.doprint(g[k]['delta'])} {p.doprint(w_jk)} \, "
-                + _factor(p, rule.factor)
+                + _factor(pb, rule.factor)
                 + " "
                 + p.doprint(g[i]["act"]),
             ),
             (
                 "",
-                rf"= {_factor(p, rule.factor)} \sum_{{{kk}}} {summand} \; {p.doprint(g[i]['act'])}",
+                rf"= {_factor(pb, rule.factor)} \sum_{{{kk}}} {summand} \; "
+                + p.doprint(g[i]["act"]),
             ),
             ("", "= " + p.doprint(g[j]["delta"]) + " " + p.doprint(g[i]["act"])),
         ]
@@ -271,8 +289,8 @@ def rules_section(inp: SectionInput) -> dict:
         source_i=p.doprint(g["i"]["act"]),
         layer_note="",
         matched=matched,
-        output=[(a, b) for a, b in out_lines],
-        hidden=hidden_lines,
+        output=list(pack(out_lines)),
+        hidden=list(pack(hidden_lines)) if hidden_lines else [],
         algorithm=algorithm,
         ranges=ranges,
         delta_k=p.doprint(g[k]["delta"]),
@@ -285,8 +303,13 @@ def rules_section(inp: SectionInput) -> dict:
 
 
 def _factor(p, expr) -> str:
+    """``expr`` as a factor: a sum in parentheses that may break over rows (``\\Bigl(``)."""
     text = p.doprint(expr)
-    return rf"\left({text}\right)" if expr.is_Add else text
+    if not expr.is_Add:
+        return text
+    if r"\frac" in text:
+        return rf"\Bigl({text}\Bigr)"
+    return rf"\left({text}\right)"
 
 
 def _role_words(form, letter: str) -> str:
@@ -311,8 +334,10 @@ def _inputs_text(inp: SectionInput, form) -> str:
 def _algorithm_lines(inp: SectionInput, form, rules: dict, shown: dict) -> list[tuple[str, str]]:
     """The δ rules general then specialised, the weight and bias changes."""
     from symbackprop.handout.styles.fausett_index import LINEAR
+    from symbackprop.printers.latex_lines import BREAK, pack
 
     p = _printer(inp)
+    pb = _printer(inp, breakable=True)
     g = form.generic
     lines = []
     k = "k"
@@ -320,13 +345,13 @@ def _algorithm_lines(inp: SectionInput, form, rules: dict, shown: dict) -> list[
     act_k = form.roles[k].activation
     fk = rf"f'\left({p.doprint(g[k]['pre'])}\right)"
     if inp.network.matched is not None:
-        lines.append((p.doprint(g[k]["delta"]), "= " + p.doprint(delta_k.factor)))
+        lines.append((p.doprint(g[k]["delta"]), "= " + pb.doprint(delta_k.factor)))
     elif act_k == LINEAR:
-        lines.append((p.doprint(g[k]["delta"]), "= " + p.doprint(delta_k.factor)))
+        lines.append((p.doprint(g[k]["delta"]), "= " + pb.doprint(delta_k.factor)))
     else:
         error = _error_part(inp, form)
         lines.append(
-            (p.doprint(g[k]["delta"]), f"= {error}\\, {fk} = " + p.doprint(delta_k.factor))
+            (p.doprint(g[k]["delta"]), f"= {error}\\, {fk}{BREAK} = " + pb.doprint(delta_k.factor))
         )
     if "delta_j" in rules:
         rule = rules["delta_j"]
@@ -337,7 +362,10 @@ def _algorithm_lines(inp: SectionInput, form, rules: dict, shown: dict) -> list[
             lines.append((p.doprint(g[j]["delta"]), f"= {total}"))
         else:
             lines.append(
-                (p.doprint(g[j]["delta"]), f"= {fj} {total} = {_factor(p, rule.factor)} {total}")
+                (
+                    p.doprint(g[j]["delta"]),
+                    f"= {fj} {total}{BREAK} = {_factor(pb, rule.factor)} {total}",
+                )
             )
     for rule in form.rules:
         if rule.name.startswith(("update_", "bias_")):
@@ -354,7 +382,7 @@ def _algorithm_lines(inp: SectionInput, form, rules: dict, shown: dict) -> list[
                 + p.doprint(g[letter]["delta"]),
             )
         )
-    return lines
+    return list(pack(lines))
 
 
 def _error_part(inp: SectionInput, form) -> str:

@@ -100,7 +100,8 @@ def _generic_steps(rule: rules.Activation) -> tuple[ProofStep, ...]:
         return (*steps, ProofStep(written, "differentiating each piece"))
     steps.append(ProofStep(derived, "differentiating the definition"))
     if written != derived:
-        steps.append(ProofStep(written, f"with ${rule.latex}(x)$ for $f(x)$"))
+        in_output = rule.derivative(x, y).has(y)
+        steps.append(ProofStep(written, "in terms of the output" if in_output else "rearranged"))
     return tuple(steps)
 
 
