@@ -268,4 +268,5 @@ def worked_section(
             r"$\delta^L = a^L - y$ (which assumes $\sum_k y_k = 1$) is not the gradient of the "
             "cross-entropy at this example; the numbers below follow the code."
         )
-    return dict(available=True, intro=intro, blocks=_blocks(d, ex)), warnings
+    # example: the raw values, for a style's own sections (handout.styles)
+    return dict(available=True, intro=intro, blocks=_blocks(d, ex), example=ex), warnings
