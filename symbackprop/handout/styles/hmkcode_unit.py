@@ -15,6 +15,7 @@ symbol (``\\delta_{h2}``, ``{w_{3}}^{+}``), and so is every product it enters.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -25,7 +26,48 @@ from symbackprop.printers.latex_lines import pack, width
 
 SHOWN = 3  # a matrix of up to this many rows and columns is shown whole
 HEAD = 2  # a larger one shows its first HEAD rows and columns, then dots
-SUMMARY_EM = 60.0  # the expanded prediction is shown when it is at most this wide (in em)
+ROW_EM = 34.0  # a display row's right side is filled up to this width (in em, estimated)
+SUMMARY_ROWS = 3  # the prediction written out in the weights, when it takes at most this many
+SUMMARY_PARAMS = 12  # the scalar summary of the updates is shown for nets this small
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
+
+
+def em(tex: str) -> float:
+    """Estimated width of ``tex`` (math) in em: a bracketed matrix as wide as its columns."""
+    total = 0.0
+    for m in _MATRIX.finditer(tex):
+        rows = [row.split(" & ") for row in m.group(1).split(r" \\ ")]
+        cols = max(len(r) for r in rows)
+        for k in range(cols):
+            total += max(width(r[k]) if k < len(r) else 0 for r in rows) + 0.9
+        total += 0.6
+    return total + width(_MATRIX.sub("", tex))
+
+
+SEP = "\u2062"  # where a row may be split between two segments (never reaches the .tex)
+
+
+def fit_all(lines) -> list[tuple[str, str]]:
+    """Every ``(lhs, rhs)`` with its right side split at :data:`SEP` and :func:`fit`."""
+    rows = []
+    for lhs, rhs in lines:
+        rows += fit(lhs, [seg.strip() for seg in rhs.split(SEP)])
+    return rows
+
+
+def fit(lhs: str, segments: list[str]) -> list[tuple[str, str]]:
+    """``lhs = segments…`` as align* rows: each row filled with whole segments (``= A``,
+    ``- B``, ``\\cdot C``) up to :data:`ROW_EM`, the next continuing on an indented row."""
+    rows: list[tuple[str, str]] = []
+    current = ""
+    for seg in segments:
+        if current and em(current + " " + seg) > ROW_EM:
+            rows.append((lhs if not rows else "", current))
+            current = r"\quad " + seg
+        else:
+            current = f"{current} {seg}" if current else seg
+    rows.append((lhs if not rows else "", current))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -218,11 +260,12 @@ def forward_lines(layers: list[MatrixLayer], c: _Cells, numbers: bool, point=Non
         name = c.sym if point is None else c.new_sym
         rhs = (
             _row([c.sym(x) for x in layer.inputs])
+            + SEP
             + r" \cdot "
             + bmatrix([[name(w) for w in row] for row in layer.W])
         )
         if layer.has_bias:
-            rhs += " + " + _row([name(b) for b in layer.b])
+            rhs += SEP + " + " + _row([name(b) for b in layer.b])
         lines.append((lhs, "= " + rhs))
         if numbers:
             lines += _forward_numbers(layer, c, point)
@@ -247,9 +290,9 @@ def _forward_numbers(layer: MatrixLayer, c: _Cells, point) -> list:
     else:  # the new weights: a hidden one (an exercise's answer) stays a symbol
         weights = [[_new(c, w, point) for w in row] for row in layer.W]
         biases = [_new(c, b, point) for b in layer.b]
-    rhs = _row([_at(c, x, point) for x in layer.inputs]) + r" \cdot " + bmatrix(weights)
+    rhs = _row([_at(c, x, point) for x in layer.inputs]) + SEP + r" \cdot " + bmatrix(weights)
     if layer.has_bias:
-        rhs += " + " + _row(biases)
+        rhs += SEP + " + " + _row(biases)
     return [("", "= " + rhs), ("", "= " + _row([_at(c, p, point) for p in layer.pre]))]
 
 
@@ -290,8 +333,8 @@ def layer_update(layer: MatrixLayer, c: _Cells, rate: sp.Symbol, sign: int, numb
     single = len(layer.deltas) == 1
     deltas_sym = c.sym(layer.deltas[0]) if single else _row([c.sym(d) for d in layer.deltas])
     r = w.inline(rate)
-    outer = f"{r} {deltas_sym} {inputs_col}" if single else f"{r} {inputs_col} {deltas_sym}"
-    lines = [(lhs, f"= {W_sym} {op} {outer}")]
+    outer = f"{r} {deltas_sym} {inputs_col}" if single else f"{r} {inputs_col}{SEP} {deltas_sym}"
+    lines = [(lhs, f"= {W_sym}{SEP} {op} {outer}")]
     new_W = tuple(tuple(None for _ in row) for row in layer.W)
     new_b = tuple(None for _ in layer.b)
     if numbers:
@@ -310,12 +353,12 @@ def layer_update(layer: MatrixLayer, c: _Cells, rate: sp.Symbol, sign: int, numb
         factor = (
             rf"{rate_num} \times {_paren(deltas_num)} {inputs_num}"
             if single
-            else rf"{rate_num} \times {inputs_num} {deltas_num}"
+            else rf"{rate_num} \times {inputs_num}{SEP} {deltas_num}"
         )
         W_num = bmatrix([[c.num(p) for p in row] for row in layer.W])
-        lines.append(("", f"= {W_num} {op} {factor}"))
+        lines.append(("", f"= {W_num}{SEP} {op} {factor}"))
         lines.append(
-            ("", f"= {W_num} {op} " + bmatrix([[c.num(x) for x in row] for row in change]))
+            ("", f"= {W_num}{SEP} {op} " + bmatrix([[c.num(x) for x in row] for row in change]))
         )
         lines.append(
             (
@@ -370,13 +413,15 @@ def _bias_lines(layer: MatrixLayer, c: _Cells, rate, sign, numbers) -> list:
     if per_unit and len(biases) > 1:
         row = [c.sym(b) for b in layer.b]
         lhs = _row([c.new_sym(b) for b in layer.b])
-        lines.append((lhs, f"= {_row(row)} {op} {r} " + _row([c.sym(d) for d in layer.deltas])))
+        lines.append(
+            (lhs, f"= {_row(row)}{SEP} {op} {r} " + _row([c.sym(d) for d in layer.deltas]))
+        )
         if numbers:
             changes = [rate * d if b != 0 else sp.Integer(0) for b, d in zip(layer.b, layer.deltas)]
             lines.append(
                 (
                     "",
-                    f"= {_row([c.num(b) for b in layer.b])} {op} "
+                    f"= {_row([c.num(b) for b in layer.b])}{SEP} {op} "
                     + _row([c.num(x) for x in changes]),
                 )
             )
@@ -517,7 +562,7 @@ def forward_section(inp: SectionInput) -> dict:
     outputs = ", ".join(f"${c.sym(o)}$" for o in last.out)
     return dict(
         available=True,
-        lines=pack(forward_lines(layers, c, numbers)),
+        lines=fit_all(forward_lines(layers, c, numbers)),
         wide=_wide_note(layers, c),
         biases=any(layer.has_bias for layer in layers),
         activations=any(not layer.linear for layer in layers),
@@ -538,11 +583,11 @@ def reducing_section(inp: SectionInput) -> dict:
         if new == expr:
             break
         expr = new
-    text = w.inline(expr)
-    shown = "" if width(text) > SUMMARY_EM else text
+    rows = pack([(w.s(out), "= " + w.s(expr))])
+    fits = len(rows) <= SUMMARY_ROWS and all(width(rhs) <= ROW_EM + 4 for _, rhs in rows)
     return dict(
         output=w.inline(out),
-        expanded=shown,
+        expanded=list(rows) if fits else [],
         target=w.inline(net.targets[0]) if net.targets else "",
         several=len(net.outputs) > 1,
         rate=w.inline(net.learning_rate),
@@ -567,23 +612,27 @@ def scalar_summary(inp: SectionInput) -> list[tuple[str, str]]:
     rate = w.inline(net.learning_rate)
     op = "+" if net.maximize else "-"
     lines = []
+    if len(d.gradients) > SUMMARY_PARAMS:
+        return lines
     for grad in d.gradients:
         if grad.param in inp.hidden:
             continue
         expr = grad.expr.xreplace(hidden_deltas)
+        if width(w.inline(expr)) > ROW_EM - 8:  # too long written out: in the δ's
+            expr = grad.expr
         lines.append(
             (
                 f"{{{w.s(grad.param)}}}^{{+}}",
-                f"= {w.s(grad.param)} {op} {rate} \\left({w.s(expr)}\\right)",
+                f"= {w.s(grad.param)} {op} {rate} ({w.inline(expr)})",
             )
         )
-    return list(pack(lines))
+    return lines
 
 
 def updates_section(inp: SectionInput) -> dict:
     layers = matrix_layers(inp.derivation)
     summary = scalar_summary(inp)
-    asked = len(summary) < len(inp.derivation.gradients)
+    asked = any(g.param in inp.hidden for g in inp.derivation.gradients)
     if layers is None:
         return dict(
             available=False, reason=_no_matrix_reason(inp.network), summary=summary, asked=asked
@@ -605,7 +654,7 @@ def updates_section(inp: SectionInput) -> dict:
                 ),
                 inputs=", ".join(f"${c.sym(x)}$" for x in layer.inputs),
                 deltas=", ".join(f"${c.sym(d)}$" for d in layer.deltas),
-                lines=pack(list(update.lines)),
+                lines=fit_all(update.lines),
                 where=where,
             )
         )
@@ -646,7 +695,7 @@ def new_prediction_section(inp: SectionInput) -> dict:
     layers = matrix_layers(inp.derivation)
     lines = []
     if layers is not None:
-        lines = list(pack(forward_lines(layers, c, True, point=values)))
+        lines = fit_all(forward_lines(layers, c, True, point=values))
     loss_eq = inp.derivation.forward[-1]
     shown = {k: format_number(v, inp.digits) for k, v in values.items()}
     printer = NotationLatexPrinter(net.notation, shown, breakable=True)
@@ -667,9 +716,11 @@ def new_prediction_section(inp: SectionInput) -> dict:
         )
         for o in net.outputs
     ]
-    targets = [
-        f"{w.inline(t)} = {format_number(net.value_map[t], inp.digits)}" for t in net.targets
-    ]
+    targets = [format_number(net.value_map[t], inp.digits) for t in net.targets]
+    if len(targets) != len(outs):  # no target per output (a graph-form loss): none shown
+        targets = []
+    elif len(outs) == 1:
+        targets = [f"{w.inline(net.targets[0])} = {targets[0]}"]
     return dict(
         available=True,
         lines=lines,
