@@ -711,7 +711,7 @@ def new_prediction_section(inp: SectionInput) -> dict:
     outs = [
         (
             w.inline(o),
-            format_number(w.worked.values[o], inp.digits),
+            c.num(o),  # an exercise's output stays its symbol
             format_number(values[o], inp.digits),
         )
         for o in net.outputs
