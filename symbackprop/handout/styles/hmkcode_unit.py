@@ -358,7 +358,19 @@ def layer_update(layer: MatrixLayer, c: _Cells, rate: sp.Symbol, sign: int, numb
         W_num = bmatrix([[c.num(p) for p in row] for row in layer.W])
         lines.append(("", f"= {W_num}{SEP} {op} {factor}"))
         lines.append(
-            ("", f"= {W_num}{SEP} {op} " + bmatrix([[c.num(x) for x in row] for row in change]))
+            (
+                "",
+                f"= {W_num}{SEP} {op} "
+                + bmatrix(
+                    [
+                        [
+                            _product(c, rate, x, d) if p != 0 else "0"
+                            for d, p in zip(layer.deltas, wrow)
+                        ]
+                        for x, wrow in zip(layer.inputs, layer.W)
+                    ]
+                ),
+            )
         )
         lines.append(
             (
@@ -386,9 +398,21 @@ def _paren(text: str) -> str:
 
 
 def _apply(c: _Cells, param, change, sign) -> sp.Expr | None:
-    if param in c.asked or c.hides(change):
+    """``param ± change`` computed from the values; None when the new value is an exercise's
+    answer (a change that hides an answer is still computed: the parameter's new value is
+    given in the scalar updates)."""
+    if param in c.asked:
         return None
     return c.value(param) + sign * c.value(change)
+
+
+def _product(c: _Cells, rate, x, delta) -> str:
+    """The cell ``rate · x · δ``: its value, or, when a factor is hidden, the factors in the
+    lecture's order (``0.05 \\times h_{2} \\times \\Delta``)."""
+    expr = rate * x * delta
+    if not c.hides(expr):
+        return c.num(expr)
+    return r" \times ".join(_paren(c.num(f)) for f in (rate, x, delta))
 
 
 def _print_new(c: _Cells, param, value) -> str:
