@@ -28,6 +28,7 @@ SHOWN = 3  # a matrix of up to this many rows and columns is shown whole
 HEAD = 2  # a larger one shows its first HEAD rows and columns, then dots
 ROW_EM = 34.0  # a display row's right side is filled up to this width (in em, estimated)
 SUMMARY_ROWS = 3  # the prediction written out in the weights, when it takes at most this many
+SUMMARY_OPS = 80  # … and has at most this many operations
 SUMMARY_PARAMS = 12  # the scalar summary of the updates is shown for nets this small
 _MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", re.S)
 
@@ -607,8 +608,10 @@ def reducing_section(inp: SectionInput) -> dict:
         if new == expr:
             break
         expr = new
-    rows = pack([(w.s(out), "= " + w.s(expr))])
-    fits = len(rows) <= SUMMARY_ROWS and all(width(rhs) <= ROW_EM + 4 for _, rhs in rows)
+    rows, fits = [], False
+    if sp.count_ops(expr) <= SUMMARY_OPS:  # a large net's would take long to print, and read
+        rows = pack([(w.s(out), "= " + w.s(expr))])
+        fits = len(rows) <= SUMMARY_ROWS and all(width(rhs) <= ROW_EM + 4 for _, rhs in rows)
     return dict(
         output=w.inline(out),
         expanded=list(rows) if fits else [],
