@@ -42,6 +42,7 @@ from symbackprop.codegen.layer import (
     _output_difference,
     forward_statements,
 )
+from symbackprop.codegen.optimizers import chosen_rules
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.errors import InvalidInput
@@ -53,7 +54,7 @@ from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import logp as logp_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
-from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, p, settings_for
+from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, p, settings_for
 from symbackprop.rules.optimizers import step as step_symbol
 from symbackprop.rules.registry import numeric_kernels
 
@@ -100,7 +101,10 @@ class Backend:
     namespace_line: str = ""
 
 
-_COMMON_FUNCTIONS = ("forward", "loss", "gradients", "sgd_step", "optimizer_init", "optimizer_step")
+_COMMON_FUNCTIONS = ("forward", "loss", "gradients", "optimizer_init", "optimizer_step")
+
+# Helpers every backend's module may use (the optimizers' state check), beside its own runtime.
+_COMMON_RUNTIME = "backends_runtime_common.py"
 
 BACKEND_TABLE: dict[str, Backend] = {
     b.name: b
@@ -137,8 +141,9 @@ BACKEND_TABLE: dict[str, Backend] = {
             "JAX promotes dtypes as usual; float64 needs\n"
             'jax.config.update("jax_enable_x64", True) before any array is made.',
             "Every function is pure: ``params, state = adam_update(params, grads, state)``,\n"
-            "``value, params, state = optimizer_step(params, state, x, t)``, ``value, params =\n"
-            "sgd_step(params, x, t)``; ``check_inputs(params, x, t)`` validates arguments.",
+            "``value, params, state = optimizer_step(params, state, x, t)``; the steps take the\n"
+            "arrays of ``params`` and ``state`` over (donated: use the returned ones, the old\n"
+            "ones are deleted). ``check_inputs(params, x, t)`` validates arguments.",
             "jnp.zeros_like",
             pure=True,
         ),
@@ -308,20 +313,24 @@ def _update_statement(target: sp.Symbol, expr: sp.Expr, kept: set[str], pr: _Pri
     return f"{name}{'[...]' if name in kept else ''} = {pr.code(expr)}"
 
 
-def _optimizers(pr: _Printer) -> list[dict]:
+def _optimizers(pr: _Printer, spec: OptimizerSpec, extra) -> list[dict]:
+    """The functions of the spec's rule and of ``extra`` (``codegen --optimizers``), as the NumPy
+    module has them: the settings the spec gives its rule are that rule's defaults."""
+    given = {spec.name: settings_for(spec.name, dict(spec.settings))}
     out = []
-    for opt in OPTIMIZERS.values():
+    for name in chosen_rules([spec], extra):
+        opt = OPTIMIZERS[name]
+        settings = given.get(name, dict(opt.settings))
         out.append(
             dict(
                 name=opt.name,
                 title=opt.title,
                 note=opt.note,
                 state=list(opt.state),
-                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
-                call="".join(f", {k}={k}" for k, _ in opt.settings),
+                signature="".join(f", {k}={v!r}" for k, v in settings.items()),
+                call="".join(f", {k}={k}" for k in settings),
                 statements=_update_statements(opt, pr),
                 uses_step=any(step_symbol in e.free_symbols for _, e in opt.updates),
-                wrapper=opt.name != "sgd",
             )
         )
     return out
@@ -339,11 +348,11 @@ def _update_statements(rule: Optimizer, pr: _Printer) -> list[Statement]:
     ]
 
 
-def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dict:
-    """Everything a backend's template needs, already printed."""
+def backend_context(d: LayerDerivation, backend: Backend, *, source: str, optimizers=None) -> dict:
+    """Everything a backend's template needs, already printed; ``optimizers``: update rules
+    besides the spec's (rule names or ``["all"]``), as for the NumPy module."""
     net, rule, L = d.net, d.output, d.net.depth
     pr = _Printer(backend)
-    chosen = settings_for(net.optimizer.name, dict(net.optimizer.settings))
     return dict(
         python_docstring=docstring_literal,
         backend=backend.name,
@@ -367,9 +376,9 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dic
         value=_value(d, pr),
         backward=_backward(d, pr),
         grad_names=list(net.params),
-        optimizers=_optimizers(pr),
+        optimizers=_optimizers(pr, net.optimizer, optimizers),
+        optimizer_names=chosen_rules([net.optimizer], optimizers),
         optimizer=net.optimizer.name,
-        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
         in_place=backend.in_place,
         library=backend.library,
         dtype_note=backend.dtype_note,
@@ -378,6 +387,7 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dic
         pure=backend.pure,
         private="_" if backend.pure else "",
         namespace_line=backend.namespace_line,
+        step_gradients=["value, grads = _backward(params, x, t)"],
     )
 
 
@@ -421,8 +431,9 @@ def _runtime_definitions(file: str) -> tuple[tuple[frozenset, frozenset, str], .
 
 
 def _helpers_for(text: str, file: str) -> str:
-    """The runtime definitions ``text`` reads, with what those read, in source order."""
-    defs = _runtime_definitions(file)
+    """The runtime definitions ``text`` reads, with what those read, in source order: those of
+    the backend's ``file``, then the common ones."""
+    defs = _runtime_definitions(file) + _runtime_definitions(_COMMON_RUNTIME)
     wanted = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
     chosen: set[int] = set()
     changed = True
@@ -436,20 +447,25 @@ def _helpers_for(text: str, file: str) -> str:
     return "\n\n\n".join(defs[i][2] for i in sorted(chosen))
 
 
-def render_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+def render_backend_module(d: LayerDerivation, backend: str, *, source: str, optimizers=None) -> str:
     """The ``backend`` module's text as the template lays it out, before formatting."""
     if backend not in BACKEND_TABLE:
         raise InvalidInput(f"unknown backend '{backend}'", hint=f"known: {', '.join(BACKENDS)}")
     b = BACKEND_TABLE[backend]
-    context = backend_context(d, b, source=source)
+    context = backend_context(d, b, source=source, optimizers=optimizers)
     template = _environment(b.directory).get_template("layer.py.jinja")
     bare = template.render(**context, runtime="")
     return template.render(**context, runtime=_helpers_for(bare, b.runtime))
 
 
-def generate_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
-    """The ``backend`` module's text (without the do-not-edit header), formatted and audited."""
-    text = format_by_definition(render_backend_module(d, backend, source=source))
+def generate_backend_module(
+    d: LayerDerivation, backend: str, *, source: str, optimizers=None
+) -> str:
+    """The ``backend`` module's text (without the do-not-edit header), formatted and audited;
+    the spec's update rules, and ``optimizers`` (rule names, or ``["all"]``) besides."""
+    text = format_by_definition(
+        render_backend_module(d, backend, source=source, optimizers=optimizers)
+    )
     audit_backend_module(text, backend=backend, expected=BACKEND_TABLE[backend].expected)
     return text
 
@@ -475,7 +491,7 @@ def _format_part(part: str) -> str:
     return format_python(part.strip("\n") + "\n")
 
 
-def backend_module(network, level: str, backend: str, *, source: str) -> str:
+def backend_module(network, level: str, backend: str, *, source: str, optimizers=None) -> str:
     """The module of a derived network for ``backend`` (not NumPy, whose module the level's
     view makes): layer level only; a unit-level network is refused with one line."""
     from symbackprop.budget import require_layer_codegen
@@ -488,4 +504,6 @@ def backend_module(network, level: str, backend: str, *, source: str) -> str:
             hint='set level = "layer" in the spec (or pass --level layer), or use --backend numpy',
         )
     require_layer_codegen(f"code generation for '{network.name}'", network.sizes)
-    return generate_backend_module(derive_layers(network), backend, source=source)
+    return generate_backend_module(
+        derive_layers(network), backend, source=source, optimizers=optimizers
+    )
