@@ -26,6 +26,7 @@ the array's dtype.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,10 +37,12 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.backends_audit import audit_backend_module
 from symbackprop.codegen.backends_names import BACKENDS
+from symbackprop.codegen.inplace import TORCH_CALLS, multiply_in_place
 from symbackprop.codegen.layer import (
     _decay_text,
     _fused_softmax,
     _output_difference,
+    _uses_z,
     forward_statements,
 )
 from symbackprop.codegen.optimizers import chosen_rules
@@ -82,6 +85,8 @@ class Backend:
         pure: JAX's form: each step returns new dicts, and the public functions are jitted.
         namespace_line: the statement that binds the namespace in an optimizer's loop (if its
             updates call library functions through it).
+        workspace: ``_backward`` runs in work buffers taken from a pool (:func:`_workspace`):
+            products written with ``out=``, activations and f'(z) in place.
     """
 
     name: str
@@ -99,6 +104,7 @@ class Backend:
     zeros_like: str
     pure: bool = False
     namespace_line: str = ""
+    workspace: bool = False
 
 
 _COMMON_FUNCTIONS = ("forward", "loss", "gradients", "optimizer_init", "optimizer_step")
@@ -126,6 +132,7 @@ BACKEND_TABLE: dict[str, Backend] = {
             "Steps update the parameter tensors and the state in place, as torch.optim does\n"
             "(parameters must not require grad).",
             "torch.zeros_like",
+            workspace=True,
         ),
         Backend(
             "jax",
@@ -297,6 +304,97 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
     return blocks
 
 
+_CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
+
+
+def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
+    """torch's ``_backward`` in work buffers: ``torch.addmm(b, a, W.T, out=z)``, an activation
+    that is one torch call applied in place (``torch.tanh(z1, out=z1)``) unless z^l is read
+    again, BP1's a − t into its buffer (then / N under a mean), per layer from the top BP3 (the
+    sum over the batch while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l)
+    multiplied in place, computed in a^l's buffer (dead by then) where f' is written in a^l
+    alone. Any other rule prints as in the shared backward pass (a new tensor).
+
+    Returns the buffers ``(name, width)``, the forward and backward blocks and the loss lines."""
+    net, rule, L = d.net, d.output, d.net.depth
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    statements = forward_statements(d, pr.backend.linear, pr.code)
+    buffers: list[tuple[str, int]] = []
+    forward: list[dict] = []
+    for f in d.forward:
+        l = f.layer
+        buffers.append((f"z{l}", net.sizes[l]))
+        lines = [f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"]
+        forward.append(
+            dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)
+        )
+        keep_z = (
+            _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
+            if l == L
+            else _uses_z(fprimes[l])
+        )
+        for s in statements:
+            if s.target == f"z{l}" or not s.comment.startswith(f"F{l}:"):
+                continue
+            call = _CALL.match(s.code)
+            if call and call.group(2) == f"z{l}" and not keep_z:
+                code, comment = f"{call.group(1)}(z{l}, out=z{l})", s.comment + ", in place"
+            elif s.code == f"z{l}":
+                code, comment = s.code, s.comment
+            else:
+                code, comment = s.code, s.comment
+            forward.append(dict(comment=comment, lines=[f"{s.target} = {code}"]))
+    backward = []
+    fused = _output_difference(rule.delta, L)
+    if fused is not None:
+        buffers.append((f"delta{L}", net.sizes[L]))
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
+        backward.append(
+            dict(
+                comment=f"BP1: delta^{L} = {what}",
+                lines=[f"delta{L} = torch.sub({fused[0]}, {fused[1]}, out=delta{L})"],
+            )
+        )
+    else:
+        backward.append(_backward(d, pr)[0])
+    if net.reduction == "mean":
+        backward.append(
+            dict(
+                comment=f"the mean over the batch: every gradient is linear in delta^{L}",
+                lines=[f"delta{L} /= n"],
+            )
+        )
+    sign = "-" if rule.maximize else ""
+    decay = "WEIGHT_DECAY / n" if net.reduction == "mean" else "WEIGHT_DECAY"
+    for l in range(L, 0, -1):
+        grads = [g for g in d.gradients if g.layer == l]
+        for g in sorted(grads, key=lambda g: g.label != "BP3"):  # BP3 while delta^l is hot
+            name = f"g{g.param}"
+            if g.label == "BP4":
+                lines = [f"{name} = delta{l}.T @ a{l - 1}"]
+                comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T summed over the batch"
+                if g.decay:
+                    lines.append(f"{name}.add_(W{l}, alpha={sign}{decay})")
+                    comment += f" {'-' if rule.maximize else '+'} lambda W^{l}"
+            else:
+                lines = [f"{name} = {pr.backend.sum_batch.format(f'delta{l}')}"]
+                comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch"
+            backward.append(dict(comment=comment, lines=lines))
+        if l > 1:
+            k = l - 1
+            buffers.append((f"delta{k}", net.sizes[k]))
+            lines = [f"torch.mm(delta{l}, W{l}, out=delta{k})"]
+            if fprimes[k] != 1:
+                expr = numeric_kernels(fprimes[k].xreplace(_layer_symbols(k)))
+                in_place = multiply_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS)
+                lines += in_place or [f"delta{k} *= {pr.on_layer(fprimes[k], k)}"]
+            comment = f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k})"
+            if fprimes[k] != 1 and in_place:
+                comment += f", f' computed in a^{k}'s buffer (dead now)"
+            backward.append(dict(comment=comment, lines=lines))
+    return dict(work_buffers=buffers, work_forward=forward, work_backward=backward)
+
+
 def _update_statement(target: sp.Symbol, expr: sp.Expr, kept: set[str], pr: _Printer) -> str:
     """One update of an optimizer: in place (``v *= momentum``, ``p -= lr * v``,
     ``G[...] = …``) for mutable arrays, else a plain assignment."""
@@ -388,6 +486,7 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str, optimi
         private="_" if backend.pure else "",
         namespace_line=backend.namespace_line,
         step_gradients=["value, grads = _backward(params, x, t)"],
+        **(_workspace(d, pr) if backend.workspace else {}),
     )
 
 
