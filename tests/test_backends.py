@@ -399,6 +399,33 @@ def test_torch_follows_dtype(tmp_path):
     assert module.gradients(params, x, t.to(torch.int64))["W1"].dtype == torch.float32
 
 
+def test_torch_work_buffers_never_reach_the_caller(tmp_path):
+    """The torch module's _backward reuses pooled work buffers: a result must survive later calls
+    (same and other batch sizes, dtypes), and mixed dtypes compute in the promoted one."""
+    torch = need("torch")
+    module = load(source("smooth", "torch"), "torch_pool", tmp_path)
+    params, x, t = data("smooth", n=5, seed=3)
+    p = {k: torch.from_numpy(v) for k, v in params.items()}
+    first_value, first = module.value_and_gradients(p, torch.from_numpy(x), torch.from_numpy(t))
+    kept = {k: v.clone() for k, v in first.items()}
+    kept_value = first_value.clone()
+    for n, seed in ((5, 4), (7, 5)):
+        _, x2, t2 = data("smooth", n=n, seed=seed)
+        module.value_and_gradients(p, torch.from_numpy(x2), torch.from_numpy(t2))
+        module.gradients(
+            {k: v.float() for k, v in p.items()},
+            torch.from_numpy(x2).float(),
+            torch.from_numpy(t2).float(),
+        )
+    assert torch.equal(first_value, kept_value)
+    assert all(torch.equal(first[k], kept[k]) for k in kept)
+    assert_close(
+        {k: v.numpy() for k, v in first.items()}, numpy_module("smooth").gradients(params, x, t)
+    )
+    mixed = module.gradients(p, torch.from_numpy(x).float(), torch.from_numpy(t))
+    assert all(g.dtype == torch.float64 for g in mixed.values())
+
+
 def test_torch_checks_inputs(tmp_path):
     torch = need("torch")
     module = load(source("digits", "torch"), "torch_check", tmp_path)
