@@ -9,8 +9,9 @@ them to its table as it adds the peers of :data:`peers.MODULE_PEERS`.
 Run alone, ``python benchmarks/backends.py`` times the comparisons the backends are held to, at
 784-128-64-10 batch 1024 in float32 and float64: the torch module against torch eager (autograd)
 and torch's GEMM floor, the JAX module against ``jax.jit(jax.grad)`` of the same loss, and the
-array-API module on NumPy against the NumPy module. Peers take turns (interleaved rounds); each
-figure is the median per call of its best round, with the spread of the round medians.
+array-API module on NumPy against the NumPy module. Peers take turns (interleaved rounds, the
+order rotated each round); each figure is the median per call of its best round, with the spread
+of the round medians, and the ratio to the first peer taken round by round (median, min-max).
 """
 
 from __future__ import annotations
@@ -171,8 +172,10 @@ def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.pe
         for _ in range(3):
             result = run()
         errors[name] = _agree(reference, result, to_list, dtype) if to_list else float("nan")
-    for _ in range(rounds):
-        for name, (run, _) in runs.items():
+    for index in range(rounds):
+        order = list(runs.items())
+        order = order[index % len(order) :] + order[: index % len(order)]  # rotated each round
+        for name, (run, _) in order:
             times = []
             stop = time.perf_counter() + seconds
             while time.perf_counter() < stop or len(times) < 3:
@@ -180,8 +183,14 @@ def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.pe
                 run()
                 times.append(clock() - start)
             samples[name].append(statistics.median(times))
+    first_meds = samples[first]
     return {
-        name: (min(meds), (max(meds) - min(meds)) / min(meds), errors[name])
+        name: (
+            min(meds),
+            (max(meds) - min(meds)) / min(meds),
+            errors[name],
+            sorted(m / f for m, f in zip(meds, first_meds)),  # per round, against the first
+        )
         for name, meds in samples.items()
     }
 
@@ -227,10 +236,12 @@ def main(argv=None) -> int:
                 result = measure(case, dtype, peers, args.rounds, args.seconds, clock)
                 base = next(iter(result.values()))[0]
                 print(f"{np.dtype(dtype).name} {label}:")
-                for name, (best, spread, error) in result.items():
+                for name, (best, spread, error, ratios) in result.items():
                     print(
                         f"  {name:28s} {best * 1e3:8.3f} ms  x{best / base:5.2f}  "
-                        f"spread {spread:5.1%}  max rel diff {error:.1e}"
+                        f"spread {spread:5.1%}  max rel diff {error:.1e}  "
+                        f"per-round ratio to the first: median {statistics.median(ratios):.3f} "
+                        f"({ratios[0]:.3f}-{ratios[-1]:.3f})"
                     )
     return 0
 

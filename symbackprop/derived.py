@@ -238,7 +238,9 @@ class Derived:
             if backend != "numpy":
                 from symbackprop.codegen.backends import backend_module
 
-                made = backend_module(self.network, self.level, backend, source=source)
+                made = backend_module(
+                    self.network, self.level, backend, source=source, optimizers=optimizers
+                )
             else:
                 made = self._view.module(self.network, self.derivation, source, optimizers)
             self._modules[key] = made

@@ -4,7 +4,9 @@ Each backend's module is generated from the same layer derivation as the NumPy m
 same parameters and data (float64) its loss and gradients must equal the NumPy module's to
 1e-12, and three steps of the spec's optimizer must leave the same parameters. The nets cover
 every registry activation, the fused and the Jacobian softmax deltas, a log-likelihood (ascent),
-both reductions, weight decay and all six optimizers.
+both reductions, weight decay and all six optimizers; on one net (a log-likelihood, so the
+steps ascend) every backend's module with all six rules takes three steps of each through the one
+optimizer interface the NumPy module has (``<name>_init``, ``<name>_update``, ``<name>_step``).
 
 A backend whose library is missing is skipped, unless SYMBACKPROP_REQUIRE_BACKENDS is set (CI
 sets it), which turns the skip into a failure. CuPy cannot run here (no GPU): its module runs
@@ -85,6 +87,10 @@ NETS = {
     "jacobian": lambda: _net(
         "jacobian", (3, 4, 3), ("tanh", "softmax"), "half_sse", "sum", 0.0, "adagrad"
     ),
+    # the six rules' steps on every backend: small (a JAX step compiles in about a second)
+    "ascent": lambda: _net(
+        "ascent", (3, 4, 2), ("tanh", "linear"), "gaussian_loglik", "mean", 0.1, "sgd"
+    ),
     "multinomial": lambda: _net(
         "multinomial",
         (3, 5, 3),
@@ -95,6 +101,9 @@ NETS = {
         "momentum",
     ),
 }
+
+
+EQUIVALENCE = [name for name in NETS if name != "ascent"]  # ascent: check_every_rule's
 
 
 @lru_cache(maxsize=None)
@@ -109,8 +118,10 @@ def numpy_module(name: str):
 
 
 @lru_cache(maxsize=None)
-def source(name: str, backend: str) -> str:
-    return generate_backend_module(derivation(name), backend, source=name)
+def source(name: str, backend: str, optimizers: tuple[str, ...] = ()) -> str:
+    return generate_backend_module(
+        derivation(name), backend, source=name, optimizers=list(optimizers)
+    )
 
 
 def load(text: str, name: str, tmp_dir, stand_ins: dict | None = None):
@@ -173,11 +184,13 @@ def reference(name: str, params, x, t):
     return float(value), {k: v.copy() for k, v in grads.items()}, stepped
 
 
-def reference_sgd(name: str, params, x, t):
-    """The NumPy module's parameters after one ``sgd_step`` (the sixth rule)."""
+def reference_steps(name: str, rule: str, params, x, t):
+    """The NumPy module's parameters after STEPS of ``<rule>_step``."""
     stepped = {k: v.copy() for k, v in params.items()}
-    reference = numpy_module(name)
-    reference.sgd_step(stepped, reference.sgd_init(stepped), x, t)
+    m = numpy_module(name)
+    state = getattr(m, f"{rule}_init")(stepped)
+    for _ in range(STEPS):
+        getattr(m, f"{rule}_step")(stepped, state, x, t)
     return stepped
 
 
@@ -185,7 +198,6 @@ def check_in_place(module, name, to, back) -> None:
     """A mutable-array module (torch, CuPy): loss, gradients, optimizer steps in place."""
     params, x, t = data(name)
     value, grads, stepped = reference(name, params, x, t)
-    sgd = reference_sgd(name, params, x, t)
     p = {k: to(v.copy()) for k, v in params.items()}  # the steps write to them
     xs, ts = to(x), to(t)
     np.testing.assert_allclose(float(back(module.loss(p, xs, ts))), value, rtol=TOL)
@@ -194,16 +206,54 @@ def check_in_place(module, name, to, back) -> None:
     for _ in range(STEPS):
         module.optimizer_step(p, state, xs, ts)
     assert_close({k: back(v) for k, v in p.items()}, stepped)
-    p = {k: to(v.copy()) for k, v in params.items()}
-    module.sgd_step(p, xs, ts)
-    assert_close({k: back(v) for k, v in p.items()}, sgd)
 
 
-@pytest.mark.parametrize("name", list(NETS))
+RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+
+
+def check_every_rule(module, to, back, pure=False) -> None:
+    """Three steps of each rule's ``<rule>_step`` on "ascent" equal the NumPy module's;
+    ``pure``: JAX's form, ``value, params, state = <rule>_step(params, state, x, t)``."""
+    params, x, t = data("ascent")
+    xs, ts = to(x), to(t)
+    want_value = numpy_module("ascent").loss(params, x, t)
+    for rule in RULES:
+        p = {k: to(v.copy()) for k, v in params.items()}
+        state = getattr(module, f"{rule}_init")(p)
+        for i in range(STEPS):
+            if pure:  # the arrays of p and state are donated: deleted, their buffers reused
+                old, old_state = p, state
+                value, p, state = getattr(module, f"{rule}_step")(p, state, xs, ts)
+                assert old["W1"].is_deleted() and old_state["step"].is_deleted()
+                assert not p["W1"].is_deleted()
+            else:
+                value = getattr(module, f"{rule}_step")(p, state, xs, ts)
+            if i == 0:
+                np.testing.assert_allclose(float(back(value)), want_value, rtol=TOL)
+        got = {k: np.asarray(back(v)) for k, v in p.items()}
+        assert_close(got, reference_steps("ascent", rule, params, x, t))
+        assert int(state["step"]) == STEPS
+        if not pure:  # the old sgd_step(params, x, t) call is refused in one line
+            with pytest.raises(TypeError, match=f"state must be the dict that {rule}_init"):
+                getattr(module, f"{rule}_step")(p, xs, ts, 0.1)
+
+
+@pytest.mark.parametrize("name", EQUIVALENCE)
 def test_torch_equals_numpy(name, tmp_path):
     torch = need("torch")
     module = load(source(name, "torch"), f"torch_{name}", tmp_path)
     check_in_place(module, name, torch.from_numpy, lambda v: v.numpy())
+
+
+def test_torch_every_rule_equals_numpy(tmp_path):
+    torch = need("torch")
+    module = load(source("ascent", "torch", ("all",)), "torch_rules", tmp_path)
+    check_every_rule(module, torch.from_numpy, lambda v: v.numpy())
+
+
+def test_cupy_every_rule_with_numpy_standing_in(tmp_path):
+    module = load(source("ascent", "cupy", ("all",)), "cupy_rules", tmp_path, {"cupy": np})
+    check_every_rule(module, np.array, np.asarray)
 
 
 @pytest.mark.parametrize("name", ["smooth", "multinomial"])
@@ -250,16 +300,39 @@ def _array_api_case(name, tmp_path, to):
     for _ in range(STEPS):
         module.optimizer_step(p, state, xs, ts)
     assert_close({k: np.asarray(v) for k, v in p.items()}, stepped)
-    p = {k: to(v) for k, v in params.items()}
-    module.sgd_step(p, xs, ts)
-    assert_close({k: np.asarray(v) for k, v in p.items()}, reference_sgd(name, params, x, t))
 
 
-@pytest.mark.parametrize("name", list(NETS))
+@pytest.mark.parametrize("name", EQUIVALENCE)
 def test_array_api_strict_equals_numpy(name, tmp_path):
     need("array_api_compat")
     strict = need("array_api_strict")
     _array_api_case(name, tmp_path, strict.asarray)
+
+
+def test_array_api_strict_every_rule_equals_numpy(tmp_path):
+    need("array_api_compat")
+    strict = need("array_api_strict")
+    module = load(source("ascent", "array-api", ("all",)), "xp_rules", tmp_path)
+    check_every_rule(module, strict.asarray, np.asarray)
+
+
+def test_jax_every_rule_equals_numpy(tmp_path):
+    """Each rule's compiled step, its parameters and state donated: the arrays passed in are
+    deleted, the returned ones are the new parameters."""
+    jax = need("jax")
+    jax.config.update("jax_enable_x64", True)
+    module = load(source("ascent", "jax", ("all",)), "jax_rules", tmp_path)
+    check_every_rule(module, jax.numpy.asarray, np.asarray, pure=True)
+
+
+def test_backend_modules_carry_the_spec_s_rules_only(tmp_path):
+    """As the NumPy module: the spec's rule (its settings as defaults) unless more are asked."""
+    for backend in ("torch", "jax", "cupy", "array-api"):
+        defined = set(re.findall(r"^(?:def )?_?(\w+)_step\b", source("digits", backend), re.M))
+        assert defined - {"optimizer"} == {"adam"}, backend
+        more = source("digits", backend, ("sgd", "rmsprop"))
+        assert re.search(r"^def _?sgd_step\(params, state, x, t, lr=LEARNING_RATE", more, re.M)
+        assert re.search(r"^def _?rmsprop_step\(", more, re.M)
 
 
 @pytest.mark.parametrize("library", ["numpy", "torch"])
@@ -324,6 +397,33 @@ def test_torch_follows_dtype(tmp_path):
     assert isinstance(value, torch.Tensor) and value.dtype == torch.float32 and value.ndim == 0
     # integer targets are computed in float32 with float32 parameters and inputs
     assert module.gradients(params, x, t.to(torch.int64))["W1"].dtype == torch.float32
+
+
+def test_torch_work_buffers_never_reach_the_caller(tmp_path):
+    """The torch module's _backward reuses pooled work buffers: a result must survive later calls
+    (same and other batch sizes, dtypes), and mixed dtypes compute in the promoted one."""
+    torch = need("torch")
+    module = load(source("smooth", "torch"), "torch_pool", tmp_path)
+    params, x, t = data("smooth", n=5, seed=3)
+    p = {k: torch.from_numpy(v) for k, v in params.items()}
+    first_value, first = module.value_and_gradients(p, torch.from_numpy(x), torch.from_numpy(t))
+    kept = {k: v.clone() for k, v in first.items()}
+    kept_value = first_value.clone()
+    for n, seed in ((5, 4), (7, 5)):
+        _, x2, t2 = data("smooth", n=n, seed=seed)
+        module.value_and_gradients(p, torch.from_numpy(x2), torch.from_numpy(t2))
+        module.gradients(
+            {k: v.float() for k, v in p.items()},
+            torch.from_numpy(x2).float(),
+            torch.from_numpy(t2).float(),
+        )
+    assert torch.equal(first_value, kept_value)
+    assert all(torch.equal(first[k], kept[k]) for k in kept)
+    assert_close(
+        {k: v.numpy() for k, v in first.items()}, numpy_module("smooth").gradients(params, x, t)
+    )
+    mixed = module.gradients(p, torch.from_numpy(x).float(), torch.from_numpy(t))
+    assert all(g.dtype == torch.float64 for g in mixed.values())
 
 
 def test_torch_checks_inputs(tmp_path):

@@ -26,6 +26,7 @@ the array's dtype.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,12 +37,15 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.backends_audit import audit_backend_module
 from symbackprop.codegen.backends_names import BACKENDS
+from symbackprop.codegen.inplace import TORCH_CALLS, multiply_in_place
 from symbackprop.codegen.layer import (
     _decay_text,
     _fused_softmax,
     _output_difference,
+    _uses_z,
     forward_statements,
 )
+from symbackprop.codegen.optimizers import chosen_rules
 from symbackprop.codegen.unit import Statement, format_python
 from symbackprop.derivation.layer import LayerDerivation
 from symbackprop.errors import InvalidInput
@@ -53,7 +57,7 @@ from symbackprop.rules.layer_losses import a as a_sym
 from symbackprop.rules.layer_losses import logp as logp_sym
 from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
-from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, p, settings_for
+from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, p, settings_for
 from symbackprop.rules.optimizers import step as step_symbol
 from symbackprop.rules.registry import numeric_kernels
 
@@ -81,6 +85,8 @@ class Backend:
         pure: JAX's form: each step returns new dicts, and the public functions are jitted.
         namespace_line: the statement that binds the namespace in an optimizer's loop (if its
             updates call library functions through it).
+        workspace: ``_backward`` runs in work buffers taken from a pool (:func:`_workspace`):
+            products written with ``out=``, activations and f'(z) in place.
     """
 
     name: str
@@ -98,9 +104,13 @@ class Backend:
     zeros_like: str
     pure: bool = False
     namespace_line: str = ""
+    workspace: bool = False
 
 
-_COMMON_FUNCTIONS = ("forward", "loss", "gradients", "sgd_step", "optimizer_init", "optimizer_step")
+_COMMON_FUNCTIONS = ("forward", "loss", "gradients", "optimizer_init", "optimizer_step")
+
+# Helpers every backend's module may use (the optimizers' state check), beside its own runtime.
+_COMMON_RUNTIME = "backends_runtime_common.py"
 
 BACKEND_TABLE: dict[str, Backend] = {
     b.name: b
@@ -122,6 +132,7 @@ BACKEND_TABLE: dict[str, Backend] = {
             "Steps update the parameter tensors and the state in place, as torch.optim does\n"
             "(parameters must not require grad).",
             "torch.zeros_like",
+            workspace=True,
         ),
         Backend(
             "jax",
@@ -137,8 +148,9 @@ BACKEND_TABLE: dict[str, Backend] = {
             "JAX promotes dtypes as usual; float64 needs\n"
             'jax.config.update("jax_enable_x64", True) before any array is made.',
             "Every function is pure: ``params, state = adam_update(params, grads, state)``,\n"
-            "``value, params, state = optimizer_step(params, state, x, t)``, ``value, params =\n"
-            "sgd_step(params, x, t)``; ``check_inputs(params, x, t)`` validates arguments.",
+            "``value, params, state = optimizer_step(params, state, x, t)``; the steps take the\n"
+            "arrays of ``params`` and ``state`` over (donated: use the returned ones, the old\n"
+            "ones are deleted). ``check_inputs(params, x, t)`` validates arguments.",
             "jnp.zeros_like",
             pure=True,
         ),
@@ -292,6 +304,97 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
     return blocks
 
 
+_CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
+
+
+def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
+    """torch's ``_backward`` in work buffers: ``torch.addmm(b, a, W.T, out=z)``, an activation
+    that is one torch call applied in place (``torch.tanh(z1, out=z1)``) unless z^l is read
+    again, BP1's a − t into its buffer (then / N under a mean), per layer from the top BP3 (the
+    sum over the batch while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l)
+    multiplied in place, computed in a^l's buffer (dead by then) where f' is written in a^l
+    alone. Any other rule prints as in the shared backward pass (a new tensor).
+
+    Returns the buffers ``(name, width)``, the forward and backward blocks and the loss lines."""
+    net, rule, L = d.net, d.output, d.net.depth
+    fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    statements = forward_statements(d, pr.backend.linear, pr.code)
+    buffers: list[tuple[str, int]] = []
+    forward: list[dict] = []
+    for f in d.forward:
+        l = f.layer
+        buffers.append((f"z{l}", net.sizes[l]))
+        lines = [f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"]
+        forward.append(
+            dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)
+        )
+        keep_z = (
+            _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
+            if l == L
+            else _uses_z(fprimes[l])
+        )
+        for s in statements:
+            if s.target == f"z{l}" or not s.comment.startswith(f"F{l}:"):
+                continue
+            call = _CALL.match(s.code)
+            if call and call.group(2) == f"z{l}" and not keep_z:
+                code, comment = f"{call.group(1)}(z{l}, out=z{l})", s.comment + ", in place"
+            elif s.code == f"z{l}":
+                code, comment = s.code, s.comment
+            else:
+                code, comment = s.code, s.comment
+            forward.append(dict(comment=comment, lines=[f"{s.target} = {code}"]))
+    backward = []
+    fused = _output_difference(rule.delta, L)
+    if fused is not None:
+        buffers.append((f"delta{L}", net.sizes[L]))
+        what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
+        backward.append(
+            dict(
+                comment=f"BP1: delta^{L} = {what}",
+                lines=[f"delta{L} = torch.sub({fused[0]}, {fused[1]}, out=delta{L})"],
+            )
+        )
+    else:
+        backward.append(_backward(d, pr)[0])
+    if net.reduction == "mean":
+        backward.append(
+            dict(
+                comment=f"the mean over the batch: every gradient is linear in delta^{L}",
+                lines=[f"delta{L} /= n"],
+            )
+        )
+    sign = "-" if rule.maximize else ""
+    decay = "WEIGHT_DECAY / n" if net.reduction == "mean" else "WEIGHT_DECAY"
+    for l in range(L, 0, -1):
+        grads = [g for g in d.gradients if g.layer == l]
+        for g in sorted(grads, key=lambda g: g.label != "BP3"):  # BP3 while delta^l is hot
+            name = f"g{g.param}"
+            if g.label == "BP4":
+                lines = [f"{name} = delta{l}.T @ a{l - 1}"]
+                comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T summed over the batch"
+                if g.decay:
+                    lines.append(f"{name}.add_(W{l}, alpha={sign}{decay})")
+                    comment += f" {'-' if rule.maximize else '+'} lambda W^{l}"
+            else:
+                lines = [f"{name} = {pr.backend.sum_batch.format(f'delta{l}')}"]
+                comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch"
+            backward.append(dict(comment=comment, lines=lines))
+        if l > 1:
+            k = l - 1
+            buffers.append((f"delta{k}", net.sizes[k]))
+            lines = [f"torch.mm(delta{l}, W{l}, out=delta{k})"]
+            if fprimes[k] != 1:
+                expr = numeric_kernels(fprimes[k].xreplace(_layer_symbols(k)))
+                in_place = multiply_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS)
+                lines += in_place or [f"delta{k} *= {pr.on_layer(fprimes[k], k)}"]
+            comment = f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k})"
+            if fprimes[k] != 1 and in_place:
+                comment += f", f' computed in a^{k}'s buffer (dead now)"
+            backward.append(dict(comment=comment, lines=lines))
+    return dict(work_buffers=buffers, work_forward=forward, work_backward=backward)
+
+
 def _update_statement(target: sp.Symbol, expr: sp.Expr, kept: set[str], pr: _Printer) -> str:
     """One update of an optimizer: in place (``v *= momentum``, ``p -= lr * v``,
     ``G[...] = …``) for mutable arrays, else a plain assignment."""
@@ -308,20 +411,24 @@ def _update_statement(target: sp.Symbol, expr: sp.Expr, kept: set[str], pr: _Pri
     return f"{name}{'[...]' if name in kept else ''} = {pr.code(expr)}"
 
 
-def _optimizers(pr: _Printer) -> list[dict]:
+def _optimizers(pr: _Printer, spec: OptimizerSpec, extra) -> list[dict]:
+    """The functions of the spec's rule and of ``extra`` (``codegen --optimizers``), as the NumPy
+    module has them: the settings the spec gives its rule are that rule's defaults."""
+    given = {spec.name: settings_for(spec.name, dict(spec.settings))}
     out = []
-    for opt in OPTIMIZERS.values():
+    for name in chosen_rules([spec], extra):
+        opt = OPTIMIZERS[name]
+        settings = given.get(name, dict(opt.settings))
         out.append(
             dict(
                 name=opt.name,
                 title=opt.title,
                 note=opt.note,
                 state=list(opt.state),
-                signature="".join(f", {k}={v!r}" for k, v in opt.settings),
-                call="".join(f", {k}={k}" for k, _ in opt.settings),
+                signature="".join(f", {k}={v!r}" for k, v in settings.items()),
+                call="".join(f", {k}={k}" for k in settings),
                 statements=_update_statements(opt, pr),
                 uses_step=any(step_symbol in e.free_symbols for _, e in opt.updates),
-                wrapper=opt.name != "sgd",
             )
         )
     return out
@@ -339,11 +446,11 @@ def _update_statements(rule: Optimizer, pr: _Printer) -> list[Statement]:
     ]
 
 
-def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dict:
-    """Everything a backend's template needs, already printed."""
+def backend_context(d: LayerDerivation, backend: Backend, *, source: str, optimizers=None) -> dict:
+    """Everything a backend's template needs, already printed; ``optimizers``: update rules
+    besides the spec's (rule names or ``["all"]``), as for the NumPy module."""
     net, rule, L = d.net, d.output, d.net.depth
     pr = _Printer(backend)
-    chosen = settings_for(net.optimizer.name, dict(net.optimizer.settings))
     return dict(
         python_docstring=docstring_literal,
         backend=backend.name,
@@ -367,9 +474,9 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dic
         value=_value(d, pr),
         backward=_backward(d, pr),
         grad_names=list(net.params),
-        optimizers=_optimizers(pr),
+        optimizers=_optimizers(pr, net.optimizer, optimizers),
+        optimizer_names=chosen_rules([net.optimizer], optimizers),
         optimizer=net.optimizer.name,
-        optimizer_call="".join(f", {k}={v!r}" for k, v in chosen.items()),
         in_place=backend.in_place,
         library=backend.library,
         dtype_note=backend.dtype_note,
@@ -378,6 +485,8 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str) -> dic
         pure=backend.pure,
         private="_" if backend.pure else "",
         namespace_line=backend.namespace_line,
+        step_gradients=["value, grads = _backward(params, x, t)"],
+        **(_workspace(d, pr) if backend.workspace else {}),
     )
 
 
@@ -421,8 +530,9 @@ def _runtime_definitions(file: str) -> tuple[tuple[frozenset, frozenset, str], .
 
 
 def _helpers_for(text: str, file: str) -> str:
-    """The runtime definitions ``text`` reads, with what those read, in source order."""
-    defs = _runtime_definitions(file)
+    """The runtime definitions ``text`` reads, with what those read, in source order: those of
+    the backend's ``file``, then the common ones."""
+    defs = _runtime_definitions(file) + _runtime_definitions(_COMMON_RUNTIME)
     wanted = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
     chosen: set[int] = set()
     changed = True
@@ -436,20 +546,25 @@ def _helpers_for(text: str, file: str) -> str:
     return "\n\n\n".join(defs[i][2] for i in sorted(chosen))
 
 
-def render_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
+def render_backend_module(d: LayerDerivation, backend: str, *, source: str, optimizers=None) -> str:
     """The ``backend`` module's text as the template lays it out, before formatting."""
     if backend not in BACKEND_TABLE:
         raise InvalidInput(f"unknown backend '{backend}'", hint=f"known: {', '.join(BACKENDS)}")
     b = BACKEND_TABLE[backend]
-    context = backend_context(d, b, source=source)
+    context = backend_context(d, b, source=source, optimizers=optimizers)
     template = _environment(b.directory).get_template("layer.py.jinja")
     bare = template.render(**context, runtime="")
     return template.render(**context, runtime=_helpers_for(bare, b.runtime))
 
 
-def generate_backend_module(d: LayerDerivation, backend: str, *, source: str) -> str:
-    """The ``backend`` module's text (without the do-not-edit header), formatted and audited."""
-    text = format_by_definition(render_backend_module(d, backend, source=source))
+def generate_backend_module(
+    d: LayerDerivation, backend: str, *, source: str, optimizers=None
+) -> str:
+    """The ``backend`` module's text (without the do-not-edit header), formatted and audited;
+    the spec's update rules, and ``optimizers`` (rule names, or ``["all"]``) besides."""
+    text = format_by_definition(
+        render_backend_module(d, backend, source=source, optimizers=optimizers)
+    )
     audit_backend_module(text, backend=backend, expected=BACKEND_TABLE[backend].expected)
     return text
 
@@ -475,7 +590,7 @@ def _format_part(part: str) -> str:
     return format_python(part.strip("\n") + "\n")
 
 
-def backend_module(network, level: str, backend: str, *, source: str) -> str:
+def backend_module(network, level: str, backend: str, *, source: str, optimizers=None) -> str:
     """The module of a derived network for ``backend`` (not NumPy, whose module the level's
     view makes): layer level only; a unit-level network is refused with one line."""
     from symbackprop.budget import require_layer_codegen
@@ -488,4 +603,6 @@ def backend_module(network, level: str, backend: str, *, source: str) -> str:
             hint='set level = "layer" in the spec (or pass --level layer), or use --backend numpy',
         )
     require_layer_codegen(f"code generation for '{network.name}'", network.sizes)
-    return generate_backend_module(derive_layers(network), backend, source=source)
+    return generate_backend_module(
+        derive_layers(network), backend, source=source, optimizers=optimizers
+    )

@@ -45,6 +45,7 @@ NAMESPACE_NAMES: dict[str, dict[str, frozenset[str]]] = {
             _ELEMENTWISE
             + """arcsin arccos arctan arcsinh arccosh arctanh addmm sum amax clamp sigmoid relu
             softmax log_softmax isfinite finfo promote_types zeros zeros_like randn Generator
+            mm sub square empty ones
             Tensor float16 float32 float64""".split()
         )
     },
@@ -78,7 +79,7 @@ NAMESPACE_NAMES: dict[str, dict[str, frozenset[str]]] = {
 # Attribute names allowed on anything but a library's name (arrays, dtypes, dicts, finfo).
 ATTRIBUTES = frozenset(
     """T dtype shape ndim device to astype bits is_floating_point is_complex kind manual_seed
-    items values keys standard_normal all append join""".split()
+    items values keys standard_normal all append join pop clear add_""".split()
 )
 
 # Builtins a module may read besides the NumPy audit's, and those it may not: float() of an array

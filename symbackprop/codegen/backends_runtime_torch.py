@@ -88,3 +88,34 @@ def _check(sizes, params, x, t=None):
     for label, array in arrays:
         if array.is_complex() or not bool(torch.isfinite(array).all()):
             raise ValueError(f"{label} must hold finite real numbers")
+
+
+def _promoted(params, x, t):
+    """x, t and the parameters in the one floating dtype they promote to: a copy only of those
+    in another dtype (``_backward`` calls this only when the dtypes differ)."""
+    dtype = _common_dtype([x, t, *params.values()])
+    return {name: p.to(dtype) for name, p in params.items()}, x.to(dtype), t.to(dtype)
+
+
+# Work buffers of ``_backward`` (z, a, delta of every layer, and 1 as a 0-d tensor), one set per
+# batch size, dtype and device, made on first use and overwritten by every later call. A call
+# takes its set out of the pool and puts it back when done, so calls from several threads never
+# share one. Nothing handed to a caller lives in them: the gradients and the loss are new tensors.
+_WORKSPACES = {}
+_WORKSPACE_LIMIT = 8  # sets kept; more distinct batch sizes than this start over
+
+
+def _take_workspace(x, widths):
+    """The work buffers for the batch ``x``: one (N, width) tensor per width in x's dtype and on
+    its device, then 1 as a 0-d tensor; out of the pool, or made on the first call."""
+    buffers = _WORKSPACES.pop((x.shape[0], x.dtype, x.device), None)
+    if buffers is None:
+        made = [torch.empty((x.shape[0], w), dtype=x.dtype, device=x.device) for w in widths]
+        buffers = (*made, torch.ones((), dtype=x.dtype, device=x.device))
+    return buffers
+
+
+def _give_back_workspace(x, buffers):
+    if len(_WORKSPACES) >= _WORKSPACE_LIMIT:
+        _WORKSPACES.clear()
+    _WORKSPACES[(x.shape[0], x.dtype, x.device)] = buffers

@@ -33,29 +33,38 @@ def difference(expr: sp.Expr) -> tuple[sp.Symbol, sp.Symbol] | None:
     return None
 
 
+# The two calls the chains use, per library: NumPy's ufuncs, and torch's functions (whose
+# ``torch.sub`` takes a tensor first: the constant must be 1, the caller's 0-d ``one``).
+NUMPY_CALLS = {"square": "np.square", "subtract": "np.subtract", "any_constant": True}
+TORCH_CALLS = {"square": "torch.square", "subtract": "torch.sub", "any_constant": False}
+
+
 def _constant(value: sp.Expr) -> str:
     return "one" if value == 1 else numpy_code(value)
 
 
-def _chain(expr: sp.Expr, src: sp.Symbol, buf: str) -> tuple[list[str], str] | None:
+def _chain(
+    expr: sp.Expr, src: sp.Symbol, buf: str, calls: dict = NUMPY_CALLS
+) -> tuple[list[str], str] | None:
     """Lines computing ``expr`` (of ``src`` only) into ``buf``; and who holds the value."""
     if expr == src:
-        return [], numpy_code(src)
+        return [], src.name
     if expr.is_Pow and expr.exp == 2:
-        inner = _chain(expr.base, src, buf)
+        inner = _chain(expr.base, src, buf, calls)
         if inner is None:
             return None
         lines, holder = inner
-        return [*lines, f"np.square({holder}, out={buf})"], buf
+        return [*lines, f"{calls['square']}({holder}, out={buf})"], buf
     if expr.is_Add and len(expr.args) == 2 and expr.args[0].is_Number:
         coeff, rest = expr.args[1].as_coeff_Mul()
-        if coeff != -1:
+        if coeff != -1 or (expr.args[0] != 1 and not calls["any_constant"]):
             return None
-        inner = _chain(rest, src, buf)
+        inner = _chain(rest, src, buf, calls)
         if inner is None:
             return None
         lines, holder = inner
-        return [*lines, f"np.subtract({_constant(expr.args[0])}, {holder}, out={buf})"], buf
+        constant = _constant(expr.args[0])
+        return [*lines, f"{calls['subtract']}({constant}, {holder}, out={buf})"], buf
     return None
 
 
@@ -71,16 +80,19 @@ def _split(expr: sp.Expr, src: sp.Symbol) -> tuple[int, sp.Expr | None] | None:
     return plain, (compound[0] if compound else None)
 
 
-def multiply_in_place(fprime: sp.Expr, src: sp.Symbol, delta: str) -> list[str] | None:
-    """``delta *= f'`` with f' in ``src`` alone, using ``src``'s (dead) buffer; or None."""
+def multiply_in_place(
+    fprime: sp.Expr, src: sp.Symbol, delta: str, calls: dict = NUMPY_CALLS
+) -> list[str] | None:
+    """``delta *= f'`` with f' in ``src`` alone, using ``src``'s (dead) buffer; or None.
+    ``calls``: the library's (NumPy's by default, or :data:`TORCH_CALLS`)."""
     parts = _split(fprime, src)
     if parts is None:
         return None
     plain, compound = parts
-    name = numpy_code(src)
+    name = src.name
     lines = [f"{delta} *= {name}"] * plain
     if compound is not None:
-        chain = _chain(compound, src, name)
+        chain = _chain(compound, src, name, calls)
         if chain is None:
             return None
         lines += [*chain[0], f"{delta} *= {chain[1]}"]
