@@ -96,7 +96,7 @@ def appendix_a(inp: SectionInput) -> dict:
                 f"For a binary classification the target ${t}$ is a class label, $0$ or $1$, "
                 f"and {which} gives the probability of class $1$: $p({t} = 1 \\mid "
                 f"\\mathbf{{x}}) = {y}$ and $p({t} = 0 \\mid \\mathbf{{x}}) = 1 - {y}$, that is "
-                f"$p({t} \\mid \\mathbf{{x}}) = {y}^{{{t}}} (1 - {y})^{{1 - {t}}}$, a Bernoulli "
+                f"$p({t} \\mid \\mathbf{{x}}) = {{{y}}}^{{{t}}} (1 - {y})^{{1 - {t}}}$, a Bernoulli "
                 f"distribution with mean ${y}$. Its logarithm is the log-likelihood of one "
                 f"pattern (summed over the patterns of an epoch"
                 + ("" if unit else ", and over the output units")
