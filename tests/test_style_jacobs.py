@@ -132,6 +132,7 @@ def test_appendix_a_each_step_is_sympys_derivative():
     assert sp.simplify(b.dlogl_dy[0] - sp.diff(loglik, y)) == 0
     # ∂y/∂s: each form equals the derivative of the logistic, y = σ(s) put in
     assert sp.simplify(b.logistic - sigma) == 0
+    assert sp.simplify(b.complement - (1 - sigma)) == 0
     for form in b.dy_ds:
         assert sp.simplify(form.doit().subs(y, sigma) - sp.diff(sigma, s)) == 0, form
     # ∂log L/∂s: the chain and each simplification equal d/ds of log L(σ(s))

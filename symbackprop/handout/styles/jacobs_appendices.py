@@ -38,6 +38,7 @@ class Bernoulli:
     Attributes:
         loglik: ``log L`` of one pattern, ``t log y + (1 − t) log(1 − y)``.
         logistic: ``σ(s) = 1/(1 + e^{−s})``, the output as a function of its net input.
+        complement: ``1 − σ(s)`` written as ``e^{−s}/(1 + e^{−s})`` (used in ``dy_ds``).
         dlogl_dy: ``∂log L/∂y``, as SymPy's derivative and as written (eq. 31).
         dy_ds: ``∂y/∂s``: the derivative of ``logistic``, split as ``σ(s) · e^{−s}/(1 + e^{−s})``,
             then in terms of ``y`` (eq. 33), since ``1 − y = e^{−s}/(1 + e^{−s})``.
@@ -49,6 +50,7 @@ class Bernoulli:
     s: sp.Symbol
     loglik: sp.Expr
     logistic: sp.Expr
+    complement: sp.Expr
     dlogl_dy: tuple[sp.Expr, ...]
     dy_ds: tuple[sp.Expr, ...]
     dlogl_ds: tuple[sp.Expr, ...]
@@ -74,7 +76,8 @@ def bernoulli(y: sp.Symbol, t: sp.Symbol, s: sp.Symbol) -> Bernoulli:
         _sub(_add(t, _mul(-1, t, y)), _add(y, _mul(-1, t, y))),
         _sub(t, y),
     )
-    return Bernoulli(y, t, s, loglik, logistic, dlogl_dy, dy_ds, dlogl_ds)
+    complement = _div(sp.exp(-s), denominator)
+    return Bernoulli(y, t, s, loglik, logistic, complement, dlogl_dy, dy_ds, dlogl_ds)
 
 
 @dataclass(frozen=True)

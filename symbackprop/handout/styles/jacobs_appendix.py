@@ -60,6 +60,11 @@ def d(num: str, den: str) -> str:
     return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
 
+def dd(num: str, den: str) -> str:
+    """``∂num/∂den`` for running text (a slash, not a small fraction)."""
+    return rf"\partial {num}/\partial {den}"
+
+
 def letters(level: str, j: str = "") -> Letters:
     """The appendix's letters at ``level``; ``j`` is appended to the one-unit names (the layer
     level's ``a^L_j``)."""
@@ -96,8 +101,9 @@ def appendix_a(inp: SectionInput) -> dict:
                 f"For a binary classification the target ${t}$ is a class label, $0$ or $1$, "
                 f"and {which} gives the probability of class $1$: $p({t} = 1 \\mid "
                 f"\\mathbf{{x}}) = {y}$ and $p({t} = 0 \\mid \\mathbf{{x}}) = 1 - {y}$, that is "
-                f"$p({t} \\mid \\mathbf{{x}}) = {{{y}}}^{{{t}}} (1 - {y})^{{1 - {t}}}$, a Bernoulli "
-                f"distribution with mean ${y}$. Its logarithm is the log-likelihood of one "
+                f"$p({t} \\mid \\mathbf{{x}}) = {{{y}}}^{{{t}}} (1 - {y})^{{1 - {t}}}$, a "
+                f"Bernoulli distribution with mean ${y}$. Its logarithm is the log-likelihood of "
+                f"one "
                 f"pattern (summed over the patterns of an epoch"
                 + ("" if unit else ", and over the output units")
                 + "):"
@@ -105,20 +111,18 @@ def appendix_a(inp: SectionInput) -> dict:
             lines=[(log_l, "= " + L.p(b.loglik))],
         ),
         block(
-            text=(
-                f"An output weight's derivative has the three stages of the main text, "
-                f"${d(log_l, L.w)} = {d(log_l, y)}\\, {d(y, s)}\\, {d(s, L.w)}$, the last "
-                f"one ${L.h}$ as before. The first stage:"
-            ),
+            text="An output weight's derivative has the three stages of the main text,",
+            lines=[(d(log_l, L.w), f"= {d(log_l, y)}\\, {d(y, s)}\\, {d(s, L.w)}")],
+            after=f"the last one ${L.h}$ as before. The first stage:",
+        ),
+        block(
             lines=_lines(d(log_l, y), b.dlogl_dy, L.p),
         ),
         block(
             text="The output unit is logistic:",
-            lines=[(y, "= " + L.p(b.logistic))] + _lines(d(y, s), b.dy_ds, L.p),
-            after=(
-                f"since $1 - {y} = {L.p(sp.exp(-sp.Symbol(L.s)) / (1 + sp.exp(-sp.Symbol(L.s))))}$."
-                " The first two stages together:"
-            ),
+            lines=[(y, "= " + L.p(b.logistic)), (f"1 - {y}", "= " + L.p(b.complement))]
+            + _lines(d(y, s), b.dy_ds, L.p),
+            after="The first two stages together:",
         ),
         block(
             lines=[
@@ -134,7 +138,7 @@ def appendix_a(inp: SectionInput) -> dict:
     after = (
         f"What changes in the $\\delta$ recursion is the output unit's $\\delta$ only: the "
         f"factor ${L.p(b.dy_ds[-1])}$ of the logistic cancels the denominators of "
-        f"${d(log_l, y)}$, so ${delta} = {d(log_l, s)} = {L.p(b.dlogl_ds[-1])}$, "
+        f"${dd(log_l, y)}$, so ${delta} = {dd(log_l, s)} = {L.p(b.dlogl_ds[-1])}$, "
         "the same form as a linear output with the Gaussian log-likelihood. An output weight's "
         f"gradient is ${delta}\\, {L.h}$, and the hidden units' $\\delta$'s follow from "
         "the output $\\delta$ as in the main text."
@@ -201,7 +205,7 @@ def appendix_b(inp: SectionInput) -> dict:
             after=(
                 "which is not local: every output depends on the net input of every output "
                 "unit. With the Kronecker delta $\\delta_{ik}$ ($1$ when $i = k$, else $0$) its "
-                f"derivatives are ${d(y_k, s_i)} = {L.p(m.jacobian)}$, so the derivative with "
+                f"derivatives are ${dd(y_k, s_i)} = {L.p(m.jacobian)}$, so the derivative with "
                 f"respect to ${s_i}$ sums over every output $k$:"
             ),
         ),

@@ -74,7 +74,9 @@ def likelihood_section(inp: SectionInput) -> dict:
             (rf"\log {_given('y')}", rf"= \sum_{{j}} \log {_given(y_j)}"),
             ("", "= " + p.doprint(total) + constant + f" = {own}" + constant),
         ]
-        after = f"over the ${n_out}$ output units (the logarithms as SymPy expands them)."
+        after = (
+            f"The sums run over the ${n_out}$ output units; the logarithms are SymPy's expansions."
+        )
     blocks = [block(text=intro, lines=lines, after=after)]
     dropped = " (its constant left out: it does not depend on the weights)"
     if maximize:
@@ -137,8 +139,9 @@ def batch_section(inp: SectionInput) -> dict:
         else f"The data set here is the spec's {rows} examples."
     )
     text = (
-        "Jacobs trains in batches: $n$ counts the epochs (passes through all the data) and $t$ "
-        "the examples of an epoch. The weights stay the same within an epoch; the "
+        "Jacobs trains in batches: $n$ counts the epochs (passes through all the data; in this "
+        "section only, elsewhere $n$ is the size of a batch) and $t$ the examples of an epoch. "
+        "The weights stay the same within an epoch; the "
         "log-likelihood of the data set is the sum of the examples' log-likelihoods, and its "
         "gradient the sum of the per-example gradients of BP3 and BP4"
         + ("" if ctx["maximize"] else f" (with {DESCENT_DELTA})")

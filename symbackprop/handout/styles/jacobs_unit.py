@@ -195,7 +195,8 @@ def batch_section(inp: SectionInput) -> dict:
         chain = " ".join(partial_latex(p.num, p.den, w.sym) for p in factors)
         chains.append((partial_latex(net.loss, grad.param, w.sym), "= " + chain))
         if not is_output:
-            hidden_stage = partial_latex(factors[0].num, factors[0].den, w.sym)
+            top, bottom = (w.sym.name_latex(x.name) for x in (factors[0].num, factors[0].den))
+            hidden_stage = rf"\partial {top}/\partial {bottom}"
     after = (
         "Each weight changes once per epoch, by "
         rf"${rate}\, \partial {LOG_L}(n)/\partial w(n)$. By the chain rule each pattern's term "
