@@ -229,20 +229,29 @@ def appendix_b(inp: SectionInput) -> dict:
         "and the hidden units' $\\delta$'s follow as in the main text."
     )
     blocks.append(block(text=text + own_output_b(inp)))
+    if inp.level == "unit" and inp.context["matched"]["kind"] == SOFTMAX:
+        matched = inp.context["matched"]
+        blocks.append(
+            block(
+                text="This network's output layer is a softmax layer. In its own symbols,",
+                lines=[
+                    ("", matched["softmax"] + ","),
+                    ("", matched["jacobian"] + ","),
+                    ("", matched["delta"]),
+                ],
+                after=(
+                    f"using ${matched['condition']}$: these are the output $\\delta$'s of its "
+                    "backward step."
+                ),
+            )
+        )
     return dict(title="Appendix B: multiway classification", blocks=blocks)
 
 
 def own_output_b(inp: SectionInput) -> str:
     """What appendix B means for this network's own output layer, when it is a softmax."""
     if inp.level == "unit":
-        matched = inp.context["matched"]
-        if matched["kind"] != SOFTMAX:
-            return ""
-        return (
-            " This network's output layer is a softmax layer: in its own symbols "
-            f"${matched['softmax']}$ and, since ${matched['condition']}$, "
-            f"${matched['delta']}$, the output $\\delta$'s of its backward step."
-        )
+        return ""  # the unit level's own softmax layer gets a block of its own
     rule = inp.derivation.output
     if rule.activation != SOFTMAX:
         return ""
