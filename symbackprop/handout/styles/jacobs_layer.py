@@ -160,9 +160,8 @@ def batch_section(inp: SectionInput) -> dict:
     if ctx["batch"]:
         after = (
             f"That is one update per epoch. The training curve below updates instead after "
-            f"every mini-batch of {ctx['batch']} examples, drawn afresh each epoch: the "
-            "on-line end of the same sums, each step following the gradient of a part of the "
-            "data."
+            f"every mini-batch of {ctx['batch']} examples, drawn afresh each epoch, nearer the "
+            "lecture's on-line training: each step follows the gradient of a part of the data."
         )
     else:
         after = (
