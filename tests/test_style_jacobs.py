@@ -93,6 +93,16 @@ weight_decay = 0.0001
 learning_rate = 0.01
 optimizer = { name = "adam" }
 """
+COIN_LAYER = """
+name = "coins"
+level = "layer"
+[network]
+inputs = 2
+layers = [{ units = 2, activation = "tanh" }, { units = 1, activation = "sigmoid" }]
+loss = "bernoulli_loglik"
+[training]
+learning_rate = 0.5
+"""
 
 
 @pytest.fixture
@@ -323,6 +333,13 @@ def test_layer_handouts_in_the_jacobs_style(no_training):
     b = tex[tex.index("Appendix B") :]
     assert r"$\delta^L = a^L - y$" in b  # the net's own softmax output
     assert "Softmax with cross-entropy" not in tex  # appendix B replaces the fused section
+    tex = _layer_tex(COIN_LAYER)
+    a = tex[tex.index("Appendix A") : tex.index("Appendix B")]
+    assert r"$\delta^L = y - a^L$" in a and r"y_j z^L_j - \operatorname{softplus}(z^L_j)" in a
+    assert (
+        r"= \sum_{j} y_{j} \log{\left(a^{L}_{j} \right)}" not in tex
+    )  # Bernoulli, not multinomial
+    assert "Bernoulli variable" in tex
 
 
 def test_compiled_handouts_have_no_box_over_a_point(no_training, require_pdflatex):

@@ -161,11 +161,17 @@ def own_output_a(inp: SectionInput) -> str:
     if not (rule.activation == "sigmoid" and rule.fused):
         return ""
     sign = "y - a^L" if rule.maximize else "a^L - y"
+    # the code's per-unit loss from the net input (rules.layer_losses: sign × (softplus − y z))
+    stable = (
+        r"y_j z^L_j - \operatorname{softplus}(z^L_j)"
+        if rule.maximize
+        else r"\operatorname{softplus}(z^L_j) - y_j z^L_j"
+    )
     return (
         " This network's output layer is of this kind"
         + ("" if rule.maximize else r", with the cross-entropy $C = -\log L$")
         + f": BP1 gives $\\delta^L = {sign}$, which the code computes, with the loss from "
-        r"the net inputs as $\operatorname{softplus}(z^L_j) - y_j z^L_j$ (finite for any $z^L_j$)."
+        f"the net inputs as ${stable}$ (finite for any $z^L_j$)."
     )
 
 
