@@ -74,9 +74,8 @@ def likelihood_section(inp: SectionInput) -> dict:
             (rf"\log {_given('y')}", rf"= \sum_{{j}} \log {_given(y_j)}"),
             ("", "= " + p.doprint(total) + constant + f" = {own}" + constant),
         ]
-        after = (
-            f"The sums run over the ${n_out}$ output units; the logarithms are SymPy's expansions."
-        )
+        units = "the output unit" if n_out == 1 else f"the ${n_out}$ output units"
+        after = f"The sums run over {units}; the logarithms are SymPy's expansions."
     blocks = [block(text=intro, lines=lines, after=after)]
     dropped = " (its constant left out: it does not depend on the weights)"
     if maximize:
