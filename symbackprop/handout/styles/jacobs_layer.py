@@ -20,7 +20,7 @@ from symbackprop.handout.styles.jacobs_likelihood import (
     log_2pi,
     registry_term,
 )
-from symbackprop.handout.styles.jacobs_unit import DISTRIBUTION, block
+from symbackprop.handout.styles.jacobs_unit import DISTRIBUTION, LOSS_NAME, block
 from symbackprop.model.notation import preset
 from symbackprop.rules import registry as rules
 
@@ -85,11 +85,7 @@ def likelihood_section(inp: SectionInput) -> dict:
             + "; training maximises it by gradient ascent on every weight matrix:"
         )
     else:
-        what = {
-            "gaussian": "half the sum of squared errors",
-            "bernoulli": "the binary cross-entropy",
-            "multinomial": "the cross-entropy",
-        }[kind]
+        what = LOSS_NAME[kind]
         view = (
             f"The loss of an example, {what}, is $C_x = -{LOG_L}_x$"
             + (" up to a constant" if one.constant != 0 else "")

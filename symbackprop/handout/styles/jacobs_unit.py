@@ -25,6 +25,13 @@ from symbackprop.printers.latex_lines import BREAK, pack
 from symbackprop.printers.printing import partial_latex
 
 LOG_L = r"\log L"
+# The loss each likelihood's negative is, in words.
+LOSS_NAME = {
+    "gaussian": "half the sum of squared errors",
+    "bernoulli": "the binary cross-entropy",
+    "multinomial": "the cross-entropy",
+}
+
 DISTRIBUTION = {
     "gaussian": (
         "For a regression task the target is the function the network models plus Gaussian "
@@ -133,11 +140,7 @@ def likelihood_section(inp: SectionInput) -> dict:
         if lik.constant != 0:
             after = "The constant does not depend on the weights, so it is left out. " + after
     else:
-        what = {
-            "gaussian": "half the sum of squared errors",
-            "bernoulli": "the binary cross-entropy",
-            "multinomial": "the cross-entropy",
-        }[kind]
+        what = LOSS_NAME[kind]
         text = (
             f"This network's loss ${loss}$ is {what}, so its log-likelihood is "
             f"${LOG_L} = -{loss}$" + (" up to a constant" if lik.constant != 0 else "") + ":"
