@@ -106,6 +106,8 @@ SOFTMAX_STEPS = [
     ("", r"= -\sum_k y_k\, \delta_{kj} + a^L_j \sum_k y_k = -y_j + a^L_j \sum_k y_k"),
     ("", r"= a^L_j - y_j \qquad \text{using } \sum_k y_k = 1"),
 ]
+
+
 def algorithm(first: int = 0) -> list[str]:
     """The five steps, the input layer numbered ``first`` (0; or 1 as Nielsen: a^1 = x and
     l = 2, ..., L)."""
@@ -119,7 +121,6 @@ def algorithm(first: int = 0) -> list[str]:
         r"\textbf{Output}: $\partial C/\partial w^l_{jk} = a^{l-1}_k \delta^l_j$ and "
         r"$\partial C/\partial b^l_j = \delta^l_j$ (BP3, BP4), averaged or summed over the batch.",
     ]
-
 
 
 def _data(net: LayerNet) -> tuple[np.ndarray, np.ndarray, bool]:

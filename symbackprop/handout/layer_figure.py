@@ -59,7 +59,8 @@ def layer_figure(net: LayerNet, first: int = 0) -> LayerFigure:
         FigureArrow(
             f"n{l - 1}",
             f"n{l}",
-            rf"$W^{{{l + first}}}, b^{{{l + first}}}$\\${activation_latex(net.activations[l - 1])}$",
+            rf"$W^{{{l + first}}}, b^{{{l + first}}}$\\"
+            rf"${activation_latex(net.activations[l - 1])}$",
         )
         for l in range(1, net.depth + 1)
     )

@@ -81,13 +81,16 @@ def _blocks(d: LayerDerivation, ex: WorkedExample, first: int = 0) -> list[dict]
 
     def n(l: int) -> int:  # layer l's printed number (the input is layer ``first``)
         return l + first
+
     blocks = []
 
     b = _Block(
         "The example and the parameters",
         rf"The input $a^{first} = x$, the target $y$, and the weights and biases of each layer.",
     )
-    b.equations.append(b.vector(f"a^{{{first}}} = x", ex.x, "x") + r", \qquad " + b.vector("y", ex.y, "y"))
+    b.equations.append(
+        b.vector(f"a^{{{first}}} = x", ex.x, "x") + r", \qquad " + b.vector("y", ex.y, "y")
+    )
     for lay in ex.layers:
         l = lay.layer
         b.equations.append(b.matrix(f"W^{{{n(l)}}}", lay.W, f"W^{{{n(l)}}}"))
@@ -105,7 +108,11 @@ def _blocks(d: LayerDerivation, ex: WorkedExample, first: int = 0) -> list[dict]
         l = lay.layer
         f = activation_latex(lay.activation)
         b.equations.append(
-            b.vector(f"z^{{{n(l)}}} = W^{{{n(l)}}} a^{{{n(l - 1)}}} + b^{{{n(l)}}}", lay.z, f"z^{{{n(l)}}}")
+            b.vector(
+                f"z^{{{n(l)}}} = W^{{{n(l)}}} a^{{{n(l - 1)}}} + b^{{{n(l)}}}",
+                lay.z,
+                f"z^{{{n(l)}}}",
+            )
             + r", \qquad "
             + b.vector(f"a^{{{n(l)}}} = {f}(z^{{{n(l)}}})", lay.a, f"a^{{{n(l)}}}")
         )
@@ -118,7 +125,8 @@ def _blocks(d: LayerDerivation, ex: WorkedExample, first: int = 0) -> list[dict]
     )
     top = ex.layers[-1]
     b.equations.append(
-        b.vector(rf"\delta^{{{L}}} = {_bp1(d, first)}", top.delta, rf"\delta^{{{L}}}") + r" \tag{BP1}"
+        b.vector(rf"\delta^{{{L}}} = {_bp1(d, first)}", top.delta, rf"\delta^{{{L}}}")
+        + r" \tag{BP1}"
     )
     for lay in reversed(ex.layers[:-1]):
         l = lay.layer

@@ -213,10 +213,7 @@ def hadamard(inp: SectionInput) -> dict:
         + _column([_number(v) for v in h["t"][:shown]], width)
         + " = "
         + _column(
-            [
-                rf"{_number(a)} \cdot {_number(b)}"
-                for a, b in zip(h["s"][:shown], h["t"][:shown])
-            ],
+            [rf"{_number(a)} \cdot {_number(b)}" for a, b in zip(h["s"][:shown], h["t"][:shown])],
             width,
         )
         + " = "

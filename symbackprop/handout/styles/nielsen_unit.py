@@ -13,6 +13,8 @@ exercise asks for: such a δ is printed as its symbol, and the finite difference
 are worked for a parameter whose gradient the text itself works.
 """
 
+# ruff: noqa: E741 - l is the layer index, as in the maths
+
 from __future__ import annotations
 
 import sympy as sp
@@ -29,19 +31,24 @@ FACTOR_DIGITS = 6  # a path's rate factors, so that a path fits on a line
 
 def unit_levels(d) -> dict[str, int]:
     """Each unit's layer: 2 for a unit reading only inputs, else one more than the deepest
-    unit it reads (Nielsen numbers the input layer 1)."""
+    unit whose output it reads (Nielsen numbers the input layer 1)."""
     net = d.network
     unit_of = {}
     for eq in d.forward:
         node_unit = net.node(eq.symbol).unit
         if node_unit is not None:
             unit_of[eq.symbol] = node_unit
+    outputs = set(_act_symbols(d).values())  # a softmax reads its layer's net inputs: no edge
     level: dict[str, int] = {}
     for eq in d.forward:
         u = unit_of.get(eq.symbol)
         if u is None:
             continue
-        reads = [unit_of[s] for s in eq.expr.free_symbols if s in unit_of and unit_of[s] != u]
+        reads = [
+            unit_of[s]
+            for s in eq.expr.free_symbols
+            if s in outputs and s in unit_of and unit_of[s] != u
+        ]
         level[u] = max([level.get(u, 2)] + [level[r] + 1 for r in reads])
     return level
 
@@ -91,8 +98,9 @@ def layers(inp: SectionInput) -> dict:
     loss = w.inline(net.loss)
     deltas = []
     for delta in d.deltas:
-        u = _delta_unit(d, delta)
-        deltas.append(f"${w.inline(delta.symbol)} = \\partial {loss}/\\partial {w.inline(delta.of)}$")
+        deltas.append(
+            f"${w.inline(delta.symbol)} = \\partial {loss}/\\partial {w.inline(delta.of)}$"
+        )
     return dict(rows=rows, L=top, loss=loss, deltas=", ".join(deltas))
 
 
@@ -280,7 +288,8 @@ def fd(inp: SectionInput) -> dict:
         intro=(
             f"Without backpropagation, a derivative can be estimated from ${loss}$ alone: "
             f"move one weight by a small $\\epsilon$ and divide the change of ${loss}$ by "
-            f"$\\epsilon$. For ${p}$ with $\\epsilon = 10^{{-6}}$ and one more forward pass "
+            # ε written out: 10^{-6} would print a small integer an exercise may ask for
+            f"$\\epsilon$. For ${p}$ with $\\epsilon = 0.000001$ and one more forward pass "
             "(the same equations, evaluated again):"
         ),
         lines=lines,
@@ -348,12 +357,10 @@ def sum_over_paths(inp: SectionInput) -> dict:
     intro += ", each as its local rates" + (" and their product:" if w.worked else ":")
     lines = []
     total = sp.Integer(0)
-    for i, path in enumerate(found[:MAX_LISTED_PATHS], start=1):
-        chain = " ".join(
-            partial_latex(b, a, w.sym) for a, b in reversed(list(zip(path, path[1:])))
-        )
+    for path in found[:MAX_LISTED_PATHS]:
+        chain = " ".join(partial_latex(b, a, w.sym) for a, b in reversed(list(zip(path, path[1:]))))
         route = r" \to ".join(w.inline(s) for s in path)
-        lines.append(("", rf"\text{{path {i}: }} {route}"))
+        lines.append(("", rf"{route}\colon"))
         if w.worked is None:
             lines.append(("", "= " + chain))
             continue
@@ -379,10 +386,15 @@ def sum_over_paths(inp: SectionInput) -> dict:
         )
     if w.worked is not None:
         gsym = d.gradient_symbol(param)
+        lines.append(
+            (
+                "",
+                rf"\text{{sum of the paths}} = {format_number(total, inp.digits)} = "
+                rf"{w.inline(gsym)} \text{{ by backpropagation}}",
+            )
+        )
         outro += (
-            f"Their sum is ${format_number(total, inp.digits)}$, the "
-            f"$\\partial {loss}/\\partial {p} = {w.values[gsym]}$ that backpropagation finds: it "
-            "adds up the "
-            "same products, sharing each unit's $\\delta$ among all the paths through it."
+            "Backpropagation adds up the same products, sharing each unit's $\\delta$ among all "
+            "the paths through it."
         )
     return dict(intro=intro, lines=lines, outro=outro)
