@@ -223,6 +223,11 @@ def test_layer_sections_print_the_computed_numbers(small_handouts):
     assert number(r["quotient"], 10) in tex and number(r["bp"], 10) in tex
     found = nielsen_layer.paths(d, ex, 1, 0, 0)
     assert f"along {len(found)} paths" in tex
+    best = max(found, key=lambda p: abs(p[1]))
+    route = r" \to ".join(f"a^{{{i + 2}}}_{{{u + 1}}}" for i, u in enumerate(best[0]))
+    assert f"${route} \\to C$, has the rate" in tex and number(best[1]) in tex
+    top = best[0][-1] + 1  # the shown path's first factor is ∂C/∂a^4 = a^4 − y there
+    assert rf"\bigl(a^{{4}}_{{{top}}} - y_{{{top}}}\bigr)" in tex
     assert number(sum(v for _, v in found), 8) in tex
     assert "23,8" not in tex  # the cost comparison is this net's
     assert "This network has 39 parameters" in tex  # 3·4+4 + 4·3+3 + 3·2+2

@@ -414,7 +414,6 @@ def path_count(d, layer: int, j: int) -> int:
 
 
 def sum_over_paths(inp: SectionInput) -> dict:
-    from symbackprop.printers.layer_latex import activation_latex
 
     d = inp.derivation
     net = d.net
@@ -432,35 +431,15 @@ def sum_over_paths(inp: SectionInput) -> dict:
     data["k"] = k + 1
     wname = rf"w^{{{n}}}_{{1{k + 1}}}" if k < 9 else rf"w^{{{n}}}_{{1,{k + 1}}}"
     data["weight"] = wname
-    # the path through the first unit of each layer above, written out
-    chain = [rf"\frac{{\partial C}}{{\partial a^{{{L}}}_1}}"]
-    chain += [
-        rf"\frac{{\partial a^{{{m + FIRST}}}_1}}{{\partial a^{{{m + FIRST - 1}}}_1}}"
-        for m in range(net.depth, layer, -1)
-    ]
-    chain.append(rf"\frac{{\partial a^{{{n}}}_1}}{{\partial {wname}}}")
-    data["chain"] = r" \, ".join(chain)
-    softmax_out = net.activations[-1] == "softmax"
-    factors = []
-    for m in range(net.depth, layer, -1):
-        f = activation_latex(net.activations[m - 1])
-        if net.activations[m - 1] == "softmax":
-            factors.append(
-                rf"\sum_i a^{{{m + FIRST}}}_1(\delta_{{1i}} - a^{{{m + FIRST}}}_i)\,"
-                rf"w^{{{m + FIRST}}}_{{i1}}"
-            )
-        else:
-            factors.append(rf"{f}'(z^{{{m + FIRST}}}_1)\, w^{{{m + FIRST}}}_{{11}}")
-    f = activation_latex(net.activations[layer - 1])
-    factors.append(rf"{f}'(z^{{{n}}}_1)\, a^{{{n - 1}}}_{{{k + 1}}}")
-    data["factors"] = r" \cdot ".join(rf"\bigl({x}\bigr)" for x in factors)
-    data["softmax"] = softmax_out or net.activations[layer - 1] == "softmax"
+    data["softmax"] = "softmax" in net.activations[layer - 1 :]
     if count > MAX_PATHS:
         data["reason"] = f"{count:,} paths are too many to add up one by one here"
         return data
     found = paths(d, ex, layer, 0, k)
     assert len(found) == count
-    first_path = found[0]
+    shown = max(found, key=lambda p: abs(p[1]))  # the path that carries the most
+    data["chain"], data["factors"] = _path_latex(d, layer, k, shown[0], wname)
+    data["zeros"] = any(v == 0 for _, v in found)
     total = mpmath.fsum(v for _, v in found)
     bp = ex.layers[layer - 1].grad_W[0][k]
     decay = mpmath.mpf(net.weight_decay) * ex.layers[layer - 1].W[0][k]
@@ -475,14 +454,60 @@ def sum_over_paths(inp: SectionInput) -> dict:
             listed.append((route, _number(value)))
     data.update(
         available=True,
-        first_value=_number(first_path[1]),
+        first_value=_number(shown[1]),
         total=_number(total, 8),
         bp=_number(bp, 8),
         bp_without_decay=_number(bp - decay, 8),
         decay=bool(net.weight_decay),
         listed=listed,
         route=r" \to ".join(
-            rf"a^{{{layer + FIRST + i}}}_{{{u + 1}}}" for i, u in enumerate(first_path[0])
+            rf"a^{{{layer + FIRST + i}}}_{{{u + 1}}}" for i, u in enumerate(shown[0])
         ),
     )
     return data
+
+
+def _path_latex(d, layer: int, k: int, units, wname: str) -> tuple[str, str]:
+    """One path's product of rates: as partial derivatives, and as this net's factors. ``units``
+    are the path's units (0-based) from the weight's layer (derivation numbering) up."""
+    from symbackprop.printers.layer_latex import activation_latex, tex
+    from symbackprop.rules.layer_losses import SOFTMAX
+    from symbackprop.rules.layer_losses import a as a_sym
+    from symbackprop.rules.layer_losses import y as y_sym
+
+    net = d.net
+    L = net.depth + FIRST
+    n = layer + FIRST
+    u = [i + 1 for i in units]  # 1-based, as printed
+    top = u[-1]
+    chain = [rf"\frac{{\partial C}}{{\partial a^{{{L}}}_{{{top}}}}}"]
+    factors = [
+        tex(
+            d.output.dC_da.xreplace(
+                {a_sym: sp.Symbol(f"a__{L}_{top}"), y_sym: sp.Symbol(f"y_{top}")}
+            )
+        )
+    ]
+    for step in range(len(u) - 1, 0, -1):
+        m = layer + step  # the layer of u[step], derivation numbering
+        p, q, shown_m = u[step], u[step - 1], m + FIRST
+        chain.append(
+            rf"\frac{{\partial a^{{{shown_m}}}_{{{p}}}}}{{\partial a^{{{shown_m - 1}}}_{{{q}}}}}"
+        )
+        if net.activations[m - 1] == SOFTMAX:
+            factors.append(
+                rf"\sum_i a^{{{shown_m}}}_{{{p}}}(\delta_{{{p}i}} - a^{{{shown_m}}}_i)\,"
+                rf"w^{{{shown_m}}}_{{i{q}}}"
+            )
+        else:
+            f = activation_latex(net.activations[m - 1])
+            factors.append(rf"{f}'(z^{{{shown_m}}}_{{{p}}})\, w^{{{shown_m}}}_{{{p}{q}}}")
+    chain.append(rf"\frac{{\partial a^{{{n}}}_{{{u[0]}}}}}{{\partial {wname}}}")
+    if net.activations[layer - 1] == SOFTMAX:
+        factors.append(
+            rf"a^{{{n}}}_{{{u[0]}}}(\delta_{{{u[0]}1}} - a^{{{n}}}_1)\, a^{{{n - 1}}}_{{{k + 1}}}"
+        )
+    else:
+        f = activation_latex(net.activations[layer - 1])
+        factors.append(rf"{f}'(z^{{{n}}}_1)\, a^{{{n - 1}}}_{{{k + 1}}}")
+    return r" \, ".join(chain), r" \cdot ".join(rf"\bigl({x}\bigr)" for x in factors)
