@@ -41,7 +41,7 @@ STYLE = Style(
         "unit_loss",
         "nielsen_hadamard",
         "nielsen_bp",
-        "unit_backward",
+        "nielsen_backward",
         "unit_updates",
         "nielsen_fd",
         "nielsen_paths",
@@ -73,6 +73,7 @@ STYLE = Style(
         "nielsen_paths": _level("sum_over_paths", "sum_over_paths"),
         "nielsen_layers": _level(None, "layers"),
         "nielsen_bp": _level(None, "bp"),
+        "nielsen_backward": _level(None, "backward"),
     },
     first_layer=1,
 )

@@ -104,6 +104,25 @@ def layers(inp: SectionInput) -> dict:
     return dict(rows=rows, L=top, loss=loss, deltas=", ".join(deltas))
 
 
+def backward(inp: SectionInput) -> dict:
+    """The common backward step's sections, titled with Nielsen's layer numbers (the common
+    titles count the hidden layers from 1: "Layer 1 (hidden)" is layer 2 here)."""
+    import re
+    from dataclasses import replace
+
+    top = max(unit_levels(inp.derivation).values(), default=2)
+    out = []
+    for section in inp.context["backward"]:
+        title = section.title
+        found = re.fullmatch(r"Layer (\d+) \(hidden\)", title)
+        if found:
+            title = f"Layer {int(found[1]) + 1} (hidden)"
+        elif title == "The output layer":
+            title = f"The output layer (layer {top})"
+        out.append(replace(section, title=title))
+    return dict(backward=out)
+
+
 def bp(inp: SectionInput) -> dict:
     """BP1–BP4 for this net, symbolic (the numbers are the worked sections')."""
     from symbackprop.printers.printing import partial_latex
@@ -183,8 +202,8 @@ def hadamard(inp: SectionInput) -> dict:
 
     s_sym = [strip_all(w.s(s)) for _, s, _ in group]
     t_sym = [strip_all(w.s(t)) for _, _, t in group]
-    s_val = [format_number(sp.N(value(s), 30), inp.digits) for _, s, _ in group]
-    t_val = [format_number(sp.N(value(t), 30), inp.digits) for _, _, t in group]
+    s_val = [format_number(_exact_or_float(value(s)), inp.digits) for _, s, _ in group]
+    t_val = [format_number(_exact_or_float(value(t)), inp.digits) for _, _, t in group]
     results = []
     for x, _, _ in group:
         hidden = x.symbol in inp.hidden
@@ -195,7 +214,11 @@ def hadamard(inp: SectionInput) -> dict:
         available=True,
         what=(
             f"the {which} layer's (layer {l}) $\\delta$'s at once: the vector of "
-            + ("$\\partial E/\\partial \\text{out}$" if l == top else "back-propagated sums")
+            + (
+                "derivatives of the cost with respect to the units' outputs"
+                if l == top
+                else "sums back-propagated from the layer above"
+            )
             + " times the vector of the activation's derivatives, entry by entry"
         ),
         formula=deltas + " = " + col(s_sym) + r" \odot " + col(t_sym),
@@ -208,8 +231,14 @@ def hadamard(inp: SectionInput) -> dict:
             else ""
         ),
     )
-    data["what"] = data["what"].replace("$\\partial E", f"$\\partial {w.inline(d.network.loss)}")
     return data
+
+
+def _exact_or_float(value: sp.Expr) -> sp.Expr:
+    """A rational value as it is (a weight of 0.14 prints 0.14), any other as a 30-digit
+    float."""
+    value = sp.sympify(value)
+    return value if value.is_Rational else sp.N(value, 30)
 
 
 def strip_all(text: str) -> str:
@@ -365,7 +394,7 @@ def sum_over_paths(inp: SectionInput) -> dict:
             lines.append(("", "= " + chain))
             continue
         rates = path_rates(d, path)
-        values = [sp.N(r.xreplace(w.worked.values), 30) for r in rates]
+        values = [_exact_or_float(r.xreplace(w.worked.values)) for r in rates]
         product = sp.Mul(*values)
         numbers = r" \cdot ".join(
             format_number(v, FACTOR_DIGITS) if v >= 0 else f"({format_number(v, FACTOR_DIGITS)})"
