@@ -182,9 +182,10 @@ def hadamard(inp: SectionInput) -> dict:
     h = hadamard_values(inp.derivation, ex)
     if h is None:
         data["reason"] = (
-            r"this network's only layer has $\delta^L = a^L - y$ (the softmax's Jacobian is not "
-            "diagonal), so its backpropagation has no Hadamard product"
-        )
+            r"this network's only layer has the fused $\delta^L = a^L - y$"
+            if inp.derivation.output.fused
+            else "this network's only layer is a softmax, whose Jacobian is not diagonal"
+        ) + ", so its backpropagation has no Hadamard product"
         return data
     d = inp.derivation
     l = h["layer"]
