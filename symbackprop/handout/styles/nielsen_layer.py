@@ -65,6 +65,7 @@ def network(inp: SectionInput) -> dict:
     cost = r"C = \frac{1}{n}\sum_x C_x" if mean else r"C = \sum_x C_x"
     return dict(
         L=L,
+        softmax="softmax" in net.activations,
         widths=widths,
         last_hidden=L - 1,
         cost=cost,
