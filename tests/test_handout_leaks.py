@@ -125,7 +125,7 @@ learning_rate = 0.5
 
 
 def test_layer_exercises_hidden_without_solutions(monkeypatch):
-    from symbackprop.handout import layer
+    from symbackprop.handout import layer, styles
     from symbackprop.handout.layer_exercises import layer_exercises
 
     monkeypatch.setattr(
@@ -133,7 +133,7 @@ def test_layer_exercises_hidden_without_solutions(monkeypatch):
     )
     generate_layer_handout = layer.generate_layer_handout
     net = load_spec_text(LAYER_SPEC, source="small", name="small", level="layer")
-    exercises = layer_exercises(net)
+    exercises = layer_exercises(net, styles.style_named("nielsen").first_layer)  # its numbering
     assert exercises
     # each answer as the template sets it: "δ^2_j &= a^2_j - y_j"
     answers = [f"{lhs} &{rhs}" for ex in exercises for lhs, rhs in ex.lines]

@@ -41,7 +41,8 @@ def test_nielsen_handout_states_the_counts(tmp_path):
         assert needle in text
     assert f"{23_861 * 23_820:,} in all" in text
     assert f"{23_820 * 2 + 300:,} multiply-adds" in text
-    assert r"\node[box] (n0) at (0.00,0) {$x \in \mathbb{R}^{784}$};" in text
+    # the nielsen style numbers the input layer 1 (a^1 = x), as Nielsen does
+    assert r"\node[box] (n0) at (0.00,0) {$a^{1} = x \in \mathbb{R}^{784}$};" in text
 
 
 def test_figure_has_a_box_per_layer_and_delta_arrows_back():

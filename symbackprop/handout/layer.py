@@ -106,16 +106,21 @@ SOFTMAX_STEPS = [
     ("", r"= -\sum_k y_k\, \delta_{kj} + a^L_j \sum_k y_k = -y_j + a^L_j \sum_k y_k"),
     ("", r"= a^L_j - y_j \qquad \text{using } \sum_k y_k = 1"),
 ]
-ALGORITHM = [
-    r"\textbf{Input} $x$: set $a^0 = x$.",
-    r"\textbf{Feedforward}: for $l = 1, \dots, L$ compute $z^l = W^l a^{l-1} + b^l$ and "
-    r"$a^l = f_l(z^l)$.",
-    r"\textbf{Output error} $\delta^L$: BP1.",
-    r"\textbf{Backpropagate the error}: for $l = L-1, \dots, 1$ compute "
-    r"$\delta^l = ((W^{l+1})^{T} \delta^{l+1}) \odot f_l'(z^l)$ (BP2).",
-    r"\textbf{Output}: $\partial C/\partial w^l_{jk} = a^{l-1}_k \delta^l_j$ and "
-    r"$\partial C/\partial b^l_j = \delta^l_j$ (BP3, BP4), averaged or summed over the batch.",
-]
+
+
+def algorithm(first: int = 0) -> list[str]:
+    """The five steps, the input layer numbered ``first`` (0; or 1 as Nielsen: a^1 = x and
+    l = 2, ..., L)."""
+    return [
+        rf"\textbf{{Input}} $x$: set $a^{first} = x$.",
+        rf"\textbf{{Feedforward}}: for $l = {first + 1}, \dots, L$ compute $z^l = W^l a^{{l-1}} "
+        r"+ b^l$ and $a^l = f_l(z^l)$.",
+        r"\textbf{Output error} $\delta^L$: BP1.",
+        rf"\textbf{{Backpropagate the error}}: for $l = L-1, \dots, {first + 1}$ compute "
+        r"$\delta^l = ((W^{l+1})^{T} \delta^{l+1}) \odot f_l'(z^l)$ (BP2).",
+        r"\textbf{Output}: $\partial C/\partial w^l_{jk} = a^{l-1}_k \delta^l_j$ and "
+        r"$\partial C/\partial b^l_j = \delta^l_j$ (BP3, BP4), averaged or summed over the batch.",
+    ]
 
 
 def _data(net: LayerNet) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -193,13 +198,15 @@ def generate_layer_handout(
     memory, seconds = curve_cost(net)
     budget.require_layer_codegen(f"the handout of '{net.name}'", net.sizes)
     budget.require(f"the handout's training run of '{net.name}'", memory=memory, seconds=seconds)
+    chosen = choose_style("layer", "", style or net.style)
+    first = chosen.first_layer  # the input layer's number in this style (Nielsen: 1)
     d = derive_layers(net)
     curve, synthetic, diverged, batch = loss_curve(d, generate_layer_module(d, source=source))
     x, t, _ = _data(net)
     axes = training_axes(curve, maximize=d.output.maximize, end=EPOCHS)
     drawn = [v for _, v in axes.points]
     learned = diverged is None and len(drawn) > 1 and drawn[-1] < drawn[0]
-    worked, warnings = worked_section(d, x, t, synthetic=synthetic)
+    worked, warnings = worked_section(d, x, t, synthetic=synthetic, first=first)
     for message in warnings:
         warn(message)
     opt = optimizer(net.optimizer.name)
@@ -212,7 +219,8 @@ def generate_layer_handout(
         sizes="--".join(str(s) for s in net.sizes),
         depth=net.depth,
         activations=", ".join(
-            f"$f_{{{i}}} = {activation_latex(a)}$" for i, a in enumerate(net.activations, start=1)
+            f"$f_{{{i}}} = {activation_latex(a)}$"
+            for i, a in enumerate(net.activations, start=1 + first)
         ),
         loss=loss_formula(net.loss),
         mean=net.reduction == "mean",
@@ -220,11 +228,12 @@ def generate_layer_handout(
         decay=net.weight_decay != 0,
         lam=f"{net.weight_decay:g}",
         proofs=PROOFS,
-        layers=layer_equations(d),
+        layers=layer_equations(d, first),
         softmax_fused=rule.activation == SOFTMAX and rule.fused,
         sigmoid_fused=rule.activation == "sigmoid" and rule.fused,
         assumption=rule.assumption,
-        algorithm=ALGORITHM,
+        algorithm=algorithm(first),
+        first_layer=first,
         softmax_steps=SOFTMAX_STEPS,
         optimizer_title=latex_escape(_title(opt, batch)),
         optimizer_equations=list(opt.equations),
@@ -243,12 +252,11 @@ def generate_layer_handout(
         synthetic=synthetic,
         diverged="" if diverged is None else f"{diverged:,}",
         show_solutions=show_solutions,
-        figure=layer_figure(net),
-        exercises=layer_exercises(net),
+        figure=layer_figure(net, first),
+        exercises=layer_exercises(net, first),
         costs=_costs_text(net),
         worked=worked,
     )
-    chosen = choose_style("layer", "", style or net.style)
     context["sections"] = build_sections(
         chosen,
         SectionInput(

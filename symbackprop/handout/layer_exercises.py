@@ -26,16 +26,16 @@ class Exercise:
     lines: tuple[tuple[str, str], ...]  # align* lines: left side, right side (from "=")
 
 
-def _delta_lines(net: LayerNet, layers=None) -> tuple[tuple[str, str], ...]:
+def _delta_lines(net: LayerNet, layers=None, first: int = 0) -> tuple[tuple[str, str], ...]:
     d = derive_layers(net)
     return tuple(
-        (tex(delta.specialised.lhs), f"= {tex(delta.specialised.rhs)}")
+        (tex(delta.specialised.lhs, first), f"= {tex(delta.specialised.rhs, first)}")
         for delta in d.deltas
         if layers is None or delta.layer in layers
     )
 
 
-def _linear(net: LayerNet) -> Exercise | None:
+def _linear(net: LayerNet, first: int = 0) -> Exercise | None:
     output = required_output(net.loss) or LINEAR
     activations = tuple(LINEAR for _ in net.activations[:-1]) + (output,)
     if activations == net.activations:
@@ -49,11 +49,11 @@ def _linear(net: LayerNet) -> Exercise | None:
             r" What do BP1 and BP2 become for this network?"
         ),
         intro=r"With $f'(z) = 1$ every factor $f'(z^l_j)$ drops out:",
-        lines=_delta_lines(replace(net, activations=activations)),
+        lines=_delta_lines(replace(net, activations=activations), first=first),
     )
 
 
-def _swapped(net: LayerNet) -> Exercise | None:
+def _swapped(net: LayerNet, first: int = 0) -> Exercise | None:
     if net.depth < 2:
         return None
     old = net.activations[0]
@@ -61,17 +61,18 @@ def _swapped(net: LayerNet) -> Exercise | None:
     variant = replace(net, activations=(new,) + net.activations[1:])
     return Exercise(
         question=(
-            f"Suppose layer 1 used ${activation_latex(new)}$ instead of "
+            f"Suppose layer {1 + first} used ${activation_latex(new)}$ instead of "
             f"${activation_latex(old)}$. Which of BP1--BP4 change, and how?"
         ),
         intro=(
-            r"Only $f_1'$ changes, and it enters only $\delta^1$ (BP2); BP3 and BP4 keep their"
-            r" form, with the new $a^1$:"
+            rf"Only $f_{1 + first}'$ changes, and it enters only $\delta^{1 + first}$ (BP2); BP3 "
+            rf"and BP4 keep their form, with the new $a^{1 + first}$:"
         ),
-        lines=_delta_lines(variant, layers={1}),
+        lines=_delta_lines(variant, layers={1}, first=first),
     )
 
 
-def layer_exercises(net: LayerNet) -> tuple[Exercise, ...]:
-    """The exercises that apply to ``net`` (none changes its own derivation)."""
-    return tuple(e for e in (_linear(net), _swapped(net)) if e is not None)
+def layer_exercises(net: LayerNet, first: int = 0) -> tuple[Exercise, ...]:
+    """The exercises that apply to ``net`` (none changes its own derivation); layers numbered
+    from ``first`` for the input (0, or 1 as Nielsen)."""
+    return tuple(e for e in (_linear(net, first), _swapped(net, first)) if e is not None)

@@ -45,24 +45,30 @@ class LayerFigure:
     scaled: bool  # too many layers for the page at STEP_CM: scale to the text width
 
 
-def layer_figure(net: LayerNet) -> LayerFigure:
+def layer_figure(net: LayerNet, first: int = 0) -> LayerFigure:
+    """The chain of layers; the input layer is numbered ``first`` (0, or 1 as Nielsen)."""
     scaled = (net.depth + 1) * STEP_CM > WIDTH_CM  # depth + 2 boxes: input, layers, cost
-    labels = [rf"$x \in \mathbb{{R}}^{{{net.sizes[0]}}}$"]
-    labels += [rf"$a^{{{l}}} \in \mathbb{{R}}^{{{net.sizes[l]}}}$" for l in range(1, net.depth + 1)]
+    named = f"a^{{{first}}} = x" if first else "x"  # Nielsen's input is the activation a^1
+    labels = [rf"${named} \in \mathbb{{R}}^{{{net.sizes[0]}}}$"]
+    labels += [
+        rf"$a^{{{l + first}}} \in \mathbb{{R}}^{{{net.sizes[l]}}}$" for l in range(1, net.depth + 1)
+    ]
     labels.append("$C$")
     boxes = tuple(FigureBox(f"n{i}", f"{i * STEP_CM:.2f}", text) for i, text in enumerate(labels))
     forward = tuple(
         FigureArrow(
             f"n{l - 1}",
             f"n{l}",
-            rf"$W^{{{l}}}, b^{{{l}}}$\\${activation_latex(net.activations[l - 1])}$",
+            rf"$W^{{{l + first}}}, b^{{{l + first}}}$\\"
+            rf"${activation_latex(net.activations[l - 1])}$",
         )
         for l in range(1, net.depth + 1)
     )
     last = net.depth + 1
     forward += (FigureArrow(f"n{last - 1}", f"n{last}", r"$y$"),)
     backward = tuple(
-        FigureArrow(f"n{l + 1}", f"n{l}", rf"$\delta^{{{l}}}$") for l in range(net.depth, 0, -1)
+        FigureArrow(f"n{l + 1}", f"n{l}", rf"$\delta^{{{l + first}}}$")
+        for l in range(net.depth, 0, -1)
     )
     return LayerFigure(boxes, forward, backward, scaled)
 

@@ -60,9 +60,10 @@ class _Block:
         return dict(title=self.title, text=self.text, equations=self.equations, note=note)
 
 
-def _bp1(d: LayerDerivation) -> str:
-    """δ^L in vector form, as this net's output rule computes it."""
-    L, rule = d.net.depth, d.output
+def _bp1(d: LayerDerivation, first: int = 0) -> str:
+    """δ^L in vector form, as this net's output rule computes it (the output layer numbered
+    ``depth + first``)."""
+    L, rule = d.net.depth + first, d.output
     if rule.fused:
         return f"y - a^{{{L}}}" if rule.maximize else f"a^{{{L}}} - y"
     if rule.activation == SOFTMAX:
@@ -74,20 +75,26 @@ def _bp1(d: LayerDerivation) -> str:
     return rf"\nabla_{{a^{{{L}}}}} C \odot {f}'(z^{{{L}}})"
 
 
-def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
+def _blocks(d: LayerDerivation, ex: WorkedExample, first: int = 0) -> list[dict]:
     net = d.net
-    L = net.depth
+    L = net.depth + first
+
+    def n(l: int) -> int:  # layer l's printed number (the input is layer ``first``)
+        return l + first
+
     blocks = []
 
     b = _Block(
         "The example and the parameters",
-        "The input $a^0 = x$, the target $y$, and the weights and biases of each layer.",
+        rf"The input $a^{first} = x$, the target $y$, and the weights and biases of each layer.",
     )
-    b.equations.append(b.vector("a^{0} = x", ex.x, "x") + r", \qquad " + b.vector("y", ex.y, "y"))
+    b.equations.append(
+        b.vector(f"a^{{{first}}} = x", ex.x, "x") + r", \qquad " + b.vector("y", ex.y, "y")
+    )
     for lay in ex.layers:
         l = lay.layer
-        b.equations.append(b.matrix(f"W^{{{l}}}", lay.W, f"W^{{{l}}}"))
-        b.equations.append(b.vector(f"b^{{{l}}}", lay.b, f"b^{{{l}}}"))
+        b.equations.append(b.matrix(f"W^{{{n(l)}}}", lay.W, f"W^{{{n(l)}}}"))
+        b.equations.append(b.vector(f"b^{{{n(l)}}}", lay.b, f"b^{{{n(l)}}}"))
     blocks.append(b.as_dict())
 
     cost = "\\log L" if ex.maximize else "C"
@@ -101,9 +108,13 @@ def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
         l = lay.layer
         f = activation_latex(lay.activation)
         b.equations.append(
-            b.vector(f"z^{{{l}}} = W^{{{l}}} a^{{{l - 1}}} + b^{{{l}}}", lay.z, f"z^{{{l}}}")
+            b.vector(
+                f"z^{{{n(l)}}} = W^{{{n(l)}}} a^{{{n(l - 1)}}} + b^{{{n(l)}}}",
+                lay.z,
+                f"z^{{{n(l)}}}",
+            )
             + r", \qquad "
-            + b.vector(f"a^{{{l}}} = {f}(z^{{{l}}})", lay.a, f"a^{{{l}}}")
+            + b.vector(f"a^{{{n(l)}}} = {f}(z^{{{n(l)}}})", lay.a, f"a^{{{n(l)}}}")
         )
     b.equations.append(f"{cost} = {number(ex.cost)}")
     blocks.append(b.as_dict())
@@ -114,16 +125,17 @@ def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
     )
     top = ex.layers[-1]
     b.equations.append(
-        b.vector(rf"\delta^{{{L}}} = {_bp1(d)}", top.delta, rf"\delta^{{{L}}}") + r" \tag{BP1}"
+        b.vector(rf"\delta^{{{L}}} = {_bp1(d, first)}", top.delta, rf"\delta^{{{L}}}")
+        + r" \tag{BP1}"
     )
     for lay in reversed(ex.layers[:-1]):
         l = lay.layer
         f = activation_latex(lay.activation)
         lhs = (
-            rf"\delta^{{{l}}} = \bigl((W^{{{l + 1}}})^{{T}} \delta^{{{l + 1}}}\bigr) "
-            rf"\odot {f}'(z^{{{l}}})"
+            rf"\delta^{{{n(l)}}} = \bigl((W^{{{n(l + 1)}}})^{{T}} \delta^{{{n(l + 1)}}}\bigr) "
+            rf"\odot {f}'(z^{{{n(l)}}})"
         )
-        b.equations.append(b.vector(lhs, lay.delta, rf"\delta^{{{l}}}") + r" \tag{BP2}")
+        b.equations.append(b.vector(lhs, lay.delta, rf"\delta^{{{n(l)}}}") + r" \tag{BP2}")
     blocks.append(b.as_dict())
 
     decay = ""
@@ -145,18 +157,18 @@ def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
         dc = r"\log L" if ex.maximize else "C"
         b.equations.append(
             b.vector(
-                rf"\frac{{\partial {dc}}}{{\partial b^{{{l}}}}} = \delta^{{{l}}}",
+                rf"\frac{{\partial {dc}}}{{\partial b^{{{n(l)}}}}} = \delta^{{{n(l)}}}",
                 lay.grad_b,
-                rf"\partial {dc}/\partial b^{{{l}}}",
+                rf"\partial {dc}/\partial b^{{{n(l)}}}",
             )
             + r" \tag{BP3}"
         )
-        rhs = rf"\delta^{{{l}}} (a^{{{l - 1}}})^{{T}}" + (decay % l if decay else "")
+        rhs = rf"\delta^{{{n(l)}}} (a^{{{n(l - 1)}}})^{{T}}" + (decay % n(l) if decay else "")
         b.equations.append(
             b.matrix(
-                rf"\frac{{\partial {dc}}}{{\partial W^{{{l}}}}} = {rhs}",
+                rf"\frac{{\partial {dc}}}{{\partial W^{{{n(l)}}}}} = {rhs}",
                 lay.grad_W,
-                rf"\partial {dc}/\partial W^{{{l}}}",
+                rf"\partial {dc}/\partial W^{{{n(l)}}}",
             )
             + r" \tag{BP4}"
         )
@@ -175,8 +187,8 @@ def _blocks(d: LayerDerivation, ex: WorkedExample) -> list[dict]:
     )
     for lay in ex.layers:
         l = lay.layer
-        b.equations.append(b.matrix(f"W^{{{l}}}", lay.new_W, f"W^{{{l}}}", r"\leftarrow"))
-        b.equations.append(b.vector(f"b^{{{l}}}", lay.new_b, f"b^{{{l}}}", r"\leftarrow"))
+        b.equations.append(b.matrix(f"W^{{{n(l)}}}", lay.new_W, f"W^{{{n(l)}}}", r"\leftarrow"))
+        b.equations.append(b.vector(f"b^{{{n(l)}}}", lay.new_b, f"b^{{{n(l)}}}", r"\leftarrow"))
     b.equations.append(
         rf"{cost}_{{\text{{before}}}} = {number(ex.cost)}, \qquad "
         rf"{cost}_{{\text{{after}}}} = {number(ex.cost_after)}"
@@ -203,12 +215,14 @@ def _cost_limits(sizes) -> tuple[float, float]:
 
 
 def worked_section(
-    d: LayerDerivation, x: np.ndarray, t: np.ndarray, *, synthetic: bool
+    d: LayerDerivation, x: np.ndarray, t: np.ndarray, *, synthetic: bool, first: int = 0
 ) -> tuple[dict, list[str]]:
     """The section's data for the template, and the warnings to print (one line each).
 
     ``x``, ``t``: the rows of the spec's data (or of the synthetic set when ``synthetic``); the
-    first row is the example.
+    first row is the example. ``first``: the input layer's number (0, or 1 as Nielsen). The
+    data also hold the values themselves, ``example`` (a :class:`WorkedExample`), for the
+    sections of a style that print more of them.
     """
     net = d.net
     memory, seconds = _cost_limits(net.sizes)
@@ -269,4 +283,5 @@ def worked_section(
             "cross-entropy at this example; the numbers below follow the code."
         )
     # ``example``: the numbers themselves, for a style that prints more of them
-    return dict(available=True, intro=intro, blocks=_blocks(d, ex), example=ex), warnings
+    blocks = _blocks(d, ex, first)
+    return dict(available=True, intro=intro, blocks=blocks, example=ex), warnings

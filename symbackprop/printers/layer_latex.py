@@ -9,6 +9,8 @@ Kronecker delta as ``\\delta_{kj}`` (seed 003 appendix B). Only reads equations.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from symbackprop.derivation.layer import LayerDerivation
@@ -26,14 +28,26 @@ def activation_latex(name: str) -> str:
     return rules.activation(name).latex
 
 
-class LayerLatexPrinter(NotationLatexPrinter):
-    """Nielsen's notation for indexed layer quantities."""
+_LAYER_NAME = re.compile(r"^(?P<base>[A-Za-z]+)__(?P<layer>\d+)$")
 
-    def __init__(self, **settings):
+
+class LayerLatexPrinter(NotationLatexPrinter):
+    """Nielsen's notation for indexed layer quantities.
+
+    ``first`` is the number printed for the layer the derivation calls 1 minus one, i.e. the
+    input layer's number: 0 (the derivation's own, a^0 = x, W^1 first) or 1 (Nielsen's, a^1 = x,
+    w^2 first); every layer superscript is shifted by it."""
+
+    def __init__(self, first: int = 0, **settings):
         super().__init__(preset("nielsen"), **settings)
+        self.first = first
 
     def _print_Indexed(self, expr) -> str:
-        base = self._print(expr.base.label)
+        label = expr.base.label
+        found = _LAYER_NAME.match(str(label))
+        if found and self.first:
+            label = sp.Symbol(f"{found['base']}__{int(found['layer']) + self.first}")
+        base = self._print(label)
         indices = "".join(self._print(i) for i in expr.indices)
         # Braced, so a power prints {a^{1}_{j}}^{2}, not a double superscript.
         return f"{{{base}_{{{indices}}}}}"
@@ -56,44 +70,50 @@ class LayerLatexPrinter(NotationLatexPrinter):
         return rf"\delta_{{{i}{jj}}}"
 
 
-def tex(expr: sp.Expr) -> str:
-    """One expression in Nielsen's notation."""
-    return LayerLatexPrinter().doprint(expr)
+def tex(expr: sp.Expr, first: int = 0) -> str:
+    """One expression in Nielsen's notation (the input layer numbered ``first``)."""
+    return LayerLatexPrinter(first).doprint(expr)
 
 
-def layer_equations(d: LayerDerivation) -> list[dict]:
-    """Per layer, from the output down: its BP lines (label, left side, general, specialised)."""
+def layer_equations(d: LayerDerivation, first: int = 0) -> list[dict]:
+    """Per layer, from the output down: its BP lines (label, left side, general, specialised);
+    layers numbered from ``first`` for the input (0: W^1 first; 1: Nielsen's, w^2 first)."""
     out = []
     grads = {(g.layer, g.label): g for g in d.gradients}
+
+    def printed(expr):
+        return LayerLatexPrinter(first).doprint(expr)
+
     for delta in d.deltas:
         l = delta.layer
+        n = l + first  # the layer's printed number
         fwd = d.forward[l - 1]
         bp4 = grads[(l, "BP4")]
         lines = [
             dict(
                 label="BP1" if delta.label == "BP1" else "BP2",
-                lhs=tex(delta.general.lhs),
-                general=tex(delta.general.rhs),
-                special=tex(delta.specialised.rhs),
+                lhs=printed(delta.general.lhs),
+                general=printed(delta.general.rhs),
+                special=printed(delta.specialised.rhs),
             ),
             dict(
                 label="BP3",
-                lhs=rf"\frac{{\partial C}}{{\partial b^{{{l}}}_{{j}}}}",
-                general=tex(grads[(l, "BP3")].index.rhs),
+                lhs=rf"\frac{{\partial C}}{{\partial b^{{{n}}}_{{j}}}}",
+                general=printed(grads[(l, "BP3")].index.rhs),
                 special="",
             ),
             dict(
                 label="BP4",
-                lhs=rf"\frac{{\partial C}}{{\partial w^{{{l}}}_{{jk}}}}",
-                general=tex(bp4.index.rhs),
+                lhs=rf"\frac{{\partial C}}{{\partial w^{{{n}}}_{{jk}}}}",
+                general=printed(bp4.index.rhs),
                 special="",
             ),
         ]
         out.append(
             dict(
-                layer=l,
+                layer=n,
                 activation=activation_latex(fwd.activation),
-                forward=[(tex(eq.lhs), tex(eq.rhs)) for eq in (fwd.z, fwd.a)],
+                forward=[(printed(eq.lhs), printed(eq.rhs)) for eq in (fwd.z, fwd.a)],
                 lines=lines,
             )
         )

@@ -54,7 +54,9 @@ class Style:
 
     ``unit`` and ``layer`` are section names (``templates/latex/sections/<name>.tex.jinja``);
     ``builders`` maps a section name to its builder (sections without one lay out the common
-    context only); ``lecture`` says after which lecture, for ``--help`` and the README.
+    context only); ``lecture`` says after which lecture, for ``--help`` and the README;
+    ``first_layer`` is the input layer's number in the layer-level handout (equations, figure,
+    worked example): 0 (a^0 = x, W^1 first) or 1 (Nielsen's a^1 = x, w^2 first).
     """
 
     name: str
@@ -62,6 +64,7 @@ class Style:
     unit: tuple[str, ...]
     layer: tuple[str, ...]
     builders: dict[str, Builder] = field(default_factory=dict)
+    first_layer: int = 0
 
     def sections(self, level: str) -> tuple[str, ...]:
         return self.unit if level == "unit" else self.layer
