@@ -203,8 +203,8 @@ ESSA = "essa_momentum.tex"
 
 def test_momentum_derivation_graded():
     """The momentum lines: μ at the spec's 0.9, the step with and without time arguments on δ
-    and y, and the unrolled sum, which holds on runs for t = 0, 1, 2 but is not proven for
-    every t (undecided, never correct); every line is reported at its place."""
+    and y, and the unrolled sum, proved for every t by induction (and run for t = 0, 1, 2);
+    every line is reported at its place."""
     report = report_of("essa", ESSA)
     settled = [
         ("$E = \\frac{1}{2}", {"correct"}),
@@ -215,7 +215,7 @@ def test_momentum_derivation_graded():
         ("where $0 < \\mu < 1$", {"correct"}),  # mu = 0.9 in the spec
         ("\\label{eq:momentum}", {"correct"}),
         ("&= -\\alpha\\, \\delta_j(t+1)", {"correct"}),
-        ("&= -\\sum_{s=1}^{t+1}", {"undecided"}),
+        ("&= -\\sum_{s=1}^{t+1}", {"correct"}),
     ]
     got = report.verdicts
     assert [v.line for v in got] == [line_of(ESSA, a) for a, _ in settled]
@@ -223,8 +223,8 @@ def test_momentum_derivation_graded():
         assert v.verdict in allowed, (anchor, v)
     assert got[4].text == "\\Delta w_{0,j} = -\\alpha \\delta_j"
     assert got[6].label == "eq:momentum" and got[8].label == "eq:unrolled"
-    assert "t = 0, 1, 2" in got[8].message
-    assert report.score() == "8/9 correct, 0 wrong, 0 unreadable, 1 undecided"
+    assert got[8].method == "proved for every t by induction"
+    assert report.score() == "9/9 correct, 0 wrong, 0 unreadable"
 
 
 # ------------------------------------------------------------------------------- the CLI

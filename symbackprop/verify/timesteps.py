@@ -295,6 +295,12 @@ def _absolute(n: cp.Node, t: int, steps: dict) -> cp.Node:
         for f in n.factors:
             prev = factors[-1] if factors else None
             step = _at(f, t, steps) if steps and _mentions(f, steps) else None
+            if isinstance(prev, cp.Partial) and step is not None:
+                raise InvalidInput(
+                    "a derivative at a step (\\frac{\\partial E}{\\partial w}(s)) is not "
+                    "read in a sum over the steps",
+                    hint="write the gradient as the network's quantities: \\delta_j(s) y_i(s)",
+                )
             if isinstance(prev, cp.Name) and STEP not in prev.base and step is not None:
                 factors[-1] = replace(prev, base=f"{prev.base}{ABS}{step}")
             else:
@@ -412,6 +418,7 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     starts = [checker.example_point] if checker.example_point is not None else []
     starts.append(checker.random_point(0)[0])
     checked = 0
+    instances: list = []
     try:
         for n_start, begin in enumerate(starts):
             start = {s: begin[s] for s in checker.leaves()}
@@ -432,6 +439,8 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
                     except InvalidInput:
                         continue
                     checked += 1
+                    if n_start == 0 and steps == RUN_STEPS[-1]:
+                        instances.append(bindings)
                     for i, (a, b) in enumerate(zip(values, values[1:])):
                         op = claim.relations[i] if claim.relations else "="
                         if op != "=":
@@ -452,10 +461,20 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
         r.time_run = None
     if not checked:
         raise InvalidInput("no unit of the network fits the claim's indices")
-    raise Undecided(
-        f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
-        "checked); a sum over the steps is not proven for every t"
-    )
+    from symbackprop.verify import induction
+
+    try:
+        how = induction.prove(checker, claim, rule, instances, where)
+    except (induction.NotProven, InvalidInput) as why:
+        reason = why.message if isinstance(why, InvalidInput) else str(why)
+        raise Undecided(
+            f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
+            f"checked), not proven for every t: {reason}"
+        ) from None
+    return vr.Verdict(
+        claim.line, claim.label, claim.text, "correct", method="proved for every t by induction",
+        message=f"{rule.title}, {len(instances)} instances: {how}",
+    )  # fmt: skip
 
 
 _NODES = get_args(cp.Node)
