@@ -368,6 +368,7 @@ def _power_half(arg: sp.Expr) -> sp.Expr:
 
 
 def _written(base: str, sub: str | None = None, sup: str | None = None) -> str:
+    base = base.replace("hat:", "\\hat ")
     return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
 
 
