@@ -363,6 +363,10 @@ def _reduce_link(proof: Proof, expr: sp.Expr, head: str | None) -> list:
         raise NotProven(f"the claim is not linear in {_shown(head)}")
     if a.is_zero is not False and sp.simplify(a).is_zero is not False:
         raise NotProven(f"the claim does not determine {_shown(head)}")
+    for sums in expr.atoms(sp.Sum):  # the base case's sums: none may end before it starts
+        (_index, lo, hi), *_ = sums.limits
+        if not (hi - _N).is_Integer or n0 + int(hi - _N) < int(lo) - 1:
+            raise NotProven("a sum over the steps that ends before its first step")
     H = sp.cancel(-expr.xreplace({_X(_N): 0}) / a)  # noqa: N806 - H as in the maths
     old = sp.Integer(0)  # the base: the rule from zero state, n0 steps
     for k in range(1, n0 + 1):

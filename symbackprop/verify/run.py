@@ -471,6 +471,8 @@ def _wrong(
     else:
         base.correct = _textbook(ck, link.lhs)
         base.message = f"{at}{lhs} is not {rhs}"
+        if _timed(claim):  # the rule's names, in the claim's steps shifted to end at t + 1
+            base.message += " (the step is t → t + 1, m(t), s(t), v(t) the state before it)"
         where_ = "random point"
     used = _leaves(ck, link.lhs) | _leaves(ck, link.rhs)
     point = {s: v for s, v in link.point.items() if s in used}
@@ -483,6 +485,14 @@ def _wrong(
         "bindings": dict(bindings),
     }
     return base
+
+
+def _timed(claim: cp.Claim) -> bool:
+    from symbackprop.verify.diagnose import _walk
+
+    return any(
+        isinstance(n, cp.Name) and timesteps.STEP in n.base for s in claim.sides for n in _walk(s)
+    )
 
 
 def _leaves(ck: Checker, expr: sp.Basic) -> set:
