@@ -94,3 +94,18 @@ $\dd{b^l_j}{C} = \delta^l_j$
         (17, None, "correct"),
     ]
     assert f"more than {MAX_EXPANSIONS} times" in report.verdicts[3].message
+
+
+def test_hostile_definitions_stay_linear():
+    from symbackprop.errors import InvalidInput
+    from symbackprop.verify.document import extract_claims
+
+    start = time.perf_counter()
+    macros, _ = collect("\\def\\a{" * 50_000)  # every brace unclosed: one scan, then stop
+    assert not macros
+    assert time.perf_counter() - start < 2.0
+    doc = (
+        "\\documentclass{article}\n" + "\\def\\a{x}" * 10_001 + "\n\\begin{document}\\end{document}"
+    )
+    with pytest.raises(InvalidInput, match="more than 10000 macro definitions"):
+        extract_claims(doc)

@@ -13,8 +13,9 @@ one, and a claim sees the definitions made before it):
   reader takes that as the word ``sigm``).
 
 Expansion is bounded: at most ``MAX_EXPANSIONS`` macro calls per claim and ``MAX_OUTPUT``
-characters of result, so a recursive macro (``\\def\\a{\\a\\a}``) is a :class:`MacroError`
-(the claim is unreadable with that message) in milliseconds, never a hang.
+characters of growth, so a recursive macro (``\\def\\a{\\a\\a}``) is a :class:`MacroError` (the
+claim is unreadable with that message) in milliseconds, never a hang; reading the definitions is
+linear in the text (at most ``MAX_DEFINITIONS`` of them).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ MAX_DEFINITIONS = 10_000
 
 class MacroError(Exception):
     """A definition or a call that cannot be expanded (the message says why)."""
+
+
+class _Unclosed(MacroError):
+    """A brace never closed: every later definition is inside it, so reading stops."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def _group(text: str, pos: int) -> tuple[str, int]:
         if depth == 0:
             return text[m.end() : i], i + 1
         i += 1
-    raise MacroError("a definition's braces are not closed")
+    raise _Unclosed("a definition's braces are not closed")
 
 
 def _one(text: str, pos: int, what: str) -> tuple[str, int]:
@@ -134,13 +139,20 @@ class Macros:
     def __init__(self) -> None:
         self._at: list[int] = []
         self._defs: list[Macro] = []
+        self._seen: tuple[int, dict] = (0, {})  # the last visible() (claims come in order)
 
     def __bool__(self) -> bool:
         return bool(self._defs)
 
     def visible(self, pos: int) -> dict[str, Macro]:
         """The macros defined before offset ``pos`` (a later definition wins)."""
-        return {d.name: d for d in self._defs[: bisect_right(self._at, pos)]}
+        upto = bisect_right(self._at, pos)
+        last, found = self._seen
+        if upto < last:
+            last, found = 0, {}
+        found = {**found, **{d.name: d for d in self._defs[last:upto]}}
+        self._seen = (upto, found)
+        return found
 
     def expand(self, text: str, pos: int) -> str:
         """``text`` (a claim found at ``pos``) with the macros defined before it expanded."""
@@ -158,6 +170,8 @@ def collect(text: str) -> tuple[Macros, str]:
     while m := _START_RE.search(text, pos):
         try:
             macro, end = _definition(text, m)
+        except _Unclosed:
+            break  # the rest of the text is inside that brace: no scan over it again
         except MacroError:
             pos = m.end()  # not a definition we read: left as it is
             continue
@@ -178,6 +192,7 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
     if not macros:
         return text
     call = re.compile(r"\\([A-Za-z]+|[^A-Za-z\s])")
+    limit = len(text) + MAX_OUTPUT
     calls = 0
     pos = 0
     while m := call.search(text, pos):
@@ -203,7 +218,7 @@ def expand(text: str, macros: dict[str, Macro]) -> str:
         if re.fullmatch(r"[A-Za-z]", text[end : end + 1]) and re.search(r"\\[A-Za-z]+$", body):
             body += " "  # \x ends in a control word: the letter after it stays separate
         text = text[: m.start()] + body + text[end:]
-        if len(text) > MAX_OUTPUT:
+        if len(text) > limit:
             raise MacroError(
                 f"\\{macro.name} expands to more than {MAX_OUTPUT} characters (a recursive "
                 "macro?)"
