@@ -518,17 +518,10 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
                         if op != "=":
                             raise InvalidInput("a comparison over the steps of a run is not read")
                         if not _close(a, b):
-                            at = ", ".join(f"{k}={v}" for k, v in sorted(bindings.items()))
                             example = n_start == 0 and checker.example_point is not None
                             where_run = "the example" if example else "a random point"
-                            return vr.Verdict(
-                                claim.line, claim.label, claim.text, "wrong", method="unrolled run",
-                                message=(
-                                    f"at t = {steps - 1}{' for ' + at if at else ''} ("
-                                    f"{rule.title} from Δw(0) = 0 at {where_run}): side {i + 1} "
-                                    f"= {sp.N(a, 10)}, side {i + 2} = {sp.N(b, 10)}"
-                                ),
-                            )  # fmt: skip
+                            return _run_wrong(claim, rule, steps - 1, i, (a, b), bindings,
+                                              where_run)  # fmt: skip
     finally:
         r.time_run = None
     if not checked:
@@ -546,6 +539,30 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     return vr.Verdict(
         claim.line, claim.label, claim.text, "correct", method="proved for every t by induction",
         message=f"{rule.title}, {len(instances)} instances: {how}",
+    )  # fmt: skip
+
+
+def _run_wrong(
+    claim, rule, t: int, i: int, values: tuple, bindings: dict, where: str
+):  # noqa: ANN001, ANN202
+    """The verdict on an unrolled claim a run contradicts: the run's value of the side before the
+    link is the correct one there (the first side names the rule's quantity)."""
+    from symbackprop.verify import run as vr
+    from symbackprop.verify.diagnose import number
+
+    a, b = values
+    at = ", ".join(f"{k}={v}" for k, v in sorted(bindings.items()))
+    return vr.Verdict(
+        claim.line, claim.label, claim.text, "wrong", method="unrolled run",
+        correct=number(a),
+        counterexample={
+            "at": f"{where.split(' ', 1)[1]}, t = {t}", "point": {}, "lhs": number(a),
+            "rhs": number(b), "link": i + 1, "bindings": dict(bindings),
+        },
+        message=(
+            f"at t = {t}{' for ' + at if at else ''} ({rule.title} from Δw(0) = 0 at {where}): "
+            f"side {i + 1} = {number(a)}, side {i + 2} = {number(b)}"
+        ),
     )  # fmt: skip
 
 
