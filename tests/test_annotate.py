@@ -106,3 +106,56 @@ def test_annotated_pdf_shows_the_marks(require_pdflatex, tmp_path, capsys):
     foreign.write_bytes(b"%PDF-1.4 mine")
     code = main(["verify", "mazur", str(HOMEWORK / "mazur_sheet.tex"), "--annotate", str(foreign)])
     assert code == 4 and foreign.read_bytes() == b"%PDF-1.4 mine"
+
+
+OVERFULL = r"""\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+Inline: $w_5 = 0.4$ and text.
+\begin{align}
+\delta_{o1} &= -(t - o)\, o (1 - o) \\
+w_5^+ &= w_5 - \eta \frac{\partial E_{total}}{\partial w_5}
+\end{align}
+\begin{equation}
+w_6 = 0.45 + 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000
++ 0.000000
+\end{equation}
+\begin{equation}
+w_7 = 0.5 + 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000
++ 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000 + 0.0000000000
+\end{equation}
+Text after.
+\end{document}
+"""
+
+
+def _boxes(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    xml = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<'
+    return [(w, float(a), float(b), float(c), float(d))
+            for a, b, c, d, w in re.findall(pattern, xml)]  # fmt: skip
+
+
+def test_a_mark_never_covers_the_line_text(require_pdflatex, tmp_path, capsys):
+    """Marks against every word of the page, as pdftotext places them: no mark's box meets a
+    word's box, also beside an equation running into the margin (w_6: the mark goes right after
+    it) and one running off the page (w_7: the mark goes below the line, in the margin)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    doc, out = tmp_path / "over.tex", tmp_path / "over.pdf"
+    doc.write_text(OVERFULL, encoding="utf-8")
+    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) in (0, 2)
+    capsys.readouterr()
+    boxes = _boxes(out)
+    marks = [b for b in boxes if b[0] in ("✓", "✗", "?")]
+    words = [b for b in boxes if b[0] not in ("✓", "✗", "?", "unreadable")]
+    assert len(marks) == 5  # the inline claim, two align rows, two equations
+    for m in marks:
+        for w in words:
+            apart = m[3] <= w[1] or w[3] <= m[1] or m[4] <= w[2] or w[4] <= m[2]
+            assert apart, (m, w)
+    (w6,) = [w for w in words if w[0].startswith("0.45+")]
+    beside = [m for m in marks if m[2] < w6[4] and w6[2] < m[4]]  # level with the w_6 line
+    assert beside and beside[0][1] > w6[3]  # right after the text, in the margin

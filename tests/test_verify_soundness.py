@@ -244,11 +244,11 @@ FORMS = [
         "unreadable",
     ),
     # the unrolled sum: runs of the rule for t = 0, 1, 2 find every slip, and a sum that holds
-    # there is still not proven for every t
+    # is proved for every t by induction (tests/test_verify_induction.py)
     (
         "essa",
         r"\Delta w_{ij}(t+1) = -\sum_{s=1}^{t+1} \mu^{t+1-s} \alpha \delta_j(s) y_i(s)",
-        "undecided",
+        "correct",
     ),
     (
         "essa",

@@ -4,7 +4,9 @@ Each checked line gets a green tick, a red cross followed by the correct express
 or a grey question mark (unreadable) in the right margin, level with the line. The marks are
 TikZ overlays inserted into the source at the end of each graded row, placed at ``current page``
 coordinates, so they work inside ``align`` and change nothing of the document's layout; pdflatex
-runs twice (the second run places them). After inline math (one mark for the claims of a source
+runs twice (the second run places them). A mark goes at the margin, or further right when the
+row's text runs into the margin (an overfull equation), or below the line when the text runs
+off the page: never over the line's own text. After inline math (one mark for the claims of a source
 line, after its last closing ``$``) the mark is a ``\\marginpar``, which LaTeX stacks so that the
 marks of one printed line do not overlap, wherever a ``\\marginpar`` is allowed
 (:func:`_marginpar_safe`: not in a table, float, box, footnote or heading). The preamble gains
@@ -32,6 +34,7 @@ MAX_CORRECT = 160  # characters of a correct expression shown in the margin
 
 PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
 \usepackage{tikz}
+\usetikzlibrary{calc}
 \usepackage{pifont}
 \makeatletter
 \newlength\SBP@x
@@ -40,9 +43,11 @@ PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
 \newcommand\SBPmark[2]{\ifSBP@note\global\SBP@notefalse
   \marginpar{\raggedright\scriptsize\color{#1}#2}\else
   \setlength\SBP@x{\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth+\marginparsep\relax}%
-  \tikz[remember picture,overlay]\node[anchor=base west,inner sep=0pt,xshift=\SBP@x,
-  text width=\marginparwidth,align=left,font=\scriptsize,text=#1]
-  at (current page.west|-0,0) {#2};\fi}
+  \tikz[remember picture,overlay]\path let \p1=(0,0), \p2=(current page.west|-0,0),
+  \p3=(current page.east), \n1={\x1+\marginparsep+2em>\x3} in
+  node[anchor=base west,inner sep=0pt,text width=\marginparwidth,align=left,
+  font=\scriptsize,text=#1] at ({ifthenelse(\n1,\x2+\SBP@x,max(\x2+\SBP@x,\x1+\marginparsep))},
+  {ifthenelse(\n1,\y1-\baselineskip,\y1)}) {#2};\fi}
 \makeatother
 \newcommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
 \newcommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}

@@ -205,6 +205,8 @@ class Checker:
         return self._prep(node, in_power=False)
 
     def _prep(self, n: cp.Node, in_power: bool) -> cp.Node:
+        if isinstance(n, cp.Name):  # m_t, \\hat v_{t-1}: a time subscript (Kingma and Ba)
+            return timesteps.subscript_time(n)
         if isinstance(n, cp.Num):
             if in_power or n.decimals == 0:  # integers are exact and stay numbers
                 return n

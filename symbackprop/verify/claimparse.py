@@ -28,6 +28,8 @@ Parsing rules (resolver-independent, so a claim parses the same for every networ
   ``\\odot`` splits a product into operands; ``a/b c`` is ``(a/b) c``.
 - ``\\log L`` (a capital letter, no parenthesis) is the one name ``logL`` (Jacobs' log-likelihood).
 - ``\\nabla_a C`` is ``\\frac{\\partial C}{\\partial a^L}`` (Nielsen's ∇_a C).
+- ``\\hat m``, ``\\hat{m}``, ``\\widehat{v}`` are the names ``hat:m``, ``hat:v`` (Adam's
+  bias-corrected moments), scripts after them as on any name.
 - ``dX/dY`` is grouped tightly (same value either way); ``\\partial`` only inside
   ``\\frac{\\partial A}{\\partial B}``; plain ``name+`` (updated weight) only starts a claim;
   ``%`` starts a TeX comment in a LaTeX line.
@@ -392,6 +394,11 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             pos = name(text.lstrip("\\"), pos, col)
         elif text == "\\nabla":
             pos = _nabla(line, pos, col, emit)
+        elif text in ("\\hat", "\\widehat"):  # \hat m, \hat{m}_t, \widehat{v}: Adam's m̂, v̂
+            m = _HAT_RE.match(line, pos)
+            if m is None:
+                raise _Error(col, f"unsupported {text}", f"write {text}{{m}} or {text} m")
+            pos = name("hat:" + (m.group(1) or m.group(2)).lstrip("\\"), m.end(), col)
         elif text in RELATIONS:  # \le, \geq, \lt: a comparison between numbers
             emit("REL", RELATIONS[text], col)
         elif kind == "cmd" and text[1:] in _FONTS:
@@ -410,6 +417,7 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
     return out
 
 
+_HAT_RE = re.compile(r" *(?:\{ *(\\?[A-Za-z]+) *\}|([A-Za-z]|\\[A-Za-z]+))")
 _NABLA_RE = re.compile(r" *_ *(?:\{ *a *(?:\^ *\{? *L *\}?)? *\}|a) *([A-Za-z])(?![A-Za-z0-9_^])")
 
 

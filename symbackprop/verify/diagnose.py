@@ -134,7 +134,8 @@ def _symbolic(
         if c != 0 and _close(c, ratios[0]):
             return "sign: the written side is the negative" if c == -1 else f"factor {c}"
     for node, other in ((b_node, va), (a_node, vb)):
-        found = _swap(ck, node, other, bindings, where, envs)
+        found = _time_slips(ck, node, other, bindings, where, envs)
+        found = found or _swap(ck, node, other, bindings, where, envs)
         found = found or _transposed(ck, node, other, bindings, where, envs)
         if found:
             return found
@@ -142,6 +143,63 @@ def _symbolic(
     if found:
         return found
     return _missing_term(ck, link, vb, envs)
+
+
+def _time_slips(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+    """An optimizer step's usual slips (Adam's bias correction above all), each re-checked:
+    a power of a decay rate one off the step count, β_2 for β_1 (or back), a moment without its
+    square root, a gradient not squared."""
+    from symbackprop.verify import timesteps as ts
+
+    nodes = list(_walk(node))
+    if not any(isinstance(n, cp.Name) and ts.STEP in n.base for n in nodes):
+        return None
+    for desc, new in _time_rewrites(node, nodes):
+        try:
+            expr = ck.convert(new, bindings, where)
+            if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
+                _values(ck, expr, envs), target
+            ):
+                return desc
+        except (InvalidInput, TypeError, ValueError):
+            continue
+    return None
+
+
+def _time_rewrites(node: cp.Node, nodes: list):  # noqa: ANN202 - (description, node) pairs
+    from symbackprop.verify import timesteps as ts
+
+    def shown(n: cp.Name) -> str:
+        base = n.base.split(ts.STEP)[0].replace("hat:", "\\hat ")
+        base = "\\" + base if base in _GREEK_NAMES | {"beta", "mu", "rho"} else base
+        return base + (f"_{{{n.sub}}}" if n.sub else "")
+
+    for p in [n for n in nodes if isinstance(n, cp.Pow) and cp.Name("t") in _walk(n.exp)]:
+        base = shown(p.base) if isinstance(p.base, cp.Name) else "the rate"
+        for d, what in ((-1, "one more"), (1, "one less")):
+            new = replace(p, exp=cp.Add((p.exp, cp.Num(sp.Integer(d), 1, 0))))
+            yield (f"wrong power of {base}: {what} than the step count", _replace(node, p, new))
+    betas = {
+        n for n in nodes if isinstance(n, cp.Name) and n.base == "beta" and n.sub in ("1", "2")
+    }
+    for b in sorted(betas, key=str):
+        other = replace(b, sub="2" if b.sub == "1" else "1")
+        yield (f"{shown(b)} where {shown(other)} is meant", _replace(node, b, other))
+    for n in sorted({n for n in nodes if isinstance(n, cp.Name)}, key=str):
+        head = n.base.split(ts.STEP)[0]
+        if ts.STEP in n.base and head in ("hat:v", "hat:s", "v", "s"):
+            yield (
+                f"missing square root: \\sqrt{{{shown(n)}}}",
+                _replace(node, n, cp.Call("sqrt", n)),
+            )
+        if ts.STEP in n.base and head not in ("g",) and head != "t":
+            k = int(n.base.split(ts.STEP)[1])
+            for d, what in ((1, "a step before the one meant"), (-1, "a step after the one meant")):
+                moved = replace(n, base=f"{head}{ts.STEP}{k + d}")
+                yield (f"{shown(n)} at {what}", _replace(node, n, moved))
+        if ts.STEP in n.base and head == "g":
+            squared = cp.Pow(n, cp.Num(sp.Integer(2), 1, 0))
+            yield (f"missing square: {shown(n)}^2", _replace(node, n, squared))
 
 
 def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001

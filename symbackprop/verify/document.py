@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from symbackprop.errors import InvalidInput
+from symbackprop.verify.macros import MacroError, Macros, collect
 
 # Display environments whose body is math, rows split at \\ .
 DISPLAY_ENVS = frozenset(
@@ -81,6 +82,7 @@ class DocClaim:
     text: str  # the cleaned claim, as handed to the checker
     mark_at: int  # offset in the document where the margin mark is inserted
     inline: bool = False
+    error: str | None = None  # a macro call that cannot be expanded: the claim is unreadable
 
 
 @dataclass
@@ -142,7 +144,10 @@ def _line_of(text: str, pos: int) -> int:
 # ----------------------------------------------------------------------------- extraction
 def extract_claims(text: str, *, source: str = "<document>") -> list[DocClaim]:
     """Every claim of the document ``text``, in document order (see the module docstring)."""
-    src = _blank_comments(text)
+    try:
+        macros, src = collect(_blank_comments(text))
+    except MacroError as err:
+        raise InvalidInput(str(err), where=source) from None
     begin = re.search(r"\\begin\s*\{document\}", src)
     pos = begin.end() if begin else 0
     claims: list[DocClaim] = []
@@ -173,7 +178,12 @@ def extract_claims(text: str, *, source: str = "<document>") -> list[DocClaim]:
                 where=f"{source}:{_line_of(src, m.start())}",
             )
         found = _segment_claims(
-            src, pos, end.start(), inline, pairs=not (env or "").startswith("eqnarray")
+            src,
+            pos,
+            end.start(),
+            inline,
+            pairs=not (env or "").startswith("eqnarray"),
+            macros=macros,
         )
         for claim in found if inline else ():
             claim.mark_at = end.end()  # after the closing $: the mark is text, not math
@@ -249,7 +259,13 @@ def _cells(src: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _segment_claims(
-    src: str, start: int, end: int, inline: bool, *, pairs: bool = True
+    src: str,
+    start: int,
+    end: int,
+    inline: bool,
+    *,
+    pairs: bool = True,
+    macros: Macros | None = None,
 ) -> list[DocClaim]:
     """The claims of one math segment (a display environment or an inline formula)."""
     out: list[DocClaim] = []
@@ -269,6 +285,12 @@ def _segment_claims(
             groups = [cells[i : i + 2] for i in range(0, len(cells), 2)]
         for g, group in enumerate(groups):
             text = " ".join(src[a:b] for a, b in group)
+            if macros:  # the student's own macros, as defined before this row
+                try:
+                    text = macros.expand(text, row_start)
+                except MacroError as err:
+                    out.append(DocClaim(line, label, _clean(text), mark_at, inline, str(err)))
+                    continue
             pieces = _pieces(_clean(text))
             for p, piece in enumerate(pieces):
                 rels = list(_top_relations(piece))
@@ -383,7 +405,7 @@ def _top_commas(text: str) -> list[str]:
 # ------------------------------------------------------------------------------- checking
 def verify_document(network, text: str, *, source: str = "<document>") -> Report:  # noqa: ANN001
     """Check every claim of the LaTeX document ``text`` against ``network``."""
-    from symbackprop.verify.run import check_line, make_checker
+    from symbackprop.verify.run import Verdict, check_line, make_checker
 
     claims = extract_claims(text, source=source)
     if not claims:
@@ -393,6 +415,10 @@ def verify_document(network, text: str, *, source: str = "<document>") -> Report
     checker = make_checker(network)
     verdicts = []
     for claim in claims:
+        if claim.error is not None:
+            verdicts.append(Verdict(claim.line, claim.label, claim.text, "unreadable",
+                                    message=claim.error))  # fmt: skip
+            continue
         # A document's math is LaTeX however it is written: the trailing thin space says so
         # (it moves no column, and a claim read as LaTeX anyway is read the same).
         verdict = check_line(checker, claim.text + " \\,", claim.line, source)

@@ -42,6 +42,9 @@ from symbackprop.verify.layer_eval import (
 from symbackprop.verify.layer_values import POINTS, compute
 
 REL_TOL = 1e-10
+# optimizer settings by their written names (base, subscript) -> the rule's setting
+_SETTING_NAMES = {("mu", None): "momentum", ("epsilon", None): "eps", ("varepsilon", None): "eps"}
+_SETTING_NAMES.update({("beta", "1"): "beta1", ("beta", "2"): "beta2", ("rho", None): "alpha"})
 
 
 class Wrong(Exception):
@@ -58,6 +61,7 @@ class LayerChecker:
         self.values = compute(net, seed=seed)
         self.ev = LayerEvaluator(self.values)
         self.P = self.values.y.shape[0]
+        self._example: LayerEvaluator | None = None
 
     # ---------------------------------------------------------------------- conversion
     def conv(self, n: cp.Node, bind: dict) -> T:
@@ -138,6 +142,120 @@ class LayerChecker:
         origin = tuple(o for o in body.origin if o[0] != k)
         text = f"\\sum_{k} {body.text}"
         return T(v.sum(axis=ax), m.sum(axis=ax), axes, body.mat, origin, body.layers, text)
+
+    # --------------------------------------------------------------------- comparisons
+    def settings(self) -> dict[tuple[str, str | None], float]:
+        """The spec's learning rate and optimizer settings by the names a claim writes them
+        (``\\eta``, ``\\alpha``; ``\\mu``, ``\\beta_1``, ``\\epsilon``, ``\\rho``)."""
+        from symbackprop.rules.optimizers import settings_for
+
+        spec = self.net.optimizer
+        given = settings_for(spec.name, dict(spec.settings))
+        rate = float(self.net.learning_rate)
+        out = {("eta", None): rate, ("alpha", None): rate}
+        out["lambda", None] = float(self.net.weight_decay)
+        for (base, sub), key in _SETTING_NAMES.items():
+            if key in given:
+                out[base, sub] = float(given[key])
+        return out
+
+    def example(self) -> LayerEvaluator | None:
+        """The evaluator at the spec's worked example (the handout's: the first data row and the
+        [values] parameters), or None when the spec has no data."""
+        if not self.net.data_x:
+            return None
+        if self._example is None:
+            from symbackprop.derivation.layer_values import example_params
+
+            x, t = np.array([self.net.data_x[0]]), np.array([self.net.data_t[0]])
+            drawn = [(example_params(self.net), x, t)]
+            self._example = LayerEvaluator(compute(self.net, points=1, drawn=drawn))
+        return self._example
+
+    def compare(self, sides: tuple, relations: tuple) -> tuple[int, str]:
+        """A chain with comparisons (``0 < \\eta``, ``0 < \\beta_1 < 1``, ``a^1_1 < 1``):
+        settings at the spec's values, the net's quantities at its worked example, every unit
+        and layer the names fit. Returns (instances, where decided); raises Wrong."""
+        have = self.settings()
+        for s in sides:
+            for n in _walk(s):
+                key = (n.base, n.sub) if isinstance(n, cp.Name) and not n.sup else None
+                if key in _SETTING_NAMES and key not in have:
+                    spec = self.net.optimizer
+                    names = ", ".join(
+                        tex_name(cp.Name(b, u)) for (b, u), k in _SETTING_NAMES.items()
+                        if (b, u) in have and b != "varepsilon"
+                    ) or "only the learning rate \\eta"  # fmt: skip
+                    raise InvalidInput(
+                        f"{tex_name(n)} is no setting of the spec's optimizer {spec.name} "
+                        f"(it has {names})"
+                    )
+        networked = any(
+            isinstance(n, cp.Partial)
+            or (isinstance(n, cp.Name) and (n.sup or (n.base, n.sub) not in self.settings()))
+            for s in sides
+            for n in _walk(s)
+        )
+        ev = self.example() if networked else self.ev
+        if ev is None:
+            raise InvalidInput(
+                "a comparison between the net's quantities needs the spec's example ([data] "
+                "rows, or [values] with the inputs and targets); the layer level has random "
+                "points only"
+            )
+        saved, self.ev = self.ev, ev
+        ev.settings = self.settings()
+        try:
+            with np.errstate(all="ignore"):
+                return self._compare(sides, relations), (
+                    "numeric at the example" if networked else "numeric at the spec's settings"
+                )
+        finally:
+            ev.settings = {}
+            self.ev = saved
+
+    def _compare(self, sides: tuple, relations: tuple) -> int:
+        letters = sorted(layer_letters(sides))
+        checked, first_error, fits = 0, None, False
+        for combo in itertools.product(range(0, self.net.depth + 1), repeat=len(letters)):
+            bind = dict(zip(letters, combo, strict=True))
+            try:
+                values = [self.conv(s, bind) for s in sides]
+            except InvalidInput as err:
+                first_error = first_error or err
+                continue
+            except Mismatch as err:
+                raise Wrong(err.message, 0, bind) from None
+            fits = True
+            for i, (a, b) in enumerate(itertools.pairwise(values)):
+                count = self._order(a, b, relations[i], i, bind, sides)
+                checked += count if i == 0 else 0
+        if not fits:
+            raise first_error or InvalidInput("no layer of the network fits the claim")
+        return checked
+
+    def _order(self, a: T, b: T, op: str, i: int, bind: dict, sides: tuple) -> int:
+        try:
+            av, am, bv, bm, order, _ = align(a, b)
+        except Mismatch as err:
+            raise Wrong(err.message, i, bind) from None
+        if a.mat or b.mat:
+            raise InvalidInput("a comparison needs numbers on both sides, not arrays")
+        if not (np.all(np.isfinite(av)) and np.all(np.isfinite(bv))):
+            raise InvalidInput("a side is not a finite float64 number at the example")
+        av, bv = np.broadcast_arrays(av, bv)
+        d = av - bv
+        d = np.where(np.abs(d) <= REL_TOL * (am + bm) + 1e-300, 0.0, d)
+        holds = {"<": d < 0, "<=": d <= 0, ">": d > 0, ">=": d >= 0, "=": d == 0}[op]
+        if not holds.all():
+            idx = tuple(int(x) for x in np.argwhere(~holds)[0])
+            units = dict(zip(order, [idx[1 + q] + 1 for q in range(len(order))], strict=True))
+            shown = {"<=": "\\le", ">=": "\\ge"}.get(op, op)
+            lhs = _side(sides[i], bind, units, float(av[idx]))
+            rhs = _side(sides[i + 1], bind, units, float(bv[idx]))
+            message = f"{lhs} is not {shown} {rhs}"
+            raise Wrong(message, i, {**bind, **units})
+        return int(np.prod(holds.shape[1:], dtype=np.int64))
 
     # -------------------------------------------------------------------------- claims
     def check(self, sides: tuple) -> tuple[int, list[int]]:
@@ -385,6 +503,13 @@ def unit_letters(sides: tuple) -> set[str]:
             if isinstance(n, cp.Name) and n.sub:
                 out.update(re.findall(r"[a-z]", n.sub))
     return out
+
+
+def _side(node: cp.Node, bind: dict, units: dict, value: float) -> str:
+    """A side as the claim writes it with its value (``a^{1}_{1} = 0.55``); a number alone."""
+    if isinstance(node, cp.Num) or (isinstance(node, cp.Neg) and isinstance(node.arg, cp.Num)):
+        return _num(value)
+    return f"{_at(node, bind, units)} = {_num(value)}"
 
 
 def _numeric_side(side: cp.Node) -> None:

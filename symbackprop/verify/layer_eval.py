@@ -34,7 +34,7 @@ from symbackprop.verify import claimparse as cp
 from symbackprop.verify.layer_values import LayerValues, activation_pair
 
 _VECTORS = {"b": 1, "z": 1, "a": 0, "delta": 1}  # base -> first layer
-_GREEK = {"delta", "lambda", "sigma", "eta"}
+_GREEK = {"delta", "lambda", "sigma", "eta", "mu", "epsilon", "varepsilon", "beta", "rho", "alpha"}
 _FUNC_NAMES = {"sigma": "sigmoid", "tanh": "tanh", "relu": "relu"}
 
 
@@ -225,6 +225,7 @@ class LayerEvaluator:
         self.P = values.y.shape[0]
         self.free: dict[str, np.ndarray] = {}
         self.rng = np.random.default_rng(1)
+        self.settings: dict[tuple[str, str | None], float] = {}  # comparisons: η, μ, β_1 ...
 
     # --------------------------------------------------------------------------- names
     def _layer(self, n: cp.Name, bind: dict, first: int) -> int:
@@ -272,6 +273,9 @@ class LayerEvaluator:
         )
 
     def name(self, n: cp.Name, bind: dict) -> T:
+        if not n.sup and (n.base, n.sub) in self.settings:  # \eta, \beta_1: the spec's value
+            val = np.full(self.P, self.settings[n.base, n.sub])
+            return T(val, np.abs(val), text=tex_name(n, bind))
         arr, mag, tag = self.quantity(n, bind)
         text = tex_name(n, bind)
         return self.indexed(arr, mag, n.sub, text, tag)

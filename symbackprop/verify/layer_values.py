@@ -165,8 +165,11 @@ class LayerValues:
         return self.derivation.net
 
 
-def compute(net, points: int = POINTS, seed: int = 0, cross_check: bool = True) -> LayerValues:
-    """Every quantity of ``net`` at ``points`` random points (see the module docstring)."""
+def compute(
+    net, points: int = POINTS, seed: int = 0, cross_check: bool = True, drawn: list | None = None
+) -> LayerValues:
+    """Every quantity of ``net`` at ``points`` random points (see the module docstring), or at
+    the points ``drawn`` ((params, x batch, t batch) each: the spec's worked example)."""
     n = budget.layer_params(net.sizes)
     cross_check = cross_check and n <= CROSS_CHECK_PARAMS
     budget.require(
@@ -178,7 +181,8 @@ def compute(net, points: int = POINTS, seed: int = 0, cross_check: bool = True) 
     )
     d = derive_layers(net)
     rng = np.random.default_rng(seed)
-    drawn = [random_point(net, rng, batch=1) for _ in range(points)]
+    if drawn is None:
+        drawn = [random_point(net, rng, batch=1) for _ in range(points)]
     v = LayerValues(d)
     L = net.depth
     for l in range(1, L + 1):

@@ -34,7 +34,7 @@ from symbackprop.errors import InvalidInput, ResourceLimit
 from symbackprop.model.network import Node
 from symbackprop.rules.registry import ACTIVATIONS, activation_of
 from symbackprop.verify import claimparse as cp
-from symbackprop.verify import timesteps
+from symbackprop.verify import induction, timesteps
 
 LITERAL = "\x00lit"  # base of the placeholder names verify gives to printed numbers
 MAX_SUM_TERMS = 100_000  # \sum_{k=1}^{n}: beyond this the claim is undecided, never cut
@@ -80,6 +80,7 @@ class NetworkResolver:
                 self.consumers.setdefault(s, []).append(node)
         self.free: dict[str, sp.Symbol] = {}
         self.time_run = None  # the optimizer run an unrolled claim is read in (timesteps)
+        self.time_symbolic = None  # an unrolled claim read for its proof (induction)
         nonlinear = {r.name for n in net.nodes if (r := activation_of(n.expr)) is not None}
         self.activation = ACTIVATIONS[nonlinear.pop()] if len(nonlinear) == 1 else None
         layers = [int(m.group(1)) for s in self.names if (m := re.match(r"z__(\d+)_", s))]
@@ -187,6 +188,8 @@ class NetworkResolver:
             if param in self.plus:
                 return self.plus[param]
             raise InvalidInput(f"'{_written(base, sub)}^+' is not a parameter after an update")
+        if induction.MARK in base:  # an unrolled sum read with the time symbolic
+            return induction.resolve(self, base, sub, sup)
         if timesteps.ABS in base:  # \delta_j(2) in an unrolled sum: a step of a run
             return timesteps.resolve_run(self, base, sub, sup)
         if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
@@ -365,6 +368,7 @@ def _power_half(arg: sp.Expr) -> sp.Expr:
 
 
 def _written(base: str, sub: str | None = None, sup: str | None = None) -> str:
+    base = base.replace("hat:", "\\hat ")
     return base + (f"_{{{sub}}}" if sub else "") + (f"^{{{sup}}}" if sup else "")
 
 

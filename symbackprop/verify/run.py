@@ -252,12 +252,20 @@ _LABEL = re.compile(r"\s*\[([A-Za-z][\w.:-]*)\]")
 
 def check_layer_claim(checker: LayerChecker, claim: cp.Claim) -> Verdict:
     """One claim against a layer-level net: every layer and unit, at random points."""
-    if claim.relations:
-        raise InvalidInput(
-            "comparisons are decided between numbers at the spec's example values; the layer "
-            "level checks claims at random points"
-        )
     base = Verdict(claim.line, claim.label, claim.text, "correct")
+    if claim.relations:  # 0 < \eta, a^1_1 < 1: at the spec's settings and worked example
+        try:
+            checked, method = checker.compare(claim.sides, claim.relations)
+        except Wrong as wrong:
+            n_links = len(claim.sides) - 1
+            at = f"link {wrong.link + 1} of {n_links}: " if n_links > 1 else ""
+            inst = ", ".join(f"{k}={v}" for k, v in wrong.bindings.items())
+            base.verdict, base.method = "wrong", "numeric"
+            base.message = at + (f"for {inst}: " if inst else "") + wrong.message
+            return base
+        base.method = method
+        base.message = f"{checked} instances checked" if checked > 1 else ""
+        return base
     method = f"float64 at {checker.P} random points, every instance"
     try:
         checked, used = checker.check(claim.sides)
@@ -463,6 +471,8 @@ def _wrong(
     else:
         base.correct = _textbook(ck, link.lhs)
         base.message = f"{at}{lhs} is not {rhs}"
+        if _timed(claim):  # the rule's names, in the claim's steps shifted to end at t + 1
+            base.message += " (the step is t → t + 1, m(t), s(t), v(t) the state before it)"
         where_ = "random point"
     used = _leaves(ck, link.lhs) | _leaves(ck, link.rhs)
     point = {s: v for s, v in link.point.items() if s in used}
@@ -475,6 +485,14 @@ def _wrong(
         "bindings": dict(bindings),
     }
     return base
+
+
+def _timed(claim: cp.Claim) -> bool:
+    from symbackprop.verify.diagnose import _walk
+
+    return any(
+        isinstance(n, cp.Name) and timesteps.STEP in n.base for s in claim.sides for n in _walk(s)
+    )
 
 
 def _leaves(ck: Checker, expr: sp.Basic) -> set:

@@ -61,6 +61,25 @@ def _timed(name: cp.Name, arg: cp.Node) -> bool:
     return isinstance(arg, cp.Add) or name.base.startswith("Delta:") or bool(name.sub)
 
 
+# Names a time subscript makes time-tagged (Kingma and Ba's m_t, \hat v_t, \theta_{t-1}, g_t):
+# the rule's states, the bias-corrected moments, the parameter and its gradient, with no weight
+# named (a generic parameter θ with gradient g).
+TIMEABLE = frozenset("m v s G hat:m hat:v hat:s theta w W g Delta:w Delta:theta Delta:W".split())
+HATS = {"hat:m": ("m", "beta1"), "hat:v": ("s", "beta2"), "hat:s": ("s", "beta2")}
+_SUB_TIME = re.compile(r"t(?:([+-])(\d))?")
+
+
+def subscript_time(n: cp.Name) -> cp.Name:
+    """``m_t``, ``\\hat v_{t-1}``: the time-tagged name of a generic parameter; else ``n``."""
+    if STEP in n.base or n.base not in TIMEABLE or not n.sub:
+        return n
+    m = _SUB_TIME.fullmatch(n.sub)
+    if m is None:
+        return n
+    k = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+    return replace(n, base=f"{n.base}{STEP}{k}", sub=None)
+
+
 def tag(factors: tuple) -> tuple:
     """A product's factors with ``X (t+1)`` joined into one time-tagged name."""
     out: list = []
@@ -81,13 +100,33 @@ def normalise(sides: tuple) -> tuple:
     if not names:
         return sides
     latest = max(int(n.base.split(STEP)[1]) for n in names)
-    if latest == 1:
-        return sides
-    for n in sorted(names, key=lambda n: -int(n.base.split(STEP)[1])):  # latest first
-        head, k = n.base.split(STEP)
-        new = replace(n, base=f"{head}{STEP}{int(k) - latest + 1}")
-        sides = tuple(_replace(s, n, new) for s in sides)
-    return sides
+    if latest != 1:
+        for n in sorted(names, key=lambda n: -int(n.base.split(STEP)[1])):  # latest first
+            head, k = n.base.split(STEP)
+            new = replace(n, base=f"{head}{STEP}{int(k) - latest + 1}")
+            sides = tuple(_replace(s, n, new) for s in sides)
+    return tuple(_shift_t(s, 1 - latest) for s in sides)
+
+
+def _shift_t(n: cp.Node, shift: int) -> cp.Node:
+    """The claim's own t moved with its steps (``\\beta_1^{t}`` beside m(t) is β1 to the
+    latest step count, t + 1): a bare ``t`` is t + shift, a superscript ``t+k`` a power."""
+    if isinstance(n, cp.Name):
+        if n.base == "t" and not n.sub and not n.sup:
+            return cp.Add((n, _number(shift))) if shift else n
+        m = _SUB_TIME.fullmatch(n.sup or "")
+        if m is not None and STEP not in n.base:  # \beta_1^{t+1}: a power of the setting
+            k = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1) + shift
+            exp = cp.Add((cp.Name("t"), _number(k))) if k else cp.Name("t")
+            return cp.Pow(replace(n, sup=None), exp)
+        return n
+    changes = {}
+    for name, value in vars(n).items():
+        if isinstance(value, tuple):
+            changes[name] = tuple(_shift_t(v, shift) for v in value)
+        elif isinstance(value, _NODES):
+            changes[name] = _shift_t(value, shift)
+    return replace(n, **changes) if changes else n
 
 
 def hint(sides: tuple) -> tuple[frozenset, bool]:
@@ -101,8 +140,17 @@ def hint(sides: tuple) -> tuple[frozenset, bool]:
         for n in _walk(s)
         if isinstance(n, cp.Name) and STEP in n.base
     ]
-    states = frozenset(h for h, _ in heads if h in ("v", "G", "s", "m"))
-    return states, any(h.startswith("Delta:") and int(k) <= 0 for h, k in heads)
+    states = {h for h, _ in heads if h in ("v", "G", "s", "m")}
+    betas = any(
+        isinstance(n, cp.Name) and n.base == "beta" and n.sub in ("1", "2")
+        for s in sides
+        for n in _walk(s)
+    )
+    if heads and (betas or any(h in HATS for h, _ in heads)):  # \\hat m, \\beta_2: Adam's
+        states |= {"m"}
+    if "v" in states and "m" in states:  # Kingma and Ba's v beside m: Adam's s
+        states = (states - {"v"}) | {"s"}
+    return frozenset(states), any(h.startswith("Delta:") and int(k) <= 0 for h, k in heads)
 
 
 def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
@@ -140,39 +188,59 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
 
     head, k = base.split(STEP)
     new = int(k) >= 1
-    state = None
-    if head.startswith("Delta:"):
+    states_named, previous = getattr(r, "time_hint", (frozenset(), False))
+    adam = "m" in states_named  # m, \\hat m or \\hat v named: Adam (its v is the rule's s)
+    state = hat = None
+    if head in HATS:  # \hat m, \hat v: Adam's bias-corrected moments
+        hat, state, written = head, HATS[head][0], "w"
+    elif head.startswith("Delta:"):
         written = head[6:]
     elif head in ("v", "G", "s", "m"):
-        state, written = head, "w"
+        state, written = ("s" if head == "v" and adam else head), "w"
     else:
         written = head
-    param = r._lookup(written, sub, sup)
-    if head == written and param is not None and param not in r.plus:
-        # \delta_j(t+1), y_i(t+1): the pass whose gradient the step t+1 takes, i.e. the values
-        # at this point (the weights w(t)); an earlier pass is another point, not known here
-        if new:
-            return param
-        raise InvalidInput(f"'{written}' at an earlier step than the claim's latest is not known")
-    if param not in r.plus:
-        what = "\\Delta " + written if head.startswith("Delta:") else head
-        raise InvalidInput(f"'{what}' with a time argument needs a parameter's subscript")
+    generic = sub is None and head in TIMEABLE and written in ("w", "W", "theta", "g")
+    if generic:  # Kingma and Ba's m_t, \theta_t, g_t: one parameter θ with gradient g
+        if sup is not None:
+            raise InvalidInput(f"'{head}' with a time subscript takes no superscript")
+        param = r.free.setdefault("\\theta(t)", sp.Symbol("theta (t)"))
+        grad = r.free.setdefault("g_t", sp.Symbol("g (t)"))
+        if head == "g":  # the gradient the step to t + 1 takes
+            if new:
+                return grad
+            raise InvalidInput("the gradient at an earlier step than the claim's latest")
+    else:
+        param = r._lookup(written, sub, sup)
+        if head == written and param is not None and param not in r.plus:
+            # \delta_j(t+1), y_i(t+1): the pass whose gradient the step t+1 takes, i.e. the
+            # values at this point (the weights w(t)); an earlier pass is not known here
+            if new:
+                return param
+            raise InvalidInput(f"'{written}' at an earlier step than the claim's latest")
+        if param not in r.plus:
+            what = "\\Delta " + written if head.startswith("Delta:") else head
+            raise InvalidInput(f"'{what}' with a time argument needs a parameter's subscript")
+        grad = gradient_symbol(r.net.loss, param)
+        grad = -grad if r.net.maximize else grad
     if head == written and not new:
         return param
-    states_named, previous = getattr(r, "time_hint", (frozenset(), False))
-    rule = _rule(r, state or next(iter(sorted(states_named)), None), previous)
-    grad = gradient_symbol(r.net.loss, param)
+    rule = _rule(r, "m" if adam else state or next(iter(sorted(states_named)), None), previous)
     form = _form(rule)
-    env: dict = {rules.lr: r.net.learning_rate, _G: -grad if r.net.maximize else grad}
+    count = r.free.setdefault("t", sp.Symbol("t_free"))  # the claim's t: step t + 1 is new
+    r.positive.add(count)
+    env: dict = {rules.lr: r.net.learning_rate, _G: grad, rules.step: count + 1}
     for name, _default in rule.settings:
         sym = sp.Symbol(name, real=True)
         greek = {v: k for k, v in SETTINGS.items()}.get(name, name)
         env[sym] = r.free.setdefault(f"\\{greek}", sym)
         if name in DECAY:
             r.fractions.add(env[sym])
+        if name == "eps":
+            r.positive.add(env[sym])
     old = {}
     for s in rule.state:
-        old[s] = r.free.setdefault(f"{s}({param.name}, t)", sp.Symbol(f"{s} {param.name} (t)"))
+        key = f"{s}(t)" if generic else f"{s}({param.name}, t)"
+        old[s] = r.free.setdefault(key, sp.Symbol(f"{s} {param.name} (t)"))
         if s in POSITIVE_STATES:
             r.positive.add(old[s])
         env[form.old[s]] = old[s]
@@ -185,6 +253,10 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
     for name, expr in form.temps:
         env[form.temp_symbols[name]] = expr.xreplace(env)
     change = form.change.xreplace(env).xreplace(env)
+    if hat is not None:  # m̂ = m / (1 − β1^t), t the step count of the state
+        rate = env[sp.Symbol(HATS[hat][1], real=True)]
+        moment = states[state] if new else old[state]
+        return moment / (1 - rate ** (count + 1 if new else count))
     if state is not None:
         return states[state] if new else old[state]
     if head.startswith("Delta:"):
@@ -295,6 +367,12 @@ def _absolute(n: cp.Node, t: int, steps: dict) -> cp.Node:
         for f in n.factors:
             prev = factors[-1] if factors else None
             step = _at(f, t, steps) if steps and _mentions(f, steps) else None
+            if isinstance(prev, cp.Partial) and step is not None:
+                raise InvalidInput(
+                    "a derivative at a step (\\frac{\\partial E}{\\partial w}(s)) is not "
+                    "read in a sum over the steps",
+                    hint="write the gradient as the network's quantities: \\delta_j(s) y_i(s)",
+                )
             if isinstance(prev, cp.Name) and STEP not in prev.base and step is not None:
                 factors[-1] = replace(prev, base=f"{prev.base}{ABS}{step}")
             else:
@@ -412,6 +490,7 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     starts = [checker.example_point] if checker.example_point is not None else []
     starts.append(checker.random_point(0)[0])
     checked = 0
+    instances: list = []
     try:
         for n_start, begin in enumerate(starts):
             start = {s: begin[s] for s in checker.leaves()}
@@ -432,30 +511,59 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
                     except InvalidInput:
                         continue
                     checked += 1
+                    if n_start == 0 and steps == RUN_STEPS[-1]:
+                        instances.append(bindings)
                     for i, (a, b) in enumerate(zip(values, values[1:])):
                         op = claim.relations[i] if claim.relations else "="
                         if op != "=":
                             raise InvalidInput("a comparison over the steps of a run is not read")
                         if not _close(a, b):
-                            at = ", ".join(f"{k}={v}" for k, v in sorted(bindings.items()))
                             example = n_start == 0 and checker.example_point is not None
                             where_run = "the example" if example else "a random point"
-                            return vr.Verdict(
-                                claim.line, claim.label, claim.text, "wrong", method="unrolled run",
-                                message=(
-                                    f"at t = {steps - 1}{' for ' + at if at else ''} ("
-                                    f"{rule.title} from Δw(0) = 0 at {where_run}): side {i + 1} "
-                                    f"= {sp.N(a, 10)}, side {i + 2} = {sp.N(b, 10)}"
-                                ),
-                            )  # fmt: skip
+                            return _run_wrong(claim, rule, steps - 1, i, (a, b), bindings,
+                                              where_run)  # fmt: skip
     finally:
         r.time_run = None
     if not checked:
         raise InvalidInput("no unit of the network fits the claim's indices")
-    raise Undecided(
-        f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
-        "checked); a sum over the steps is not proven for every t"
-    )
+    from symbackprop.verify import induction
+
+    try:
+        how = induction.prove(checker, claim, rule, instances, where)
+    except (induction.NotProven, InvalidInput) as why:
+        reason = why.message if isinstance(why, InvalidInput) else str(why)
+        raise Undecided(
+            f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
+            f"checked), not proven for every t: {reason}"
+        ) from None
+    return vr.Verdict(
+        claim.line, claim.label, claim.text, "correct", method="proved for every t by induction",
+        message=f"{rule.title}, {len(instances)} instances: {how}",
+    )  # fmt: skip
+
+
+def _run_wrong(
+    claim, rule, t: int, i: int, values: tuple, bindings: dict, where: str
+):  # noqa: ANN001, ANN202
+    """The verdict on an unrolled claim a run contradicts: the run's value of the side before the
+    link is the correct one there (the first side names the rule's quantity)."""
+    from symbackprop.verify import run as vr
+    from symbackprop.verify.diagnose import number
+
+    a, b = values
+    at = ", ".join(f"{k}={v}" for k, v in sorted(bindings.items()))
+    return vr.Verdict(
+        claim.line, claim.label, claim.text, "wrong", method="unrolled run",
+        correct=number(a),
+        counterexample={
+            "at": f"{where.split(' ', 1)[1]}, t = {t}", "point": {}, "lhs": number(a),
+            "rhs": number(b), "link": i + 1, "bindings": dict(bindings),
+        },
+        message=(
+            f"at t = {t}{' for ' + at if at else ''} ({rule.title} from Δw(0) = 0 at {where}): "
+            f"side {i + 1} = {number(a)}, side {i + 2} = {number(b)}"
+        ),
+    )  # fmt: skip
 
 
 _NODES = get_args(cp.Node)
