@@ -308,12 +308,14 @@ class Derived:
 
         return CheckReport.of(self._view.check(self.network, points, seed))
 
-    def verify(self, claims: str | os.PathLike):
+    def verify(self, claims: str | os.PathLike, *, style: str | None = None):
         """Decide hand-written claims (the text of ``symbackprop verify``'s CLAIMS, or a path to
-        such a file) against this network: :class:`results.Verdicts`, one per claim line."""
+        such a file) against this network: :class:`results.Verdicts`, one per claim line. At the
+        layer level, layer numbers are read as the handout in ``style`` numbers them (default:
+        the spec's style, else ``nielsen``: the input is layer 1; ``mazur``: layer 0)."""
         from symbackprop.results import verify_claims
 
-        return verify_claims(self.network, claims, source=self._source(None))
+        return verify_claims(self.network, claims, source=self._source(None), style=style)
 
     def _source(self, given: str | None) -> str:
         return given or self.source or self.name

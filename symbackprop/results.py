@@ -140,7 +140,9 @@ class Verdicts(list):
         )
 
 
-def verify_claims(network, claims: str | os.PathLike, *, source: str) -> Verdicts:
+def verify_claims(
+    network, claims: str | os.PathLike, *, source: str, style: str | None = None  # noqa: ANN001
+) -> Verdicts:
     """The verdicts of ``symbackprop verify`` on ``claims`` (the text, or a path to a file),
     through its entry point :func:`verify.run.run_verify` and its JSON form."""
     from symbackprop.verify.run import Verdict, run_verify
@@ -152,7 +154,14 @@ def verify_claims(network, claims: str | os.PathLike, *, source: str) -> Verdict
         else:
             path = Path(tmp) / "claims.txt"
             path.write_text(claims, encoding="utf-8")
-        run_verify(str(source), str(path), fmt="json", say=out.append, load=lambda _: network)
+        run_verify(
+            str(source),
+            str(path),
+            fmt="json",
+            say=out.append,
+            load=lambda _: network,
+            style=style,
+        )
     return Verdicts(Verdict(**item) for item in json.loads(out[-1]))
 
 

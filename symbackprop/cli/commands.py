@@ -197,6 +197,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --annotate: overwrite a PDF not written by symbackprop (kept as .bak)",
     )
+    p.add_argument(
+        "--style",
+        choices=STYLE_NAMES,
+        help="(layer level) read layer numbers as the handout in this style numbers them "
+        "(default: the spec's style, else nielsen: the input is layer 1, a^1 = x; mazur, "
+        "fausett, hmkcode, jacobs: the input is layer 0)",
+    )
     level(p)
     return parser
 
@@ -324,7 +331,13 @@ def cmd_verify(args) -> int:
         annotate = writer(args.annotate, text, force=args.force, say=_say, json=json)
         network = _load(args).network
         return run_verify_document(
-            network, text, source=args.claims, fmt=args.format, say=_say, annotate=annotate
+            network,
+            text,
+            source=args.claims,
+            fmt=args.format,
+            say=_say,
+            annotate=annotate,
+            style=args.style,
         )
     if args.annotate:
         raise InvalidInput(
@@ -332,7 +345,12 @@ def cmd_verify(args) -> int:
             hint="a document has \\documentclass, \\begin{...}, \\[ or $$",
         )
     return run_verify(
-        args.spec, args.claims, fmt=args.format, say=_say, load=lambda _: _load(args).network
+        args.spec,
+        args.claims,
+        fmt=args.format,
+        say=_say,
+        load=lambda _: _load(args).network,
+        style=args.style,
     )
 
 

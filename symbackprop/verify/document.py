@@ -403,8 +403,11 @@ def _top_commas(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------- checking
-def verify_document(network, text: str, *, source: str = "<document>") -> Report:  # noqa: ANN001
-    """Check every claim of the LaTeX document ``text`` against ``network``."""
+def verify_document(
+    network, text: str, *, source: str = "<document>", style: str | None = None  # noqa: ANN001
+) -> Report:
+    """Check every claim of the LaTeX document ``text`` against ``network`` (layer numbers as
+    the handout in ``style`` numbers them)."""
     from symbackprop.verify.run import Verdict, check_line, make_checker
 
     claims = extract_claims(text, source=source)
@@ -412,7 +415,7 @@ def verify_document(network, text: str, *, source: str = "<document>") -> Report
         raise InvalidInput(
             "no equations with a relation (=, <, ...) found in the document", where=source
         )
-    checker = make_checker(network)
+    checker = make_checker(network, style)
     verdicts = []
     for claim in claims:
         if claim.error is not None:
@@ -437,13 +440,13 @@ def document_text(claims: str) -> str | None:
     return text if is_document(text) else None
 
 
-def grade(spec: str, path: str | Path) -> Report:
+def grade(spec: str, path: str | Path, *, style: str | None = None) -> Report:
     """The Python entry point: grade the document at ``path`` against the spec ``spec`` (a
-    built-in example's name or a TOML file)."""
+    built-in example's name or a TOML file); ``style`` as ``verify --style``."""
     from symbackprop.spec.load import load_spec
     from symbackprop.verify.run import _read
 
-    return verify_document(load_spec(spec), _read(str(path)), source=str(path))
+    return verify_document(load_spec(spec), _read(str(path)), source=str(path), style=style)
 
 
 # -------------------------------------------------------------------------------- output
@@ -469,11 +472,18 @@ def format_document(report: Report) -> str:
 
 
 def run_verify_document(
-    network, text: str, *, source: str, fmt: str, say: Callable, annotate: Callable | None = None
-) -> int:  # noqa: ANN001
+    network,  # noqa: ANN001
+    text: str,
+    *,
+    source: str,
+    fmt: str,
+    say: Callable,
+    annotate: Callable | None = None,
+    style: str | None = None,
+) -> int:
     """Grade ``text``, print the report (``fmt``: text or json), hand the report to
     ``annotate`` (writes the marked PDF), return verify's exit code."""
-    report = verify_document(network, text, source=source)
+    report = verify_document(network, text, source=source, style=style)
     say(report.to_json() if fmt == "json" else format_document(report))
     if annotate is not None:
         annotate(report)

@@ -1,7 +1,10 @@
 """``verify`` at the layer level: claims about BP1–BP4 checked for every layer and every unit.
 
-A claim's layer letters (``l`` in ``\\delta^l_j``, ``w^{l+1}_{kj}``) take every value 0 … L for
-which all its names exist (``\\delta^{l+1}`` needs l < L); its unit letters (``j``, ``k``) are
+Layer numbers are read as the student's handout numbers them: the input is layer ``first``, the
+handout style's ``first_layer`` (the spec's ``style``, else ``nielsen``: a^1 = x, first weights
+w^2; ``mazur`` and the others: a^0 = x), so L = depth + first. A claim's layer letters (``l`` in
+``\\delta^l_j``, ``w^{l+1}_{kj}``) take every value first … L for which all its names exist
+(``\\delta^{l+1}`` needs l < L); messages and the correct expression name layers the same way; its unit letters (``j``, ``k``) are
 array axes, so each side is evaluated for every unit at once (:mod:`layer_eval`), at
 ``POINTS`` random points in float64 (:mod:`layer_values`). A link ``A = B`` holds when, at every
 point and for every instance, |A − B| ≤ ``REL_TOL`` × (the magnitudes of the terms that make A
@@ -56,10 +59,14 @@ class Wrong(Exception):
 class LayerChecker:
     """Random points of one layer-level net and the evaluation of claims there."""
 
-    def __init__(self, net, seed: int = 0):  # noqa: ANN001
+    def __init__(self, net, seed: int = 0, style: str | None = None):  # noqa: ANN001
+        from symbackprop.handout.styles import choose_style
+
         self.net = net
+        # the input layer's number in the handout the claims come from (as the handout chooses)
+        self.first = choose_style("layer", "", style or net.style).first_layer
         self.values = compute(net, seed=seed)
-        self.ev = LayerEvaluator(self.values)
+        self.ev = LayerEvaluator(self.values, self.first)
         self.P = self.values.y.shape[0]
         self._example: LayerEvaluator | None = None
 
@@ -169,7 +176,7 @@ class LayerChecker:
 
             x, t = np.array([self.net.data_x[0]]), np.array([self.net.data_t[0]])
             drawn = [(example_params(self.net), x, t)]
-            self._example = LayerEvaluator(compute(self.net, points=1, drawn=drawn))
+            self._example = LayerEvaluator(compute(self.net, points=1, drawn=drawn), self.first)
         return self._example
 
     def compare(self, sides: tuple, relations: tuple) -> tuple[int, str]:
@@ -217,7 +224,7 @@ class LayerChecker:
     def _compare(self, sides: tuple, relations: tuple) -> int:
         letters = sorted(layer_letters(sides))
         checked, first_error, fits = 0, None, False
-        for combo in itertools.product(range(0, self.net.depth + 1), repeat=len(letters)):
+        for combo in itertools.product(self.layer_numbers(), repeat=len(letters)):
             bind = dict(zip(letters, combo, strict=True))
             try:
                 values = [self.conv(s, bind) for s in sides]
@@ -257,6 +264,10 @@ class LayerChecker:
             raise Wrong(message, i, {**bind, **units})
         return int(np.prod(holds.shape[1:], dtype=np.int64))
 
+    def layer_numbers(self) -> range:
+        """The written layer numbers a layer letter takes: the input's (``first``) … L."""
+        return range(self.first, self.net.depth + self.first + 1)
+
     # -------------------------------------------------------------------------- claims
     def check(self, sides: tuple) -> tuple[int, list[int]]:
         """(instances checked, layer values used) of a claim; raises Wrong or InvalidInput."""
@@ -272,7 +283,7 @@ class LayerChecker:
             both = sorted(set(letters) & units)[0]
             raise InvalidInput(f"'{both}' is used both as a layer and as a unit index")
         checked, used, first_error = 0, [], None
-        for combo in itertools.product(range(0, self.net.depth + 1), repeat=len(letters)):
+        for combo in itertools.product(self.layer_numbers(), repeat=len(letters)):
             bind = dict(zip(letters, combo, strict=True))
             try:
                 values = [self.conv(s, bind) for s in sides]
@@ -411,7 +422,7 @@ class LayerChecker:
         if not (isinstance(other, cp.Name) and other.base == "delta" and other.sup):
             return []
         try:
-            l = layer_of(other.sup, {}, self.net.depth)
+            l = self.ev.layer(other.sup, {})
         except (InvalidInput, KeyError):
             return []
         act = self.net.activations[l - 1] if 1 <= l <= self.net.depth else SOFTMAX
@@ -433,7 +444,7 @@ class LayerChecker:
         if not isinstance(name, cp.Name) or not name.sup:
             return None
         try:
-            l = layer_of(name.sup, bind, self.net.depth)
+            l = self.ev.layer(name.sup, bind)
         except (InvalidInput, KeyError):
             return None
         if isinstance(node, cp.Name) and node.base == "delta":
@@ -441,10 +452,12 @@ class LayerChecker:
         elif isinstance(node, cp.Partial) and name.base in ("w", "W", "b"):
             param = ("W" if name.base in "wW" else "b") + str(l)
             eqs = [g.index for g in d.gradients if g.param == param]
-            eqs = [e.func(sp.Symbol(_at(node, {"l": l}, {})), e.rhs, evaluate=False) for e in eqs]
+            lhs = sp.Symbol(_at(node, bind, {}))  # the written side, its layers as written
+            eqs = [e.func(lhs, e.rhs, evaluate=False) for e in eqs]
         else:
             return None
-        return f"{_plain(tex(eqs[0].lhs))} = {_plain(tex(eqs[0].rhs))}" if eqs else None
+        first = self.first  # printed in the handout's numbering
+        return f"{_plain(tex(eqs[0].lhs, first))} = {_plain(tex(eqs[0].rhs, first))}" if eqs else None
 
 
 def _plain(text: str) -> str:

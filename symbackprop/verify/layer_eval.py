@@ -1,8 +1,9 @@
 """Evaluate a parsed claim side on a layer-level net: every unit index at once, with NumPy.
 
-Names are Nielsen's (seed 004), numbered as the layer-level derivation numbers them: a^0 = x is
-the input, layers l = 1 … L, ``w^l_{jk}`` the weight from unit k of layer l − 1 to unit j of
-layer l, ``b^l_j``, ``z^l_j``, ``a^l_j``, ``\\delta^l_j``, ``x_k``, ``y_j`` (the target), ``C``
+Names are Nielsen's (seed 004), with layers numbered as the student's handout numbers them: the
+input is layer ``first`` (the handout style's ``first_layer``: 1 in Nielsen's a^1 = x, 0 in
+a^0 = x), the layers above it first + 1 … L, ``w^l_{jk}`` the weight from unit k of layer l − 1
+to unit j of layer l, ``b^l_j``, ``z^l_j``, ``a^l_j``, ``\\delta^l_j``, ``x_k``, ``y_j`` (the target), ``C``
 (the cost of one example, with the weight-decay term when the spec has one), ``\\lambda`` (the
 decay), ``^L`` the last layer. A name with a layer and no unit (``\\delta^l``, ``w^{l+1}``) is the
 column vector or the matrix of that layer. ``\\frac{\\partial C}{\\partial q}`` is C's gradient
@@ -10,6 +11,9 @@ for q among a, z, b, w, x; ``\\frac{\\partial z^l_i}{\\partial q}`` for q among 
 z^{l−1} and ``\\frac{\\partial a^l_i}{\\partial z^l_j}`` are the local derivatives (Kronecker
 deltas included). ``\\sigma`` is the sigmoid, ``\\tanh``, ``relu`` and the registry's names are
 themselves, and ``f``, ``g`` are the activation of the layer their argument belongs to.
+
+Written layer numbers are read once, in :meth:`LayerEvaluator.layer` (written − ``first`` is the
+derivation's own number, input 0); bound layer letters and every message keep the written ones.
 
 A value (:class:`T`) is an array whose leading axis runs over the random points, then one axis
 per free or summed unit letter (``j``, ``k``), then, for vectors and matrices, two matrix axes.
@@ -218,25 +222,33 @@ def combine(x: T, y: T, op: str) -> T:
 class LayerEvaluator:
     """Evaluates claim nodes against :class:`LayerValues` for one binding of layer letters."""
 
-    def __init__(self, values: LayerValues):
+    def __init__(self, values: LayerValues, first: int = 0):
         self.values = values
         self.net = values.net
+        self.first = first  # the input layer's written number (the handout style's)
         self.L = self.net.depth
+        self.top = self.net.depth + first  # L as written: the output layer's number
         self.P = values.y.shape[0]
         self.free: dict[str, np.ndarray] = {}
         self.rng = np.random.default_rng(1)
         self.settings: dict[tuple[str, str | None], float] = {}  # comparisons: η, μ, β_1 ...
 
     # --------------------------------------------------------------------------- names
-    def _layer(self, n: cp.Name, bind: dict, first: int) -> int:
+    def layer(self, sup: str, bind: dict) -> int:
+        """The derivation's layer number (input 0) of a written superscript (``2``, ``l+1``,
+        ``L``), whose numbers and bound letters are the handout's (input ``first``)."""
+        return layer_of(sup, bind, self.top) - self.first
+
+    def _layer(self, n: cp.Name, bind: dict, lowest: int) -> int:
         try:
-            l = layer_of(n.sup, bind, self.L)
+            l = self.layer(n.sup, bind)
         except KeyError:
             raise InvalidInput(f"layer letter of {tex_name(n)} is not bound") from None
-        if not first <= l <= self.L:
+        if not lowest <= l <= self.L:
+            first = self.first
             raise InvalidInput(
-                f"{tex_name(n, bind)}: the net has layers {first}..{self.L}"
-                + (" (a^0 = x is the input)" if first == 0 else "")
+                f"{tex_name(n, bind)}: the net has layers {lowest + first}..{self.top}"
+                + (f" (a^{first} = x is the input)" if lowest == 0 else "")
             )
         return l
 
@@ -268,8 +280,8 @@ class LayerEvaluator:
             return self.free[base], np.abs(self.free[base]), frozenset()
         raise InvalidInput(
             f"unknown symbol '{tex_name(n)}'",
-            hint="layer-level names: w^l_{jk}, b^l_j, z^l_j, a^l_j (a^0 = x), \\delta^l_j, "
-            "x_k, y_j, C, \\lambda; l = 1..L",
+            hint=f"layer-level names: w^l_{{jk}}, b^l_j, z^l_j, a^l_j (a^{self.first} = x), "
+            f"\\delta^l_j, x_k, y_j, C, \\lambda; l = {self.first + 1}..L",
         )
 
     def name(self, n: cp.Name, bind: dict) -> T:
@@ -302,7 +314,7 @@ class LayerEvaluator:
         wv, wm, _ = self.quantity(wrt, bind)
         kind, lw = _kind(wrt), None
         if kind in ("w", "b", "z", "a", "delta") and wrt.sup is not None:
-            lw = layer_of(wrt.sup, bind, self.L)
+            lw = self.layer(wrt.sup, bind)
         if of.base == "C" and not of.sub and not of.sup:
             grads = {"w": (v.gW, "gw"), "b": (v.gb, "gb"), "z": (v.delta, "delta")}
             grads["a"] = (v.dCda, "dCda")
@@ -349,7 +361,7 @@ class LayerEvaluator:
             return v.W[lo], v.mag["w", lo]
         if okind == "z" and kind == "z" and lw == lo - 1 and lw >= 1:
             if lw not in v.fprime:
-                raise InvalidInput(f"{text}: layer {lw} is not elementwise")
+                raise InvalidInput(f"{text}: layer {lw + self.first} is not elementwise")
             fp, fm = v.fprime[lw][:, None, :], v.mag["fp", lw][:, None, :]
             return v.W[lo] * fp, v.mag["w", lo] * fm
         raise InvalidInput(f"{text} is not a local derivative the layer level knows")

@@ -99,15 +99,22 @@ class Verdict:
 
 
 def run_verify(
-    spec: str, claims: str, *, fmt: str = "text", say: Callable = print, load: Callable = load_spec
+    spec: str,
+    claims: str,
+    *,
+    fmt: str = "text",
+    say: Callable = print,
+    load: Callable = load_spec,
+    style: str | None = None,
 ) -> int:
     """Verify the claims file ``claims`` (``-``: stdin) against ``spec`` (read by ``load``: the
-    CLI's applies --max-ops); returns the exit code."""
+    CLI's applies --max-ops); returns the exit code. At the layer level, layer numbers are read
+    as the handout in ``style`` numbers them (default: the spec's style, else nielsen)."""
     network = load(spec)
     source = "<stdin>" if claims == "-" else claims
     text = _read(claims)
     if isinstance(network, LayerNet):
-        verdicts = verify_layer_text(LayerChecker(network), text, source=source)
+        verdicts = verify_layer_text(LayerChecker(network, style=style), text, source=source)
     else:
         verdicts = verify_text(derive(network), text, source=source)
     if fmt == "json":
@@ -220,10 +227,11 @@ def verify_layer_text(
     return verdicts
 
 
-def make_checker(network: object) -> Checker | LayerChecker:
-    """The checker for a loaded network: unit level (derived here) or layer level."""
+def make_checker(network: object, style: str | None = None) -> Checker | LayerChecker:
+    """The checker for a loaded network: unit level (derived here) or layer level (its layer
+    numbers read as the handout in ``style`` numbers them)."""
     if isinstance(network, LayerNet):
-        return LayerChecker(network)
+        return LayerChecker(network, style=style)
     return Checker(NetworkResolver(derive(network)))
 
 
