@@ -65,8 +65,8 @@ NIELSEN_TRUE = [
     r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)",
     r"z^l_j = \sum_k w^l_{jk} a^{l-1}_k + b^l_j",
     r"a^l_j = \sigma(z^l_j)",
-    r"\delta^2_3 = \frac{\partial C}{\partial a^2_3} \sigma'(z^2_3)",
-    r"\frac{\partial C}{\partial w^1_{14,1}} = a^0_1 \delta^1_{14}",
+    r"\delta^3_3 = \frac{\partial C}{\partial a^3_3} \sigma'(z^3_3)",
+    r"\frac{\partial C}{\partial w^2_{14,1}} = a^1_1 \delta^2_{14}",
     r"\delta^L = \nabla_a C \odot \sigma'(z^L)",
     r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l)",
     r"\frac{\partial C}{\partial b^l} = \delta^l",
@@ -85,11 +85,12 @@ def test_nielsen_true_claims(text):
 
 
 def test_every_instance_is_counted():
-    # BP4 over both layers of 784-30-10: 30·784 + 10·30 weights, none sampled away.
+    # BP4 over both layers of 784-30-10 (2 and 3: a^1 = x): 30·784 + 10·30 weights, none
+    # sampled away.
     v = verdict("nielsen", r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j")
-    assert v.message.startswith(f"{30 * 784 + 10 * 30} instances checked for l = 1, 2")
+    assert v.message.startswith(f"{30 * 784 + 10 * 30} instances checked for l = 2, 3")
     v = verdict("nielsen", r"\delta^l_j = \sum_k w^{l+1}_{kj} \delta^{l+1}_k \sigma'(z^l_j)")
-    assert "30 instances checked for l = 1" in v.message
+    assert "30 instances checked for l = 2" in v.message
 
 
 def test_one_bad_instance_is_found(monkeypatch):
@@ -107,8 +108,8 @@ def test_one_bad_instance_is_found(monkeypatch):
     claim = parse_claim_line(r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j")
     with pytest.raises(Wrong) as err:
         ck.check(claim.sides)
-    assert err.value.bindings == {"l": 1, "j": 30, "k": 784}
-    assert "w^{1}_{30,784}" in err.value.message
+    assert err.value.bindings == {"l": 2, "j": 30, "k": 784}  # the handout's layer 2: W1
+    assert "w^{2}_{30,784}" in err.value.message
 
 
 def test_gradients_match_finite_differences():
@@ -168,7 +169,7 @@ def test_nielsen_slips_are_named(text, reason):
 
 def test_missing_transpose_message_gives_shapes():
     v = verdict("nielsen", r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)")
-    assert "w^{2} (10×30) times \\delta^{2} (10×1)" in v.message
+    assert "w^{3} (10×30) times \\delta^{3} (10×1)" in v.message
 
 
 def test_wrong_in_a_square_net_is_found_by_value(tmp_path):
@@ -197,13 +198,13 @@ def test_wrong_in_a_square_net_is_found_by_value(tmp_path):
 def test_unreadable_and_numeric_claims(capsys, tmp_path):
     path = tmp_path / "c.tex"
     path.write_text(
-        "\\delta^5_1 = \\delta^5_1\n\\delta^2_3 = 0.25\nq^l_j = \\delta^l_j\n", encoding="utf-8"
+        "\\delta^5_1 = \\delta^5_1\n\\delta^3_3 = 0.25\nq^l_j = \\delta^l_j\n", encoding="utf-8"
     )
     code, out, err = run(capsys, "verify", "nielsen", str(path), "--format", "json")
     verdicts = json.loads(out)
     assert code == EXIT_INVALID
     assert [v["verdict"] for v in verdicts] == ["unreadable"] * 3
-    assert "layers 1..2" in verdicts[0]["message"]
+    assert "layers 2..3" in verdicts[0]["message"]
     assert "example values" in verdicts[1]["message"]
     assert "unknown symbol 'q^{l}_{j}'" in verdicts[2]["message"]
 
@@ -277,13 +278,13 @@ def test_vectorised_wrong_claims_get_the_textbook_equation():
     v = verdict("nielsen", r"\delta^L = a^L - y")
     assert v.verdict == "wrong"
     assert v.factor == "missing factor \\sigma'(z^{L})"
-    assert v.correct.startswith("\\delta^{2}_{j} = \\left(a^{2}_{j} - y_{j}\\right)")
+    assert v.correct.startswith("\\delta^{3}_{j} = \\left(a^{3}_{j} - y_{j}\\right)")
 
 
 def test_a_claim_too_large_to_evaluate_is_refused_not_crashed(capsys, tmp_path):
     path = tmp_path / "c.tex"
     path.write_text(
-        "w^1_{jk} w^1_{mn} = w^1_{mn} w^1_{jk}\n"
+        "w^2_{jk} w^2_{mn} = w^2_{mn} w^2_{jk}\n"
         "\\frac{\\partial C}{\\partial y_j} = 1\n"
         "\\frac{\\partial z^l}{\\partial w^l} = 1\n"
         "\\frac{\\partial C}{\\partial b^l_j} = \\delta^l_j\n",

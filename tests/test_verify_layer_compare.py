@@ -24,7 +24,8 @@ def checker(name: str) -> LayerChecker:
 
 
 def example_activations() -> list[np.ndarray]:
-    """a^1, a^2 of the 2-3-4 example, from the spec's numbers (σ(W a + b))."""
+    """a^2, a^3 of the 2-3-4 example (a^1 = x, as its nielsen-style handout numbers layers),
+    from the spec's numbers (σ(W a + b))."""
     x = np.array([0.5, -0.25])
     w1 = np.array([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]])
     b1 = np.array([0.1, -0.1, 0.2])
@@ -49,7 +50,7 @@ def verdict(net: str, claim: str):  # noqa: ANN201
         (r"\eta < 0.01", "wrong"),
         (r"\eta \le 0.01", "correct"),
         (r"\mu < 1", "unreadable"),  # Adam has no momentum setting
-        (r"a^1_1 < 1", "unreadable"),  # no worked example on digits
+        (r"a^2_1 < 1", "unreadable"),  # no worked example on digits
     ],
 )
 def test_settings(claim, want):
@@ -62,20 +63,20 @@ def test_settings(claim, want):
 def test_quantities_at_the_example():
     a1, a2 = example_activations()
     lo, hi = a1[0] - 1e-6, a1[0] + 1e-6
-    assert verdict("2-3-4", f"a^1_1 < {hi:.7f}").verdict == "correct"
-    wrong = verdict("2-3-4", f"a^1_1 < {lo:.7f}")
+    assert verdict("2-3-4", f"a^2_1 < {hi:.7f}").verdict == "correct"
+    wrong = verdict("2-3-4", f"a^2_1 < {lo:.7f}")
     assert wrong.verdict == "wrong"
     assert f"{a1[0]:.10g}" in wrong.message
-    assert verdict("2-3-4", f"{lo:.7f} < a^1_1 < {hi:.7f}").verdict == "correct"
-    # every unit of a layer: the largest a^2_j is the bound that decides
+    assert verdict("2-3-4", f"{lo:.7f} < a^2_1 < {hi:.7f}").verdict == "correct"
+    # every unit of a layer: the largest a^3_j is the bound that decides
     top = a2.max()
-    assert verdict("2-3-4", f"a^2_j < {top + 1e-6:.7f}").verdict == "correct"
-    wrong = verdict("2-3-4", f"a^2_j < {top - 1e-6:.7f}")
+    assert verdict("2-3-4", f"a^3_j < {top + 1e-6:.7f}").verdict == "correct"
+    wrong = verdict("2-3-4", f"a^3_j < {top - 1e-6:.7f}")
     assert wrong.verdict == "wrong"
     assert f"j={int(a2.argmax()) + 1}" in wrong.message
-    # a layer letter: a^0 = x has a negative entry, so 0 < a^l_j fails at l = 0
+    # a layer letter: a^1 = x has a negative entry, so 0 < a^l_j fails at l = 1
     wrong = verdict("2-3-4", "0 < a^l_j < 1")
-    assert wrong.verdict == "wrong" and "l=0, j=2" in wrong.message
+    assert wrong.verdict == "wrong" and "l=1, j=2" in wrong.message
     assert verdict("2-3-4", "0 < a^l_j < 1").verdict == "wrong"
     assert verdict("2-3-4", r"0 < \eta").verdict == "correct"  # η = 3
     assert verdict("2-3-4", r"\eta < 3").verdict == "wrong"
