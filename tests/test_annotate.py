@@ -25,7 +25,7 @@ def test_correct_values_and_expressions_are_safe_latex():
     assert correct_tex("delta_o2*out_h1") == r"$\delta _{o2}\,out_{h1}$"
     assert correct_tex("net_h2 = w3*i1 + b1") == r"$net_{h2} = w_{3}\,i_{1} + b_{1}$"
     assert correct_tex("∂E_total/∂w6") == r"$\partial E_{total}/\partial w_{6}$"
-    layer = r"\delta^{1}_{j} = \left(\sum_{k=1}^{10} w^{2}_{kj} \delta^{2}_{k}\right)"
+    layer = r"\delta^{2}_{j} = \left(\sum_{k=1}^{10} w^{3}_{kj} \delta^{3}_{k}\right)"
     assert correct_tex(layer) == f"${layer}$"
     # anything else is escaped text: no command, no unbalanced brace reaches the document
     assert (

@@ -1,14 +1,15 @@
 """``verify`` at the layer level: claims about BP1–BP4 checked for every layer and every unit.
 
 Layer numbers are read as the student's handout numbers them: the input is layer ``first``, the
-handout style's ``first_layer`` (the spec's ``style``, else ``nielsen``: a^1 = x, first weights
-w^2; ``mazur`` and the others: a^0 = x), so L = depth + first. A claim's layer letters (``l`` in
+handout style's ``first_layer`` (the spec's ``style``, else ``nielsen``: a^1 = x, first weights w^2;
+``mazur`` and the others: a^0 = x), so L = depth + first. A claim's layer letters (``l`` in
 ``\\delta^l_j``, ``w^{l+1}_{kj}``) take every value first … L for which all its names exist
-(``\\delta^{l+1}`` needs l < L); messages and the correct expression name layers the same way; its unit letters (``j``, ``k``) are
-array axes, so each side is evaluated for every unit at once (:mod:`layer_eval`), at
-``POINTS`` random points in float64 (:mod:`layer_values`). A link ``A = B`` holds when, at every
-point and for every instance, |A − B| ≤ ``REL_TOL`` × (the magnitudes of the terms that make A
-and B). Nothing is sampled or capped: the verdict's message says how many instances were checked.
+(``\\delta^{l+1}`` needs l < L); messages and the correct expression name layers the same way. Its
+unit letters (``j``, ``k``) are array axes, so each side is evaluated for every unit at once
+(:mod:`layer_eval`), at ``POINTS`` random points in float64 (:mod:`layer_values`). A link ``A = B``
+holds when, at every point and for every instance, |A − B| ≤ ``REL_TOL`` × (the magnitudes of the
+terms that make A and B). Nothing is sampled or capped: the verdict's message says how many
+instances were checked.
 
 A claim is ``wrong`` when an instance differs, or when it cannot hold as written for some layer:
 an index running over two different ranges (``w^{l+1}_{jk}`` beside ``\\delta^{l+1}_k``), or array
@@ -456,8 +457,10 @@ class LayerChecker:
             eqs = [e.func(lhs, e.rhs, evaluate=False) for e in eqs]
         else:
             return None
-        first = self.first  # printed in the handout's numbering
-        return f"{_plain(tex(eqs[0].lhs, first))} = {_plain(tex(eqs[0].rhs, first))}" if eqs else None
+        if not eqs:
+            return None
+        lhs, rhs = (_plain(tex(side, self.first)) for side in (eqs[0].lhs, eqs[0].rhs))
+        return f"{lhs} = {rhs}"  # printed in the handout's numbering
 
 
 def _plain(text: str) -> str:

@@ -1,16 +1,16 @@
 """Evaluate a parsed claim side on a layer-level net: every unit index at once, with NumPy.
 
 Names are Nielsen's (seed 004), with layers numbered as the student's handout numbers them: the
-input is layer ``first`` (the handout style's ``first_layer``: 1 in Nielsen's a^1 = x, 0 in
-a^0 = x), the layers above it first + 1 … L, ``w^l_{jk}`` the weight from unit k of layer l − 1
-to unit j of layer l, ``b^l_j``, ``z^l_j``, ``a^l_j``, ``\\delta^l_j``, ``x_k``, ``y_j`` (the target), ``C``
+input is layer ``first`` (the handout style's ``first_layer``: 1 in Nielsen's a^1 = x, 0 in a^0 =
+x), the layers above it first + 1 … L, ``w^l_{jk}`` the weight from unit k of layer l − 1 to unit j
+of layer l, ``b^l_j``, ``z^l_j``, ``a^l_j``, ``\\delta^l_j``, ``x_k``, ``y_j`` (the target), ``C``
 (the cost of one example, with the weight-decay term when the spec has one), ``\\lambda`` (the
 decay), ``^L`` the last layer. A name with a layer and no unit (``\\delta^l``, ``w^{l+1}``) is the
-column vector or the matrix of that layer. ``\\frac{\\partial C}{\\partial q}`` is C's gradient
-for q among a, z, b, w, x; ``\\frac{\\partial z^l_i}{\\partial q}`` for q among w^l, b^l, a^{l−1},
-z^{l−1} and ``\\frac{\\partial a^l_i}{\\partial z^l_j}`` are the local derivatives (Kronecker
-deltas included). ``\\sigma`` is the sigmoid, ``\\tanh``, ``relu`` and the registry's names are
-themselves, and ``f``, ``g`` are the activation of the layer their argument belongs to.
+column vector or the matrix of that layer. ``\\frac{\\partial C}{\\partial q}`` is C's gradient for
+q among a, z, b, w, x; ``\\frac{\\partial z^l_i}{\\partial q}`` for q among w^l, b^l, a^{l−1},
+z^{l−1} and ``\\frac{\\partial a^l_i}{\\partial z^l_j}`` are the local derivatives (Kronecker deltas
+included). ``\\sigma`` is the sigmoid, ``\\tanh``, ``relu`` and the registry's names are themselves,
+and ``f``, ``g`` are the activation of the layer their argument belongs to.
 
 Written layer numbers are read once, in :meth:`LayerEvaluator.layer` (written − ``first`` is the
 derivation's own number, input 0); bound layer letters and every message keep the written ones.
