@@ -51,7 +51,7 @@ def swish_spec():
 
 LAYER_CLAIMS = """\
 \\frac{{\\partial C}}{{\\partial b^l_j}} = \\delta^l_j
-a^{{1}}_{{j}} = {name}(z^{{1}}_{{j}})
+a^{{2}}_{{j}} = {name}(z^{{2}}_{{j}})
 """
 LAYER_WRONG = """\
 \\frac{{\\partial C}}{{\\partial b^l_j}} = -\\delta^l_j
