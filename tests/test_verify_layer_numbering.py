@@ -67,6 +67,9 @@ def test_first_weights_are_w2_by_default_and_w1_in_mazur():
     (v,) = d.verify("a^0_k = x_k")
     assert v.verdict == "unreadable"
     assert "layers 1..3 (a^1 = x is the input)" in v.message
+    (v,) = d.verify(r"\frac{\partial C}{\partial w^1_{jk}} = x_k \delta^1_j")
+    assert v.verdict == "unreadable"
+    assert "layers 2..3 (a^1 = x is the input, the first weights are w^2)" in v.message
     # a layer letter takes l = 2 .. L with the input as 1
     (v,) = d.verify(r"\frac{\partial C}{\partial b^l_j} = \delta^l_j")
     assert v.message.endswith("for l = 2, 3")

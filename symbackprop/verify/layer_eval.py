@@ -246,9 +246,12 @@ class LayerEvaluator:
             raise InvalidInput(f"layer letter of {tex_name(n)} is not bound") from None
         if not lowest <= l <= self.L:
             first = self.first
+            note = f"a^{first} = x is the input"
+            if lowest > 0 and l < lowest:  # w^1 read in a handout whose first weights are w^2
+                note += f", the first weights are w^{first + 1}"
             raise InvalidInput(
                 f"{tex_name(n, bind)}: the net has layers {lowest + first}..{self.top}"
-                + (f" (a^{first} = x is the input)" if lowest == 0 else "")
+                + (f" ({note})" if lowest == 0 or l < lowest else "")
             )
         return l
 
