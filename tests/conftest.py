@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-import black
+import blackmemo
 import pytest
 
 from symbackprop.handout.latexrun import find_pdflatex
@@ -52,26 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _black_results_reused():
-    """Black's output for a source it has formatted before in this test process, reused.
-
-    ``black.format_str`` is a pure function of the source and the mode, and most of the time of
-    ``codegen`` (and of ``handout`` and ``check``, which generate the module too): the suite
-    generates the same built-in examples' modules hundreds of times, and this cuts the CPU of a
-    repeated command by about 60 %. A new source still goes to black; fresh interpreters (the
-    subprocess tests) and users are untouched; a test that replaces ``black.format_str`` with
-    monkeypatch replaces this wrapper for its own duration.
-    """
-    real = black.format_str
-    results: dict[tuple[str, str], str] = {}
-
-    def format_str(src_contents: str, *, mode: black.Mode) -> str:
-        key = (src_contents, repr(mode))
-        if key not in results:
-            if len(results) > 50_000:  # bounded: the suite needs a few thousand
-                results.clear()
-            results[key] = real(src_contents, mode=mode)
-        return results[key]
-
-    black.format_str = format_str
+    """Every test process reuses black's results (tests/blackmemo.py; row 40's interpreters
+    install it too, the other subprocess tests' do not); a test that replaces
+    ``black.format_str`` with monkeypatch replaces the wrapper for its own duration."""
+    restore = blackmemo.install()
     yield
-    black.format_str = real
+    restore()

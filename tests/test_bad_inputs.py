@@ -911,6 +911,9 @@ def test_row39_pdflatex_hang_is_killed(workdir, capsys, monkeypatch, require_pdf
 
 _GENERATE_ALL = """
 import sys
+sys.path.insert(0, sys.argv[2])
+import blackmemo  # as in the test processes: black's output for a repeated source reused
+blackmemo.install()
 from symbackprop.cli.commands import main
 from symbackprop.spec.load import example_names
 for name in [*example_names(), sys.argv[1]]:
@@ -938,7 +941,7 @@ def test_row40_every_example_is_byte_identical_across_hash_seeds(tmp_path):
         cwd.mkdir()
         env = dict(os.environ, PYTHONHASHSEED=seed, TZ=zone)
         child = subprocess.Popen(
-            [sys.executable, "-c", _GENERATE_ALL, str(spec)],
+            [sys.executable, "-c", _GENERATE_ALL, str(spec), str(Path(__file__).parent)],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
