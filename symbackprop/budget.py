@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from symbackprop.check.subrun import remaining_seconds
 from symbackprop.errors import ResourceLimit
@@ -26,6 +28,7 @@ CALL_SECONDS = 5e-6  # one NumPy call on small arrays
 LAYER_SECONDS = 0.05  # deriving, printing and formatting one layer of a layer-level module
 
 _configured: float | None = None
+_max_ops: int | None = None  # the running command's --max-ops, while it loads its spec
 _UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
 
 
@@ -89,3 +92,38 @@ def layer_params(sizes) -> int:
 def require_layer_codegen(what: str, sizes) -> None:
     """Deriving and generating a layer-level module: time grows with the depth."""
     require(what, memory=0.0, seconds=LAYER_SECONDS * (len(sizes) - 1))
+
+
+def operations_refused(name: str, limit: int, *, level: str) -> ResourceLimit:
+    """The refusal of a network over ``--max-ops`` (the one wording, counted or estimated)."""
+    hint = "raise --max-ops; derivation time grows faster than the network"
+    if level == "unit":
+        hint += ', or read it at level = "layer" (BP1-BP4 per layer)'
+    return ResourceLimit(f"network '{name}' has more than {limit} operations", hint=hint)
+
+
+@contextmanager
+def operation_limit(limit: int | None) -> Iterator[None]:
+    """While a command loads its spec, hold unit-level layered nets to ``--max-ops`` before they
+    are built (:func:`require_layered_unit_operations`); other callers build without a limit."""
+    global _max_ops
+    before, _max_ops = _max_ops, limit
+    try:
+        yield
+    finally:
+        _max_ops = before
+
+
+def layered_unit_operations(widths: Sequence[int]) -> int:
+    """A lower bound of the operations ``--max-ops`` counts in a fully connected net at unit
+    level, inputs first: every weight is one term ``w*a`` (three nodes: the product and its two
+    symbols) of its unit's sum; biases, activations and the loss only add to it."""
+    return sum(3 * widths[i] * widths[i - 1] for i in range(1, len(widths)))
+
+
+def require_layered_unit_operations(name: str, widths: Sequence[int]) -> None:
+    """Refuse before building, in O(depth), a unit-level net whose weights alone are over the
+    running command's ``--max-ops``: building 784-30-10 at unit level takes seconds, only to be
+    refused by the exact count. Under the bound the exact count after building decides."""
+    if _max_ops is not None and layered_unit_operations(widths) > _max_ops:
+        raise operations_refused(name, _max_ops, level="unit")

@@ -23,7 +23,6 @@ from typing import Any
 import sympy as sp
 
 from symbackprop.derivation.layer import LayerNet
-from symbackprop.errors import ResourceLimit
 from symbackprop.model.network import Network
 
 LEVELS = ("unit", "layer")
@@ -195,17 +194,14 @@ class Derived:
     def require_operations(self, limit: int) -> None:
         """Refuse (exit 5) a network with more than ``limit`` SymPy nodes in :meth:`expressions`;
         stops counting at the limit, so the check costs at most ``limit`` steps."""
+        from symbackprop.budget import operations_refused
+
         count = 0
         for expr in self.expressions():
             for _ in sp.preorder_traversal(expr):
                 count += 1
                 if count > limit:
-                    hint = "raise --max-ops; derivation time grows faster than the network"
-                    if self.level == "unit":
-                        hint += ', or read it at level = "layer" (BP1-BP4 per layer)'
-                    raise ResourceLimit(
-                        f"network '{self.name}' has more than {limit} operations", hint=hint
-                    )
+                    raise operations_refused(self.name, limit, level=self.level)
 
     def text(self, *, digits: int = 9) -> str:
         """The derivation in textbook notation, with the example's numbers where it has them."""

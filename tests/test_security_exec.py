@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from clirun import run
 
+from symbackprop.budget import operation_limit
 from symbackprop.check import subrun
 from symbackprop.cli.commands import MAX_OPS
 from symbackprop.codegen.audit import AuditError, audit_module
@@ -115,7 +116,8 @@ def test_docstring_literal_round_trips(text):
 
 def module_for(name: str, level: str) -> str:
     try:
-        net = load_spec(name, level=level)
+        with operation_limit(MAX_OPS):  # refused before building, as the command line does
+            net = load_spec(name, level=level)
         derived(net).require_operations(MAX_OPS)  # the command line's default limit
     except (InvalidInput, ResourceLimit) as error:
         pytest.skip(f"{name} has no {level} level: {error}")

@@ -26,6 +26,7 @@ from clirun import one_line_error, snapshot
 from symbackprop.cli import commands as cli
 from symbackprop.codegen import pyformat
 from symbackprop.deadline import TimeLimitExpired, time_limit
+from symbackprop.errors import ResourceLimit
 
 LIMIT = 5.0
 # Past the limit: the alarm's own latency is milliseconds, but unwinding a deep SymPy stack on a
@@ -203,6 +204,56 @@ def test_row43_default_max_ops_refuses_a_300_layer_net(workdir, capsys):
     assert code == 5, err
     assert "more than 10000 operations (raise --max-ops" in one_line_error(err)
     assert not (workdir / "deep.py").exists()
+
+
+def test_row43_unit_level_refusal_counts_before_building(capsys):
+    # 784-30-10 at unit level is 23,860 weights: building it took seconds, only to be refused.
+    start = time.process_time()
+    code, out, err, _ = run(capsys, "derive", "nielsen", "--level", "unit")
+    seconds = time.process_time() - start
+    assert code == 5, err
+    line = one_line_error(err)
+    assert "network 'nielsen' has more than 10000 operations (raise --max-ops" in line
+    assert 'or read it at level = "layer"' in line
+    assert out == ""
+    assert seconds < 0.5  # building the net alone took over 2 s
+
+
+@pytest.mark.parametrize(
+    ("notation", "layers"),
+    [
+        ("mazur", '{units = 2, activation = "sigmoid", bias = "shared"}, {units = 2}'),
+        ("nielsen", '{units = 3, activation = "relu"}, {units = 1, activation = "linear"}'),
+        ("jacobs", '{units = 1, bias = "none"}, {units = 3, activation = "softmax"}'),
+        ("essa", '{units = 2, activation = "tanh"}, {units = 2, activation = "linear"}'),
+    ],
+)
+def test_row43_the_estimate_before_building_never_exceeds_the_count(capsys, notation, layers):
+    # The estimate refuses only what the exact count after building would refuse too.
+    import sympy as sp
+
+    from symbackprop.budget import layered_unit_operations
+    from symbackprop.derived import derived
+    from symbackprop.spec.load import load_spec_text
+
+    spec = f'notation = "{notation}"\nlevel = "unit"\n[network]\ninputs = 2\nlayers = [{layers}]\n'
+    d = derived(load_spec_text(spec, source="s", name="s"))
+    count = sum(1 for e in d.expressions() for _ in sp.preorder_traversal(e))
+    widths = [2, *(int(w) for w in re.findall(r"units = (\d+)", layers))]
+    estimate = layered_unit_operations(widths)
+    assert 0 < estimate <= count
+    # a limit the estimate passes but the count does not: still refused, after building
+    assert estimate < count
+    with pytest.raises(ResourceLimit, match=f"more than {estimate} operations"):
+        d.require_operations(estimate)
+
+
+def test_row43_mazur_at_its_estimate_is_refused_by_the_exact_count(workdir, capsys):
+    # 2-2-2: 8 weights, an estimate of 24 operations; the built net has more, so 24 still refuses
+    code, out, err, _ = run(capsys, "--max-ops", "24", "derive", "mazur")
+    assert code == 5, err
+    assert "network 'mazur' has more than 24 operations" in one_line_error(err)
+    assert out == ""
 
 
 def test_row43_max_ops_applies_to_verify(workdir, capsys):

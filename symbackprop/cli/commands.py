@@ -211,11 +211,12 @@ def _parser() -> argparse.ArgumentParser:
 def _load(args):
     """The spec's network, derived at its level (:mod:`derived`), refused (exit 5) before the
     commands' work when it is over --max-ops; its warnings go to stderr."""
-    from symbackprop.budget import set_max_memory  # the limit the commands' estimates are held to
+    from symbackprop.budget import operation_limit, set_max_memory
     from symbackprop.derived import derived
     from symbackprop.spec.load import load_spec
 
-    d = derived(load_spec(args.spec, level=getattr(args, "level", None)))
+    with operation_limit(args.max_ops):  # a unit-level net over it is refused before it is built
+        d = derived(load_spec(args.spec, level=getattr(args, "level", None)))
     d.require_operations(args.max_ops)
     for warning in d.network.warnings:
         _warn(warning)

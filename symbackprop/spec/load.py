@@ -26,6 +26,7 @@ from typing import Any
 
 import sympy as sp
 
+from symbackprop.budget import require_layered_unit_operations
 from symbackprop.errors import InvalidInput
 from symbackprop.model.layered import MAX_UNITS, LayerSpec, build_layered
 from symbackprop.model.names import check_unique, validate_name
@@ -327,6 +328,8 @@ def read_network_table(data: dict) -> NetworkTable:
 
 
 def _layered(table: NetworkTable, name: str, title: str, notation, numbers: dict) -> Network:
+    # a command's --max-ops refuses a net too big at unit level before it is built
+    require_layered_unit_operations(name, [table.inputs, *(s.units for s in table.layers)])
     return build_layered(
         name=name,
         inputs=table.inputs,
