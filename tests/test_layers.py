@@ -167,9 +167,10 @@ def test_softmax_handout_derives_a_minus_y(tmp_path):
     text = (tmp_path / "d.tex").read_text()
     assert r"\delta_{kj}" in text and r"a^L_j - y_j" in text and r"\sum_k y_k = 1" in text
     # The network's own BP1 in the order of the text above it: sum_k dC/da_k a_k (delta_kj - a_j)
+    # (numbered as Nielsen does, the input a^1 = x: the output layer is 3)
     general = (
-        r"{\delta^{2}_{j}} &= \sum_{k=1}^{10} \frac{\partial C}{\partial {a^{2}_{k}}} {a^{2}_{k}} "
-        r"\left(\delta_{kj} - {a^{2}_{j}}\right)"
+        r"{\delta^{3}_{j}} &= \sum_{k=1}^{10} \frac{\partial C}{\partial {a^{3}_{k}}} {a^{3}_{k}} "
+        r"\left(\delta_{kj} - {a^{3}_{j}}\right)"
     )
     assert general in text
 
@@ -184,20 +185,28 @@ def test_network_equations_read_as_nielsen_writes_them(tmp_path):
     """Seed 004's order: z^l_j = sum_k w^l_jk a^(l-1)_k + b^l_j, delta^L = (a^L - y) sigma'(z^L),
     delta^l = (sum_k w^(l+1)_kj delta^(l+1)_k) sigma'(z^l); every line of the align* is aligned
     on its '&='. SymPy's canonical order would print b + sum a w and (1 - a)(-y + a) a."""
-    assert main(["handout", "nielsen", "-o", str(tmp_path / "n.tex"), "--no-pdf"]) == 0
-    text = (tmp_path / "n.tex").read_text()
-    body = text[text.index("The equations of this network") : text.index("The algorithm")]
-    for needle in (
-        r"{z^{2}_{j}} &= \sum_{k=1}^{30} {w^{2}_{jk}} {a^{1}_{k}} + {b^{2}_{j}}",
-        r"{a^{2}_{j}} &= \sigma\left({z^{2}_{j}}\right)",
-        r"&= \left({a^{2}_{j}} - {y_{j}}\right) {a^{2}_{j}} \left(1 - {a^{2}_{j}}\right)",
-        r"&= \left(\sum_{k=1}^{10} {w^{2}_{kj}} {\delta^{2}_{k}}\right) {a^{1}_{j}} "
-        r"\left(1 - {a^{1}_{j}}\right)",
-    ):
-        assert needle in body
-    aligns = body.split(r"\begin{align*}")[1:]
-    lines = [ln for part in aligns for ln in part.split(r"\end{align*}")[0].splitlines() if ln]
-    assert lines and all("&=" in ln for ln in lines)
+    # the default style (nielsen) numbers the input layer 1; the mazur style numbers it 0
+    for style, top in (("nielsen", 3), ("mazur", 2)):
+        out = tmp_path / f"{style}.tex"
+        assert main(["handout", "nielsen", "-o", str(out), "--no-pdf", "--style", style]) == 0
+        text = out.read_text()
+        start = text.index("The equations of this network")
+        body = text[start : text.index(r"\section*", start)]
+        h = top - 1
+        for needle in (
+            rf"{{z^{{{top}}}_{{j}}}} &= \sum_{{k=1}}^{{30}} {{w^{{{top}}}_{{jk}}}} "
+            rf"{{a^{{{h}}}_{{k}}}} + {{b^{{{top}}}_{{j}}}}",
+            rf"{{a^{{{top}}}_{{j}}}} &= \sigma\left({{z^{{{top}}}_{{j}}}}\right)",
+            rf"&= \left({{a^{{{top}}}_{{j}}}} - {{y_{{j}}}}\right) {{a^{{{top}}}_{{j}}}} "
+            rf"\left(1 - {{a^{{{top}}}_{{j}}}}\right)",
+            rf"&= \left(\sum_{{k=1}}^{{10}} {{w^{{{top}}}_{{kj}}}} "
+            rf"{{\delta^{{{top}}}_{{k}}}}\right) {{a^{{{h}}}_{{j}}}} "
+            rf"\left(1 - {{a^{{{h}}}_{{j}}}}\right)",
+        ):
+            assert needle in body, (style, needle)
+        aligns = body.split(r"\begin{align*}")[1:]
+        lines = [ln for part in aligns for ln in part.split(r"\end{align*}")[0].splitlines() if ln]
+        assert lines and all("&=" in ln for ln in lines)
 
 
 def test_derive_text_keeps_the_order_of_the_rules(capsys):

@@ -118,7 +118,9 @@ def activation_proof(name: str) -> Proof:
 def equal(a: sp.Expr, b: sp.Expr) -> bool:
     """Whether two steps are equal as functions of x (SymPy; registry functions rewritten to
     elementary ones first)."""
-    a, b = (rules.to_elementary(sp.sympify(e).doit()) for e in (a, b))
+    a, b = (
+        rules.to_elementary((sp.Integer(e) if isinstance(e, int) else e).doit()) for e in (a, b)
+    )
     if sp.simplify((a - b).rewrite(sp.exp)) == 0:
         return True
     # a piecewise function SymPy cannot simplify: equal away from the kink at 0

@@ -108,13 +108,7 @@ def likelihood_section(inp: SectionInput) -> dict:
     else:
         density_lines = [(first, "= " + w.s(lik.density))]
         log_lines = [(rf"\log {first}", "= " + w.s(lik.log_density))]
-        blocks.append(
-            block(
-                text=intro,
-                lines=density_lines + log_lines,
-                after="(the logarithm as SymPy expands it).",
-            )
-        )
+        blocks.append(block(text=intro, lines=density_lines + log_lines))
     loss = w.inline(net.loss)
     own = LOG_L if lik.sign > 0 else f"-{loss}"
     total_lines = []

@@ -237,7 +237,6 @@ def hadamard(inp: SectionInput) -> dict:
 def _exact_or_float(value: sp.Expr) -> sp.Expr:
     """A rational value as it is (a weight of 0.14 prints 0.14), any other as a 30-digit
     float."""
-    value = sp.sympify(value)
     return value if value.is_Rational else sp.N(value, 30)
 
 
