@@ -353,7 +353,8 @@ def test_refused_spec(workdir, capsys, command, spec, code, message, detail):
     assert snapshot(workdir) == before  # nothing written, nothing changed
     assert not (workdir / "PWNED").exists()
     assert out == ""
-    assert seconds < 1.0
+    # CPU time; the slowest row (a deeply dotted key) takes 0.3 s alone, more in a busy worker
+    assert seconds < 1.5
 
 
 def test_row01_spec_missing_or_directory(workdir, capsys):

@@ -138,7 +138,9 @@ def test_bad_timeout_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> No
 
 def test_require_pdflatex_fixture(tmp_path: Path) -> None:
     # Run the real conftest in a separate pytest with pdflatex hidden: skip, or fail when required.
-    (tmp_path / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
+    here = Path(__file__).parent
+    for name in ("conftest.py", "blackmemo.py"):  # the conftest and the module it imports
+        (tmp_path / name).write_text((here / name).read_text())
     (tmp_path / "test_it.py").write_text("def test_it(require_pdflatex):\n    pass\n")
     repo = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, SYMBACKPROP_PDFLATEX="", PYTHONPATH=repo)
