@@ -355,22 +355,35 @@ def plot(path, results) -> bool:
     if not groups:
         return False
     titles = _titles()
-    peers = [k for k in titles if not k.startswith("floor")]
-    fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(groups)), 4.8))
+
+    def timed(peer, row):
+        r = row.get((peer, "user")) or row.get((peer, "aligned"))
+        return r if r is not None and r.timed else None
+
+    # only the peers this run timed somewhere (a missing library gets no legend entry)
+    peers = [
+        k for k in titles if not k.startswith("floor") and any(timed(k, row) for _, row in groups)
+    ]
+    colours = plt.get_cmap("tab20").colors
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * len(groups)), 5.4))
     width = 0.8 / len(peers)
     for i, peer in enumerate(peers):
         xs, ys = [], []
         for g, (_, row) in enumerate(groups):
-            r = row.get((peer, "user")) or row.get((peer, "aligned"))
-            if r is not None and r.timed:
+            r = timed(peer, row)
+            if r is not None:
                 xs.append(g + (i - len(peers) / 2 + 0.5) * width)
                 ys.append(r.median_s / row[("floor", "aligned")].median_s)
-        ax.bar(xs, ys, width, label=titles[peer].replace("`", ""))
+        colour = colours[(2 * i) % len(colours) + (2 * i) // len(colours) % 2]
+        ax.bar(xs, ys, width, label=titles[peer].replace("`", ""), color=colour)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_ylabel("time / GEMM-only floor (log)")
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{label}\n{dtype}" for (label, dtype), _ in groups], fontsize=7)
+    # one word a line (case, activation, batch, dtype), so that neighbouring labels never meet
+    ax.set_xticklabels(
+        ["\n".join(label.split(" ") + [dtype]) for (label, dtype), _ in groups], fontsize=7
+    )
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Full gradient time relative to the GEMM floor (lower is better)")
     fig.tight_layout()
