@@ -123,3 +123,24 @@ def test_cli_writes_the_deck_and_refuses_pdf_without_pdflatex(tmp_path, capsys, 
     assert not (tmp_path / "x.tex").exists()
     code, _, err = run(capsys, "slides", "hmkcode", "-o", str(tmp_path / "x.pdf"))
     assert code == 2 and "-o names the .tex file" in err
+
+
+def test_layer_deck_numbers_layers_as_the_handout_style_does():
+    """The deck and the handout of one spec agree: the nielsen style (the layer level's
+    default) numbers the input layer 1, the mazur style 0."""
+    import dataclasses
+
+    import symbackprop as sbp
+
+    net = sbp.example("digits")
+    for style, first in (("", 1), ("mazur", 0)):
+        styled = dataclasses.replace(net, style=style)
+        deck = sbp.derive(styled).slides()
+        handout = sbp.derive(styled).handout()
+        top = net.depth + first  # the output layer's number
+        assert rf"with $a^{{{first}}} = x$" in deck
+        assert f"Layer {top} (output)" in deck and f"Layer {top - 1}: " in deck
+        assert rf"Dashed arrows: $\delta^{{{top - 1}}}$ is computed from $\delta^{{{top}}}$" in deck
+        assert f"Layer {top + 1}" not in deck
+        for printed in (rf"{{z^{{{top}}}_{{j}}}}", rf"{{a^{{{top}}}_{{j}}}}"):
+            assert printed in deck and printed in handout

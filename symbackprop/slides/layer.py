@@ -16,6 +16,7 @@ from __future__ import annotations
 from symbackprop.derivation.layer import LayerNet, derive_layers
 from symbackprop.handout.course import number_latex
 from symbackprop.handout.layer_figure import layer_figure
+from symbackprop.handout.styles import choose_style
 from symbackprop.handout.unit import escape_text
 from symbackprop.printers.layer_latex import layer_equations
 from symbackprop.rules.optimizers import optimizer
@@ -33,10 +34,10 @@ GENERAL = [
 _SETTING = {"beta1": r"\beta_1", "beta2": r"\beta_2", "eps": r"\epsilon", "momentum": r"\mu"}
 
 
-def chain(net: LayerNet, layer: int = 0) -> Chain:
-    """The layer figure; with ``layer`` = l, the path from W^l to the cost and back to δ^l
-    emphasised."""
-    fig = layer_figure(net)
+def chain(net: LayerNet, layer: int = 0, first: int = 0) -> Chain:
+    """The layer figure (the input numbered ``first``); with ``layer`` = l (the derivation's
+    number, W^1 first), the path from W^l to the cost and back to δ^l emphasised."""
+    fig = layer_figure(net, first)
     forward = tuple(
         ChainArrow(a.src, a.dst, a.label, emph=bool(layer) and k >= layer - 1)
         for k, a in enumerate(fig.forward)
@@ -56,7 +57,9 @@ def _tagged(rhs: str, tag: str) -> str:
 def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> Deck:
     """The deck of a layer-level network (module docstring)."""
     d = derive_layers(net)
-    layers = layer_equations(d)
+    # layers numbered as the spec's handout numbers them (the nielsen style: the input is 1)
+    first = choose_style("layer", "", net.style).first_layer
+    layers = layer_equations(d, first)
     L = net.depth
     frames = [
         Frame(
@@ -64,10 +67,10 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
             text=(
                 f"A {'--'.join(str(s) for s in net.sizes)} fully connected network: "
                 r"$z^l = W^l a^{l-1} + b^l$, $a^l = f_l(z^l)$, "
-                rf"$l = 1, \dots, {L}$, with $a^0 = x$. Solid arrows: the forward pass; "
-                r"dashed: $\delta$ going back."
+                rf"$l = {1 + first}, \dots, {L + first}$, with $a^{{{first}}} = x$. Solid "
+                r"arrows: the forward pass; dashed: $\delta$ going back."
             ),
-            chain=chain(net),
+            chain=chain(net, first=first),
         )
     ]
     rows, step = [], 1
@@ -87,7 +90,8 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
         )
     )
     for layer in layers:
-        l = layer["layer"]
+        n = layer["layer"]  # as printed
+        l = n - first  # the derivation's number
         rows, step = [], 1
         for line in layer["lines"]:
             rows.append(Row(line["lhs"], _tagged("= " + line["general"], line["label"]), step))
@@ -98,16 +102,16 @@ def layer_deck(net: LayerNet, *, source: str, show_solutions: bool = True) -> De
                 step += 1
         if not show_solutions:
             rows = [r for r in rows if r.rhs == ASK or r.lhs.startswith(r"{\delta")]
-            rows += [Row(r"\frac{\partial C}{\partial W^{%d}}" % l, ASK, step)]
-        title = f"Layer {l}" + (" (output)" if l == L else "") + f": ${layer['activation']}$"
+            rows += [Row(r"\frac{\partial C}{\partial W^{%d}}" % n, ASK, step)]
+        title = f"Layer {n}" + (" (output)" if l == L else "") + f": ${layer['activation']}$"
         frames.append(
             Frame(
                 title,
                 rows=tuple(rows),
-                chain=chain(net, l),
+                chain=chain(net, l, first),
                 question=not show_solutions,
-                note=rf"Dashed arrows: $\delta^{{{l}}}$ is computed from "
-                + ("the cost." if l == L else rf"$\delta^{{{l + 1}}}$ and $W^{{{l + 1}}}$."),
+                note=rf"Dashed arrows: $\delta^{{{n}}}$ is computed from "
+                + ("the cost." if l == L else rf"$\delta^{{{n + 1}}}$ and $W^{{{n + 1}}}$."),
             )
         )
     opt = optimizer(net.optimizer.name)
