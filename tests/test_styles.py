@@ -92,3 +92,21 @@ def test_unknown_style_is_one_line_exit_2(tmp_path, capsys):
     assert code == 2 and "fancy" in err and "Traceback" not in err
     with pytest.raises(InvalidInput, match="unknown style 'fancy'"):
         sbp.derive(sbp.example("mazur")).handout(style="fancy")
+
+
+def test_a_6_6_6_net_fits_the_page_in_the_styles_with_the_largest_blocks(require_pdflatex):
+    """The fausett style works momentum and Adagrad (a table of all 84 parameters, which must
+    break across pages) and writes the error of 6 outputs (a long sum, broken across rows); a
+    question handout's workspace for a 6-unit hidden δ is capped to fit a page."""
+    from symbackprop.handout.latexrun import compile_with_log
+
+    names = sbp.layered(6, [6, 6], notation="mazur", level="unit")
+    leaves = list(names.inputs) + list(names.params) + list(names.targets)
+    values = {str(s): round(((k * 37) % 19 - 9) / 10, 2) for k, s in enumerate(leaves)}
+    d = sbp.derive(sbp.layered(6, [6, 6], notation="mazur", level="unit", values=values))
+    for style, solutions in (("fausett", True), ("mazur", False)):
+        tex = d.handout(style=style, show_solutions=solutions)
+        assert (r"\begin{longtable}" in tex) == (style == "fausett")
+        _, log = compile_with_log(tex)
+        boxes = re.findall(r"(?:Overfull|Underfull) \\[hv]box \(([\d.]+)pt", log)
+        assert [b for b in boxes if float(b) > 1] == [], (style, solutions)

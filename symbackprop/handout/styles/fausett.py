@@ -60,6 +60,7 @@ def learning(inp: SectionInput) -> dict:
 
         return layer_learning(inp)
     from symbackprop.handout.styles.fausett_index import index_form
+    from symbackprop.printers.latex_lines import pack
 
     d, net = inp.derivation, inp.network
     p = _printer(inp)
@@ -80,7 +81,10 @@ def learning(inp: SectionInput) -> dict:
     on_p = pe.doprint(grad.expr)
     return dict(
         error=error,
-        loss=f"{p.doprint(loss.symbol)} = {p.doprint(loss.expr)}",
+        # the error's rows, a long sum broken at its terms
+        loss=pack(
+            [(p.doprint(loss.symbol), "= " + _printer(inp, breakable=True).doprint(loss.expr))]
+        ),
         loss_symbol=p.doprint(net.loss),
         rate=rate,
         direction="ascent" if net.maximize else "descent",

@@ -107,7 +107,7 @@ def learning(inp) -> dict:
     return dict(
         error=tex(rules._sub(a(L)[k], sp.IndexedBase("y")[k])),
         k="k",
-        loss=f"C = {tex(d.cost)}",
+        loss=(("C", f"= {tex(d.cost)}"),),
         loss_symbol="C",
         maximize=d.output.maximize,
         direction="ascent" if d.output.maximize else "descent",
