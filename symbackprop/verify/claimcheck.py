@@ -21,8 +21,7 @@ transcendental), both sides are evaluated at ``POINTS`` random rational points a
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
-from typing import get_args
+from dataclasses import dataclass, field
 
 import sympy as sp
 
@@ -44,7 +43,6 @@ FLOAT_REL = sp.Float("1e-30")
 MAX_OPS = 300  # larger differences go to evaluation: expanding nested sigmoids explodes
 MAX_CANCEL = 80
 MAX_POW = 512
-_NODE_TYPES = get_args(cp.Node)
 
 
 class Undecided(Exception):  # noqa: N818 - a verdict, not an error
@@ -221,15 +219,7 @@ class Checker:
             n = cp.Mul(_join_delta(n.factors))
         if isinstance(n, cp.Mul):  # \Delta w_{ij}(t+1): a time-tagged name
             n = cp.Mul(timesteps.tag(n.factors))
-        changes = {}
-        for name, value in vars(n).items():
-            if isinstance(value, tuple):
-                changes[name] = tuple(self._prep(v, in_power) for v in value)
-            elif isinstance(value, _NODE_TYPES):
-                changes[name] = self._prep(value, in_power)
-        if isinstance(n, cp.Mul) and len(changes.get("factors", (1, 1))) == 1:
-            return changes["factors"][0]
-        return replace(n, **changes) if changes else n
+        return cp.map_children(n, lambda v: self._prep(v, in_power))
 
     def convert(self, node: cp.Node, bindings: dict, where: str) -> sp.Basic:
         try:

@@ -52,10 +52,10 @@ import operator
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache, reduce
 from pathlib import Path
-from typing import NamedTuple, Protocol, Union
+from typing import NamedTuple, Protocol, Union, get_args
 
 import sympy
 from lark import Lark, Token, Transformer
@@ -150,6 +150,21 @@ class Transpose:
 
 
 Node = Union[Num, Name, Partial, Call, Add, Mul, Neg, Div, Pow, Sum, Hadamard, Transpose]
+NODE_TYPES = get_args(Node)
+
+
+def map_children(node: Node, fn: Callable[[Node], Node]) -> Node:
+    """``node`` with ``fn`` applied to each node below it (fields holding a node or a tuple of
+    nodes); a product left with one factor is that factor."""
+    changes = {}
+    for name, value in vars(node).items():
+        if isinstance(value, tuple):
+            changes[name] = tuple(fn(v) for v in value)
+        elif isinstance(value, NODE_TYPES):
+            changes[name] = fn(value)
+    if isinstance(node, Mul) and len(changes.get("factors", (1, 1))) == 1:
+        return changes["factors"][0]
+    return replace(node, **changes) if changes else node
 
 
 @dataclass(frozen=True)

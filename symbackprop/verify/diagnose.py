@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
-from typing import get_args
 
 import sympy as sp
 
@@ -28,7 +27,6 @@ from symbackprop.verify import claimparse as cp
 from symbackprop.verify.claimcheck import Checker, Link, _close, _flat, uncertainty
 from symbackprop.verify.resolve import LITERAL
 
-_NODE_TYPES = get_args(cp.Node)
 _NEAR = 1e-3  # a printed number "is" a quantity when within 0.1 %
 
 
@@ -261,7 +259,7 @@ def _replace(node: cp.Node, old: cp.Name, new: cp.Name) -> cp.Node:
     for key, value in vars(node).items():
         if isinstance(value, tuple):
             changes[key] = tuple(_replace(v, old, new) for v in value)
-        elif isinstance(value, _NODE_TYPES):
+        elif isinstance(value, cp.NODE_TYPES):
             changes[key] = _replace(value, old, new)
     return replace(node, **changes) if changes else node
 
@@ -273,7 +271,7 @@ def _walk(node: cp.Node):  # noqa: ANN202 - a generator of nodes
         yield n
         for value in vars(n).values():
             for kid in value if isinstance(value, tuple) else (value,):
-                if isinstance(kid, _NODE_TYPES):
+                if isinstance(kid, cp.NODE_TYPES):
                     todo.append(kid)
 
 

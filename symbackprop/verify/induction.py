@@ -32,7 +32,6 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field, replace
-from typing import get_args
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -44,7 +43,6 @@ MARK = "§"  # a name base holding MARK is read here (see :func:`resolve`)
 MAX_BASE = 6  # the base case runs the rule at most this many steps
 MAX_PASSES = 8  # passes of one difference left after the time algebra (each its own point)
 TRIALS = 4  # random points for the identity between passes left after the time algebra
-_NODES = get_args(cp.Node)
 _T = sp.Symbol("t", integer=True, nonnegative=True)
 _N = sp.Symbol("n", integer=True, nonnegative=True)
 _CANON = sp.Symbol("s_", integer=True, positive=True)
@@ -165,15 +163,7 @@ def symbolic(ctx: Context, n: cp.Node, steps: dict) -> cp.Node:
             else:
                 factors.append(f)
         n = cp.Mul(tuple(factors))
-    changes = {}
-    for name, value in vars(n).items():
-        if isinstance(value, tuple):
-            changes[name] = tuple(symbolic(ctx, v, steps) for v in value)
-        elif isinstance(value, _NODES):
-            changes[name] = symbolic(ctx, value, steps)
-    if isinstance(n, cp.Mul) and len(changes["factors"]) == 1:
-        return changes["factors"][0]
-    return replace(n, **changes) if changes else n
+    return cp.map_children(n, lambda v: symbolic(ctx, v, steps))
 
 
 def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa: ANN001

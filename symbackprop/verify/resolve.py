@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import get_args
 
 import sympy as sp
 
@@ -38,7 +37,6 @@ from symbackprop.verify import induction, timesteps
 
 LITERAL = "\x00lit"  # base of the placeholder names verify gives to printed numbers
 MAX_SUM_TERMS = 100_000  # \sum_{k=1}^{n}: beyond this the claim is undecided, never cut
-_NODE_TYPES = get_args(cp.Node)
 
 
 class NetworkResolver:
@@ -425,6 +423,6 @@ def names_resolve(
             nested = nested | {n.index}
         for value in vars(n).values():
             for kid in value if isinstance(value, tuple) else (value,):
-                if isinstance(kid, _NODE_TYPES):
+                if isinstance(kid, cp.NODE_TYPES):
                     todo.append((kid, nested))
     return tested or not require

@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import get_args
 
 import sympy as sp
 
@@ -65,8 +64,6 @@ from symbackprop.verify.diagnose import (
 from symbackprop.verify.layer import LayerChecker, Wrong
 from symbackprop.verify.layer import layer_letters as _layer_letters
 from symbackprop.verify.resolve import NetworkResolver, names_resolve
-
-_NODE_TYPES = get_args(cp.Node)
 
 MAX_ENUMERATION = 2_000_000  # name look-ups while enumerating a claim's instances
 CLAIM_SECONDS = 60.0  # checking one claim's instances; past it the claim is undecided
@@ -368,7 +365,7 @@ def _name_tests(claim: cp.Claim, r: NetworkResolver, free: set[str]) -> list[tup
         inner = nested | {n.index} if isinstance(n, cp.Sum) else nested
         for value in vars(n).values():
             for kid in value if isinstance(value, tuple) else (value,):
-                if isinstance(kid, _NODE_TYPES):
+                if isinstance(kid, cp.NODE_TYPES):
                     todo.append((kid, inner))
     return out
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import get_args
 
 import sympy as sp
 
@@ -120,13 +119,7 @@ def _shift_t(n: cp.Node, shift: int) -> cp.Node:
             exp = cp.Add((cp.Name("t"), _number(k))) if k else cp.Name("t")
             return cp.Pow(replace(n, sup=None), exp)
         return n
-    changes = {}
-    for name, value in vars(n).items():
-        if isinstance(value, tuple):
-            changes[name] = tuple(_shift_t(v, shift) for v in value)
-        elif isinstance(value, _NODES):
-            changes[name] = _shift_t(value, shift)
-    return replace(n, **changes) if changes else n
+    return cp.map_children(n, lambda v: _shift_t(v, shift))
 
 
 def hint(sides: tuple) -> tuple[frozenset, bool]:
@@ -378,15 +371,7 @@ def _absolute(n: cp.Node, t: int, steps: dict) -> cp.Node:
             else:
                 factors.append(f)
         n = cp.Mul(tuple(factors))
-    changes = {}
-    for name, value in vars(n).items():
-        if isinstance(value, tuple):
-            changes[name] = tuple(_absolute(v, t, steps) for v in value)
-        elif isinstance(value, _NODES):
-            changes[name] = _absolute(value, t, steps)
-    if isinstance(n, cp.Mul) and len(changes["factors"]) == 1:
-        return changes["factors"][0]
-    return replace(n, **changes) if changes else n
+    return cp.map_children(n, lambda v: _absolute(v, t, steps))
 
 
 def _mentions(node: cp.Node, steps: dict) -> bool:
@@ -564,6 +549,3 @@ def _run_wrong(
             f"side {i + 1} = {number(a)}, side {i + 2} = {number(b)}"
         ),
     )  # fmt: skip
-
-
-_NODES = get_args(cp.Node)
