@@ -289,20 +289,21 @@ class _Writer:
         lines += self.numbers(grad.expr, gsym)
         return Step(f"${self.s(gsym)}$", tuple(lines), exercise, (gsym,))
 
-    def update_lines(self, u) -> list[tuple[str, str]]:
+    def update_lines(self, u, numbers: bool = True) -> list[tuple[str, str]]:
         """``p⁺ = p ∓ η ∂E/∂p`` for one parameter; in the Δ style (Fausett) ``Δp`` first, then
-        ``p⁺ = p + Δp``."""
+        ``p⁺ = p + Δp``; with the example's numbers unless ``numbers`` is false."""
         p = self.s(u.param)
+        worked = self.worked if numbers else None
         after = ""
-        if self.worked is not None:
-            after = BREAK + " = " + format_number(self.worked.updated[u.param], self.digits)
+        if worked is not None:
+            after = BREAK + " = " + format_number(worked.updated[u.param], self.digits)
         if self.net.notation.update_style != "delta":
-            numbers = BREAK + " = " + self.n(u.expr) if self.worked is not None else ""
-            return [(f"{{{p}}}^{{+}}", "= " + self.s(u.expr) + numbers + after)]
+            values = BREAK + " = " + self.n(u.expr) if worked is not None else ""
+            return [(f"{{{p}}}^{{+}}", "= " + self.s(u.expr) + values + after)]
         step = u.expr.args[1]  # the ∓η ∂E/∂p term of p + (∓η ∂E/∂p)
         rhs, plus = "= " + self.s(step), ""
-        if self.worked is not None:
-            change = self.worked.updated[u.param] - self.net.value_map[u.param]
+        if worked is not None:
+            change = worked.updated[u.param] - self.net.value_map[u.param]
             change_text = format_number(change, self.digits)
             rhs += BREAK + " = " + self.n(step) + BREAK + " = " + change_text
             value = self.values.get(u.param) or format_number(self.net.value_map[u.param])

@@ -52,22 +52,31 @@ _START_RE = re.compile(_NEW_RE.pattern + "|" + _DEF_RE.pattern + "|" + _OP_RE.pa
 _CS_RE = re.compile(r"\s*(?:\{\s*\\([A-Za-z]+|.)\s*\}|\\([A-Za-z]+|.))")
 
 
-def _group(text: str, pos: int) -> tuple[str, int]:
-    """The braced group at ``pos`` (white space before it skipped): its inside and the end."""
-    m = re.compile(r"\s*\{").match(text, pos)
-    if m is None:
-        raise MacroError("a definition needs its body in braces")
-    depth, i = 1, m.end()
+def _closing(text: str, i: int, closer: str) -> int | None:
+    """Where ``closer`` (``}`` or ``]``) closes the group that starts at ``i``: the first one
+    outside nested braces (escaped characters skipped); None when it never does."""
+    depth = 0
     while i < len(text):
         c = text[i]
         if c == "\\":
             i += 2
             continue
+        if c == closer and depth == 0:
+            return i
         depth += (c == "{") - (c == "}")
-        if depth == 0:
-            return text[m.end() : i], i + 1
         i += 1
-    raise _Unclosed("a definition's braces are not closed")
+    return None
+
+
+def _group(text: str, pos: int) -> tuple[str, int]:
+    """The braced group at ``pos`` (white space before it skipped): its inside and the end."""
+    m = re.compile(r"\s*\{").match(text, pos)
+    if m is None:
+        raise MacroError("a definition needs its body in braces")
+    end = _closing(text, m.end(), "}")
+    if end is None:
+        raise _Unclosed("a definition's braces are not closed")
+    return text[m.end() : end], end + 1
 
 
 def _one(text: str, pos: int, what: str) -> tuple[str, int]:
@@ -91,17 +100,10 @@ def _bracket(text: str, pos: int) -> tuple[str | None, int]:
     m = re.compile(r"\s*\[").match(text, pos)
     if m is None:
         return None, pos
-    depth, i = 0, m.end()
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        depth += (c == "{") - (c == "}")
-        if c == "]" and depth == 0:
-            return text[m.end() : i], i + 1
-        i += 1
-    raise MacroError("an optional argument's '[' is not closed")
+    end = _closing(text, m.end(), "]")
+    if end is None:
+        raise MacroError("an optional argument's '[' is not closed")
+    return text[m.end() : end], end + 1
 
 
 def _definition(text: str, m: re.Match) -> tuple[Macro, int]:

@@ -333,13 +333,8 @@ def algorithm(inp: SectionInput) -> dict:
     )
 
     u = d.updates[0]
-    p = w.s(u.param)
     rate = w.inline(net.learning_rate)
-    if net.notation.update_style == "delta":
-        step = u.expr.args[1]
-        lines = [(rf"\Delta {p}", "= " + w.s(step)), (f"{{{p}}}^{{+}}", rf"= {p} + \Delta {p}")]
-    else:
-        lines = [(f"{{{p}}}^{{+}}", "= " + w.s(u.expr))]
+    lines = w.update_lines(u, numbers=False)
     direction = "ascent" if net.maximize else "descent"
     steps.append(
         dict(
