@@ -128,6 +128,9 @@ def symbolic(ctx: Context, n: cp.Node, steps: dict) -> cp.Node:
     from symbackprop.verify import timesteps as ts
 
     if isinstance(n, cp.Name):
+        if ts.ABS in n.base:  # w_{ij}(0): the weight at step 0
+            head, k = n.base.split(ts.ABS)
+            return replace(n, base=f"{head}{MARK}{ctx.time(sp.Integer(int(k)))}")
         if ts.STEP in n.base:
             head, k = n.base.split(ts.STEP)
             return replace(n, base=f"{head}{MARK}{ctx.time(_T + int(k))}")
@@ -157,6 +160,10 @@ def symbolic(ctx: Context, n: cp.Node, steps: dict) -> cp.Node:
         for f in n.factors:
             prev = factors[-1] if factors else None
             when = _time_of(f, steps) if _mentions_time(f, steps) else None
+            if isinstance(prev, cp.Partial) and when is not None:  # ∂E/∂w(s): pass s
+                if ts.gradient_name(prev) is None:
+                    raise NotProven("a derivative at a step needs names above and below")
+                prev = factors[-1] = ts.gradient_name(prev)
             timed = isinstance(prev, cp.Name) and _time_of(prev, steps) is None
             if timed and MARK not in prev.base and when is not None:
                 factors[-1] = replace(prev, base=f"{prev.base}{MARK}{ctx.time(when)}")
@@ -175,7 +182,16 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         return ctx.times[int(rest[0])]
     if head == "" and kind == "sum":
         return ctx.sums[int(rest[0])]
+    from symbackprop.verify import timesteps as ts
+
     when = ctx.times[int(kind)]
+    if head.startswith(ts.GRAD):  # ∂E/∂w(s): the gradient of pass s (at w(s - 1))
+        from symbackprop.derivation.equations import gradient_symbol
+
+        quantity, param = ts.gradient_of(r, head, sub, sup)
+        if param in r.plus and quantity == r.partial(r.net.loss, param):  # the rule's g
+            quantity = gradient_symbol(r.net.loss, param)
+        return ctx.pass_at(quantity, when)
     state = head if head in ("v", "G", "s", "m") else None
     written = head[6:] if head.startswith("Delta:") else ("w" if state else head)
     param = r._lookup(written, sub, sup)
@@ -183,9 +199,10 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         raise InvalidInput(f"unknown symbol '{written}' with a time argument")
     if param not in r.plus:
         return ctx.pass_at(param, when)
-    if head == written:
-        raise NotProven("a weight at a step (w(t)) in an unrolled sum is not proven here")
-    return ctx.run_at(head, param, when)
+    return ctx.run_at(WEIGHT if head == written else head, param, when)
+
+
+WEIGHT = "weight"  # the rule's quantity w(k) itself: w(0) as given, w(k) = w(k − 1) + Δw(k)
 
 
 # ------------------------------------------------------------------------------ the proof
@@ -249,30 +266,71 @@ def _untimed(proof: Proof, expr: sp.Expr) -> sp.Expr:
     )
 
 
-def _phi(proof: Proof, head: str, old: sp.Expr, when: sp.Expr) -> sp.Expr:
-    """The rule's value of ``head`` at step ``when`` from ``old`` at the step before; the
-    gradient at pass ``when`` is the canonical ``qg(when)`` (:func:`_canonical`)."""
+_QG = sp.Function("qg")  # the gradient of the claim's weight, in canonical form
+_X = sp.Function("X")  # the rule's quantity the claim determines, in canonical form
+_W0 = sp.Symbol("w0_", real=True)  # the weight at step 0: any value
+_R = sp.Symbol("r_", integer=True, positive=True)  # the step of a state's closed form
+DELTA = "Delta"  # the rule's step Δw(k), among its quantities
+
+
+def _advance(proof: Proof, old: dict, given: dict, when: sp.Expr) -> dict:
+    """The rule's quantities at step ``when`` (the weight, its step ``DELTA``, each state) from
+    those at the step before (``old``), the ones in ``given`` taken as they are; the gradient at
+    pass ``when`` is the canonical ``qg(when)``."""
     from symbackprop.rules import optimizers as rules
     from symbackprop.verify import timesteps as ts
 
-    form = ts._form(proof.rule)
+    rule, form = proof.rule, ts._form(proof.rule)
     g = _QG(when)
     env = {rules.lr: proof.checker.r.net.learning_rate, rules.step: when}
     env[ts._G] = -g if proof.checker.r.net.maximize else g
     env.update({sp.Symbol(k, real=True): v for k, v in proof.settings.items()})
-    if head.startswith("Delta:"):
-        if form.previous is None:
-            raise NotProven(f"{proof.rule.title}'s step Δw is not a recursion in Δw alone")
-        expr = form.change.xreplace({form.previous: old})
-    else:
-        expr = dict(form.states)[head].xreplace({form.old[head]: old})
-    if expr.free_symbols & (set(form.old.values()) | set(form.new.values())):
-        raise NotProven(f"{proof.rule.title}'s {head} depends on another of its states")
-    return expr.xreplace(env).xreplace(proof.positive)
+    start = {form.old[x]: old[x] for x in rule.state}
+    new = {}
+    for name, expr in form.states:
+        new[name] = given.get(name, expr.xreplace(start).xreplace(env))
+    at = {**env, **{form.new[x]: new[x] for x in rule.state}}
+    if form.previous is not None:
+        at[form.previous] = old[DELTA]
+    for name, expr in form.temps:
+        at[form.temp_symbols[name]] = expr.xreplace(at)
+    new[DELTA] = given.get(DELTA, form.change.xreplace(at).xreplace(at))
+    new[WEIGHT] = old[WEIGHT] + new[DELTA]
+    return {k: v.xreplace(proof.positive) for k, v in new.items()}
 
 
-_QG = sp.Function("qg")  # the gradient of the claim's weight, in canonical form
-_X = sp.Function("X")  # the rule's quantity the claim names, in canonical form
+def _start() -> dict:
+    return {WEIGHT: _W0, DELTA: sp.Integer(0)}
+
+
+def _from_start(proof: Proof, steps: int) -> list:
+    """The rule's quantities at steps 0 … ``steps`` from zero state (the weight at w(0))."""
+    values = [{**_start(), **dict.fromkeys(proof.rule.state, sp.Integer(0))}]
+    for k in range(1, steps + 1):
+        values.append(_advance(proof, values[-1], {}, sp.Integer(k)))
+    return values
+
+
+class _Unknown(sp.Symbol):  # a quantity the step needs and the claim does not determine
+    pass
+
+
+def _closed(proof: Proof, head: str, when: sp.Expr) -> sp.Expr:
+    """A quantity of the rule the claim does not name, at step ``when``, as a sum over the steps:
+    X(k) = a X(k − 1) + b(k) from X(0) = 0 is Σ_{r=1}^{k} a^{k−r} b(r) (momentum's Δw, every
+    state of the registry's rules); an :class:`_Unknown` for any other recursion."""
+    from symbackprop.verify import timesteps as ts
+
+    form = ts._form(proof.rule)
+    mark = sp.Dummy("previous")
+    zero = {**_start(), **dict.fromkeys(proof.rule.state, sp.Integer(0))}
+    if head == DELTA and form.previous is None or head == WEIGHT:
+        return _Unknown(f"{head}_unknown")
+    step = _advance(proof, {**zero, head: mark}, {}, _R)[head]
+    a, b = sp.expand(step).coeff(mark), sp.expand(step).subs(mark, 0)
+    if sp.expand(step - a * mark - b) != 0 or a.has(_R, _QG, mark) or b.has(mark):
+        return _Unknown(f"{head}_unknown")
+    return sp.Sum(a ** (when - _R) * b, (_R, 1, when))
 
 
 def _prove_link(proof: Proof, expr: sp.Expr) -> bool:
@@ -280,11 +338,11 @@ def _prove_link(proof: Proof, expr: sp.Expr) -> bool:
     passes was decided at random points. The time algebra is done once per canonical form: the
     instances of a claim share it."""
     proof.numeric = False
-    canon, back, head = _canonical(proof, expr)
-    key = (canon, head)
+    canon, back, heads = _canonical(proof, expr)
+    key = (canon, tuple(sorted(heads.items(), key=str)))
     if key not in proof.done:
         try:
-            proof.done[key] = _reduce_link(proof, canon, head)
+            proof.done[key] = _reduce_link(proof, canon, heads)
         except NotProven as err:
             proof.done[key] = err
     result = proof.done[key]
@@ -296,28 +354,53 @@ def _prove_link(proof: Proof, expr: sp.Expr) -> bool:
     return proof.numeric
 
 
-def _canonical(proof: Proof, expr: sp.Expr) -> tuple[sp.Expr, dict, str | None]:
+def _head(proof: Proof, head: str) -> str:
+    """A rule quantity's head as :func:`_advance` names it (Adam's v is its state s)."""
+    if head == WEIGHT:
+        return WEIGHT
+    if head.startswith("Delta:"):
+        return DELTA
+    state = proof.rule.state
+    if head == "v" and "v" not in state and "s" in state:
+        return "s"
+    if head not in state:
+        raise NotProven(f"{proof.rule.title} has no state {head}")
+    return head
+
+
+def _canonical(proof: Proof, expr: sp.Expr) -> tuple[sp.Expr, dict, dict]:
     """``expr`` with its passes' functions renamed q0, q1, ... in order of appearance, the
-    rule's quantity X and its gradient qg; the map back; the quantity's head."""
+    gradient of the claim's weight qg, the rule's quantity the claim determines X and the others
+    Y_head; the map back; each canonical function's head."""
     from symbackprop.derivation.equations import gradient_symbol
 
     ctx = proof.ctx
     runs = {f.func for f in expr.atoms(AppliedUndef) if f.func.__name__ in ctx.runs}
-    if len(runs) > 1:
-        raise NotProven("the claim names more than one of the rule's quantities")
+    params = {ctx.runs[f.__name__][1] for f in runs}
+    if len(params) > 1:
+        raise NotProven("the claim names the rule's quantities of more than one weight")
     names: dict = {}
-    head = None
+    heads: dict = {}
     back: dict = {}
     if runs:
-        (run,) = runs
-        head, param = ctx.runs[run.__name__]
-        names[run] = _X
-        back[_QG] = ctx.pass_at(gradient_symbol(ctx_loss(proof), param), _T).func
+        (param,) = params
+        outside = expr.xreplace({s: sp.Dummy() for s in expr.atoms(sp.Sum)})
+        free = {f.func for f in outside.atoms(AppliedUndef) if f.func in runs and f.args[0].has(_T)}
+        kinds = {f: _head(proof, ctx.runs[f.__name__][0]) for f in runs}
+        if len({kinds[f] for f in runs}) < len(runs):
+            raise NotProven("the claim names one quantity of the rule in two ways")
+        main = [f for f in free if kinds[f] == WEIGHT] or sorted(free, key=str)
+        for f in runs:
+            target = _X if main and f == main[0] else sp.Function(f"Y_{kinds[f]}")
+            names[f] = target
+            heads[target] = kinds[f]
+        gradient = ctx.pass_at(gradient_symbol(ctx_loss(proof), param), _T).func
+        names[gradient] = _QG
     for node in sp.preorder_traversal(expr):
         if isinstance(node, AppliedUndef) and node.func.__name__ in ctx.passes:
             names.setdefault(node.func, sp.Function(f"q{len(names)}"))
     back.update({g: f for f, g in names.items()})
-    return _rename(expr, names), back, head
+    return _rename(expr, names), back, heads
 
 
 def ctx_loss(proof: Proof):  # noqa: ANN201 - the network's loss, for its gradient symbols
@@ -330,20 +413,45 @@ def _rename(expr: sp.Expr, functions: dict) -> sp.Expr:
     return expr.xreplace({c: functions[c.func](*c.args) for c in calls})
 
 
-def _reduce_link(proof: Proof, expr: sp.Expr, head: str | None) -> list:
-    """The induction on the canonical difference ``expr`` (X the rule's quantity ``head``):
-    the identities between passes left by the base and the step, each with its name."""
+def _reduce_link(proof: Proof, expr: sp.Expr, heads: dict) -> list:
+    """The induction on the canonical difference ``expr`` (X the rule's quantity the claim
+    determines, each Y another it names, at any step): the identities between passes left by the
+    base and the step, each with its name."""
+    rule_calls = {f for f in expr.atoms(AppliedUndef) if f.func in heads}
+    fixed = {f for f in rule_calls if f.args[0].is_Integer}
+    if fixed:  # w_{ij}(0): the quantity at a step of the run from zero state
+        last = max(int(f.args[0]) for f in fixed)
+        if last > MAX_BASE:
+            raise NotProven(f"the claim names step {last} of the rule")
+        start = _from_start(proof, last)
+        expr = expr.xreplace({f: start[int(f.args[0])][heads[f.func]] for f in fixed})
     runs = {f for f in expr.atoms(AppliedUndef) if f.func == _X}
+    head = heads.get(_X)
+    named = {h: f for f, h in heads.items() if f != _X}
     if any(s.has(f) for s in expr.atoms(sp.Sum) for f in runs):
-        raise NotProven("the rule's quantity inside a sum over the steps")
+        raise NotProven("the rule's quantity the claim determines inside a sum over the steps")
     if any(not (f.args[0] - _T).is_Integer for f in runs):
         raise NotProven("the rule's quantity at a step other than t + k")
     offsets = sorted({int(f.args[0] - _T) for f in runs})
     if len(offsets) > 2 or (len(offsets) == 2 and offsets[1] != offsets[0] + 1):
         raise NotProven("the rule's quantity at steps other than t and t + 1")
     c0 = offsets[0] if offsets else 0
+
+    def advanced(value: sp.Expr, when: sp.Expr) -> sp.Expr:  # X at ``when`` from X before it
+        old = {h: named[h](when - 1) if h in named else _closed(proof, h, when - 1)
+               for h in (WEIGHT, DELTA, *proof.rule.state)}  # fmt: skip
+        old[head] = value
+        out = _advance(proof, old, {h: f(when) for h, f in named.items()}, when)[head]
+        if out.atoms(_Unknown):
+            (unknown,) = sorted(out.atoms(_Unknown), key=str)[:1]
+            raise NotProven(
+                f"the rule's {_shown(head)} depends on its {_shown(unknown.name[:-8])}, which "
+                "the claim does not name"
+            )
+        return out
+
     if len(offsets) == 2:
-        expr = expr.xreplace({_X(_T + c0 + 1): _phi(proof, head, _X(_T + c0), _T + c0 + 1)})
+        expr = expr.xreplace({_X(_T + c0 + 1): advanced(_X(_T + c0), _T + c0 + 1)})
     expr = expr.xreplace({_T: _N - c0})
     n0 = _first_step(expr, c0)
     if not expr.has(_X(_N)):  # no quantity of the rule, or v(t+1) = μ v(t) + g: the rule
@@ -358,16 +466,21 @@ def _reduce_link(proof: Proof, expr: sp.Expr, head: str | None) -> list:
         if not (hi - _N).is_Integer or n0 + int(hi - _N) < int(lo) - 1:
             raise NotProven("a sum over the steps that ends before its first step")
     H = sp.cancel(-expr.xreplace({_X(_N): 0}) / a)  # noqa: N806 - H as in the maths
-    old = sp.Integer(0)  # the base: the rule from zero state, n0 steps
-    for k in range(1, n0 + 1):
-        old = _phi(proof, head, old, sp.Integer(k))
-    base = _vanishes(proof, (H.xreplace({_N: sp.Integer(n0)}) - old).doit(), n0, True)
-    step = _vanishes(proof, _phi(proof, head, H, _N + 1) - H.xreplace({_N: _N + 1}), n0)
+    start = _from_start(proof, n0)  # the base: the rule from zero state, n0 steps
+    at_base = H.xreplace({_N: sp.Integer(n0)}).doit()
+    calls = {f for f in at_base.atoms(AppliedUndef) if f.func in named.values()}
+    if any(not f.args[0].is_Integer or int(f.args[0]) > n0 for f in calls):
+        raise NotProven("the base case names the rule's quantities past its step")
+    at_base = at_base.xreplace({f: start[int(f.args[0])][heads[f.func]] for f in calls})
+    base = _vanishes(proof, at_base - start[n0][head], n0, True)
+    step = _vanishes(proof, advanced(H, _N + 1) - H.xreplace({_N: _N + 1}), n0)
     return [(base, "the base case"), (step, "the step t → t+1")]
 
 
 def _shown(head: str) -> str:
-    return "Δ" + head[6:] if head.startswith("Delta:") else head
+    return {WEIGHT: "w", DELTA: "Δw"}.get(
+        head, "Δ" + head[6:] if head.startswith("Delta:") else head
+    )
 
 
 def _first_step(expr: sp.Expr, c0: int) -> int:

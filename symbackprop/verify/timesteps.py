@@ -79,13 +79,58 @@ def subscript_time(n: cp.Name) -> cp.Name:
     return replace(n, base=f"{n.base}{STEP}{k}", sub=None)
 
 
+GRAD = "d["  # a derivative at a step: "d[E||]:w" is ∂E/∂w (see :func:`gradient_name`)
+
+
+def gradient_name(node: cp.Partial) -> cp.Name | None:
+    """``\\frac{\\partial E}{\\partial w_{ij}}`` as one name, to take a time argument like
+    ``\\delta_j(s)``: the base holds the numerator, the scripts are the weight's; None unless
+    both are names."""
+    of, wrt = node.of, node.wrt
+    if not (isinstance(of, cp.Name) and isinstance(wrt, cp.Name)) or STEP in wrt.base:
+        return None
+    return cp.Name(f"{GRAD}{of.base}|{of.sub or ''}|{of.sup or ''}]:{wrt.base}", wrt.sub, wrt.sup)
+
+
+def gradient_of(r, head: str, sub: str | None, sup: str | None):  # noqa: ANN001, ANN201
+    """The derivative a :func:`gradient_name` head names, in the network's quantities (as the
+    claim's ``\\frac{\\partial A}{\\partial B}`` without a step reads), and its parameter."""
+    from symbackprop.verify.claimparse import _symbol
+
+    inside, written = head[len(GRAD) :].split("]:", 1)
+    base, of_sub, of_sup = inside.split("|")
+    of = _symbol(cp.Name(base, of_sub or None, of_sup or None), r, {})
+    param = r._lookup(written, sub, sup)
+    if param is None:
+        raise InvalidInput(f"unknown symbol '{written}' in a derivative with a time argument")
+    return r.partial(of, param), param
+
+
+def _absolute_step(name: cp.Node, arg: cp.Node) -> bool:
+    """``w_{ij}(0)``: the weight (or its step, or a state) at step 0, the run's start."""
+    return (
+        isinstance(name, cp.Name)
+        and STEP not in name.base
+        and ABS not in name.base
+        and (name.base.startswith("Delta:") or bool(name.sub))
+        and arg == cp.Num(sp.Integer(0), 1, 0)
+    )
+
+
 def tag(factors: tuple) -> tuple:
-    """A product's factors with ``X (t+1)`` joined into one time-tagged name."""
+    """A product's factors with ``X (t+1)`` joined into one time-tagged name (a derivative
+    ``\\frac{\\partial E}{\\partial w}(t+1)`` too), ``w_{ij}(0)`` into the weight at step 0."""
     out: list = []
     for f in factors:
         prev = out[-1] if out else None
-        if isinstance(prev, cp.Name) and STEP not in prev.base and _timed(prev, f):
+        if isinstance(prev, cp.Partial) and _shift(f) is not None and gradient_name(prev):
+            out[-1] = replace(
+                gradient_name(prev), base=f"{gradient_name(prev).base}{STEP}{_shift(f)}"
+            )
+        elif isinstance(prev, cp.Name) and STEP not in prev.base and _timed(prev, f):
             out[-1] = replace(prev, base=f"{prev.base}{STEP}{_shift(f)}")
+        elif _absolute_step(prev, f):
+            out[-1] = replace(prev, base=f"{prev.base}{ABS}0")
         else:
             out.append(f)
     return tuple(out)
@@ -181,6 +226,14 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
 
     head, k = base.split(STEP)
     new = int(k) >= 1
+    if head.startswith(GRAD):  # ∂E/∂w(t+1): the pass the step to t + 1 takes, at w(t)
+        if not new:
+            raise InvalidInput(
+                "a derivative at an earlier step than the claim's latest",
+                hint="∂E/∂w(t+1) is the gradient the step t → t+1 takes (at w(t)); an earlier "
+                "pass is read in a sum over the steps",
+            )
+        return gradient_of(r, head, sub, sup)[0]
     states_named, previous = getattr(r, "time_hint", (frozenset(), False))
     adam = "m" in states_named  # m, \\hat m or \\hat v named: Adam (its v is the rule's s)
     state = hat = None
@@ -360,12 +413,13 @@ def _absolute(n: cp.Node, t: int, steps: dict) -> cp.Node:
         for f in n.factors:
             prev = factors[-1] if factors else None
             step = _at(f, t, steps) if steps and _mentions(f, steps) else None
-            if isinstance(prev, cp.Partial) and step is not None:
-                raise InvalidInput(
-                    "a derivative at a step (\\frac{\\partial E}{\\partial w}(s)) is not "
-                    "read in a sum over the steps",
-                    hint="write the gradient as the network's quantities: \\delta_j(s) y_i(s)",
-                )
+            if isinstance(prev, cp.Partial) and step is not None:  # ∂E/∂w(s): pass s
+                prev = gradient_name(prev)
+                if prev is None:
+                    raise InvalidInput(
+                        "a derivative at a step is read as ∂E/∂w(s) with names above and below",
+                        hint="write \\frac{\\partial E}{\\partial w_{ij}}(s)",
+                    )
             if isinstance(prev, cp.Name) and STEP not in prev.base and step is not None:
                 factors[-1] = replace(prev, base=f"{prev.base}{ABS}{step}")
             else:
@@ -437,6 +491,23 @@ def resolve_run(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # n
     head, k = base.split(ABS)
     k = int(k)
     run = r.time_run
+    if run is None:
+        raise InvalidInput(
+            f"'{head}' at step {k}: a step number is read in a claim with a sum over the steps",
+            hint="write the time relative to t: w_{ij}(t+1), w_{ij}(t)",
+        )
+    if head.startswith(GRAD):  # ∂E/∂w(k): the gradient of pass k, at the weights w(k - 1)
+        if not 1 <= k <= len(run.passes):
+            raise InvalidInput(
+                f"a derivative at step {k}: the run has passes 1 to {len(run.passes)} (pass s "
+                "is the one the step s - 1 → s takes, at w(s - 1))",
+                hint="\\sum_{s=1}^{t+1} \\frac{\\partial E}{\\partial w}(s) sums the gradients "
+                "of the steps to w(t+1)",
+            )
+        expr = gradient_of(r, head, sub, sup)[0].xreplace(run.passes[k - 1])
+        if not expr.is_number:
+            raise InvalidInput(f"a derivative at step {k} has no value in the run")
+        return expr
     state = head if head in ("v", "G", "s", "m") else None
     written = head[6:] if head.startswith("Delta:") else ("w" if state else head)
     param = r._lookup(written, sub, sup)
