@@ -167,9 +167,10 @@ def _shift_t(n: cp.Node, shift: int) -> cp.Node:
     return cp.map_children(n, lambda v: _shift_t(v, shift))
 
 
-def hint(sides: tuple) -> tuple[frozenset, bool]:
-    """The state letters a claim names at a time, and whether it names a previous step: they
-    choose the rule (:func:`_rule`) for its other time-tagged names."""
+def hint(sides: tuple) -> tuple[frozenset, bool, frozenset]:
+    """The state letters a claim names at a time, whether it names a previous step, and the
+    settings of a rule it names (μ, ε, β, ρ): they choose the rule (:func:`_rule`) for its other
+    time-tagged names."""
     from symbackprop.verify.diagnose import _walk
 
     heads = [
@@ -188,7 +189,13 @@ def hint(sides: tuple) -> tuple[frozenset, bool]:
         states |= {"m"}
     if "v" in states and "m" in states:  # Kingma and Ba's v beside m: Adam's s
         states = (states - {"v"}) | {"s"}
-    return frozenset(states), any(h.startswith("Delta:") and int(k) <= 0 for h, k in heads)
+    named = frozenset(
+        n.base + (n.sub or "")
+        for s in sides
+        for n in _walk(s)
+        if isinstance(n, cp.Name) and n.base + (n.sub or "") in SETTINGS
+    )
+    return frozenset(states), any(h.startswith("Delta:") and int(k) <= 0 for h, k in heads), named
 
 
 def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
@@ -234,7 +241,7 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
                 "pass is read in a sum over the steps",
             )
         return gradient_of(r, head, sub, sup)[0]
-    states_named, previous = getattr(r, "time_hint", (frozenset(), False))
+    states_named, previous, named = getattr(r, "time_hint", (frozenset(), False, frozenset()))
     adam = "m" in states_named  # m, \\hat m or \\hat v named: Adam (its v is the rule's s)
     state = hat = None
     if head in HATS:  # \hat m, \hat v: Adam's bias-corrected moments
@@ -270,7 +277,8 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         grad = -grad if r.net.maximize else grad
     if head == written and not new:
         return param
-    rule = _rule(r, "m" if adam else state or next(iter(sorted(states_named)), None), previous)
+    state = "m" if adam else state or next(iter(sorted(states_named)), None)
+    rule = _rule(r, state, previous, plain=not _settings_named(r, named))
     form = _form(rule)
     count = r.free.setdefault("t", sp.Symbol("t_free"))  # the claim's t: step t + 1 is new
     r.positive.add(count)
@@ -326,10 +334,21 @@ def _form(rule):  # noqa: ANN001, ANN202 - the rule in a generic gradient, compo
     return _FORMS[rule.name]
 
 
-def _rule(r, state: str | None, previous: bool):  # noqa: ANN001, ANN202
+def _settings_named(r, named: frozenset) -> bool:  # noqa: ANN001
+    """Whether a claim names a setting of a rule (not the spec's learning rate, Jacobs' ε)."""
+    return any(r.names.get(n) != r.net.learning_rate for n in named)
+
+
+def _rule(r, state: str | None, previous: bool, plain: bool = False):  # noqa: ANN001, ANN202
+    """The rule a time-indexed claim is read in: the spec's first optimizer that has the state
+    or the previous step the claim names, else the registry's. A claim that names neither nor
+    any setting (``w(t+1) = w(t) - \\eta \\frac{\\partial E}{\\partial w}(t+1)``) is read in
+    the spec's first optimizer, plain gradient descent when it has none."""
     from symbackprop.rules.optimizers import OPTIMIZERS
 
     specs = [OPTIMIZERS[o.name] for o in r.net.optimizers if o.name in OPTIMIZERS]
+    if plain and state is None and not previous:
+        return (specs or [OPTIMIZERS["sgd"]])[0]
     for rule in specs + [OPTIMIZERS[n] for n in ("momentum", "adagrad", "rmsprop", "adam")]:
         if state is not None and state in rule.state:
             return rule
@@ -541,11 +560,14 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     from symbackprop.verify.claimcheck import Undecided, _close
 
     r = checker.r
-    states, previous = hint(claim.sides)
-    rule = _rule(r, next(iter(sorted(states)), None), previous or not states)
+    states, previous, named = hint(claim.sides)
+    named = _settings_named(r, named)
+    rule = _rule(r, next(iter(sorted(states)), None), previous or not (states or not named),
+                 plain=not named)  # fmt: skip
     starts = [checker.example_point] if checker.example_point is not None else []
     starts.append(checker.random_point(0)[0])
     checked = 0
+    skipped = None
     instances: list = []
     try:
         for n_start, begin in enumerate(starts):
@@ -564,7 +586,8 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
                     try:
                         values = [checker.value(checker.convert(s, bindings, where), env)
                                   for s in sides]  # fmt: skip
-                    except InvalidInput:
+                    except InvalidInput as err:  # no such unit, or no such pass
+                        skipped = err
                         continue
                     checked += 1
                     if n_start == 0 and steps == RUN_STEPS[-1]:
@@ -581,6 +604,8 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     finally:
         r.time_run = None
     if not checked:
+        if skipped is not None and "step" in skipped.message:  # \delta_j(0): no pass 0
+            raise InvalidInput(skipped.message, hint=skipped.hint)
         raise InvalidInput("no unit of the network fits the claim's indices")
     from symbackprop.verify import induction
 
