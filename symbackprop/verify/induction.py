@@ -186,12 +186,7 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
 
     when = ctx.times[int(kind)]
     if head.startswith(ts.GRAD):  # ∂E/∂w(s): the gradient of pass s (at w(s - 1))
-        from symbackprop.derivation.equations import gradient_symbol
-
-        quantity, param = ts.gradient_of(r, head, sub, sup)
-        if param in r.plus and quantity == r.partial(r.net.loss, param):  # the rule's g
-            quantity = gradient_symbol(r.net.loss, param)
-        return ctx.pass_at(quantity, when)
+        return at_pass(ctx, ts.gradient_of(r, head, sub, sup)[0], when)
     state = head if head in ("v", "G", "s", "m") else None
     written = head[6:] if head.startswith("Delta:") else ("w" if state else head)
     param = r._lookup(written, sub, sup)
@@ -219,6 +214,7 @@ class Proof:
     envs: dict = field(default_factory=dict)  # (trial, i) -> a pass's random environment
     rates: dict = field(default_factory=dict)  # trial -> the learning rate of its passes
     done: dict = field(default_factory=dict)  # canonical difference -> what is left of it
+    gradient: sp.Expr = sp.Integer(0)  # the weight's gradient at pass _K (:func:`_canonical`)
     rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311
 
 
@@ -266,7 +262,7 @@ def _untimed(proof: Proof, expr: sp.Expr) -> sp.Expr:
     )
 
 
-_QG = sp.Function("qg")  # the gradient of the claim's weight, in canonical form
+_K = sp.Symbol("k_", integer=True, positive=True)  # the pass of the canonical gradient
 _X = sp.Function("X")  # the rule's quantity the claim determines, in canonical form
 _W0 = sp.Symbol("w0_", real=True)  # the weight at step 0: any value
 _R = sp.Symbol("r_", integer=True, positive=True)  # the step of a state's closed form
@@ -281,7 +277,7 @@ def _advance(proof: Proof, old: dict, given: dict, when: sp.Expr) -> dict:
     from symbackprop.verify import timesteps as ts
 
     rule, form = proof.rule, ts._form(proof.rule)
-    g = _QG(when)
+    g = proof.gradient.xreplace({_K: when})
     env = {rules.lr: proof.checker.r.net.learning_rate, rules.step: when}
     env[ts._G] = -g if proof.checker.r.net.maximize else g
     env.update({sp.Symbol(k, real=True): v for k, v in proof.settings.items()})
@@ -294,7 +290,10 @@ def _advance(proof: Proof, old: dict, given: dict, when: sp.Expr) -> dict:
         at[form.previous] = old[DELTA]
     for name, expr in form.temps:
         at[form.temp_symbols[name]] = expr.xreplace(at)
-    new[DELTA] = given.get(DELTA, form.change.xreplace(at).xreplace(at))
+    change = form.change
+    if form.previous is not None and form.eliminated in given:  # momentum's v named: Δw = −η v
+        change = -rules.lr * form.new[form.eliminated]
+    new[DELTA] = given.get(DELTA, change.xreplace(at).xreplace(at))
     new[WEIGHT] = old[WEIGHT] + new[DELTA]
     return {k: v.xreplace(proof.positive) for k, v in new.items()}
 
@@ -328,7 +327,7 @@ def _closed(proof: Proof, head: str, when: sp.Expr) -> sp.Expr:
         return _Unknown(f"{head}_unknown")
     step = _advance(proof, {**zero, head: mark}, {}, _R)[head]
     a, b = sp.expand(step).coeff(mark), sp.expand(step).subs(mark, 0)
-    if sp.expand(step - a * mark - b) != 0 or a.has(_R, _QG, mark) or b.has(mark):
+    if sp.expand(step - a * mark - b) != 0 or a.has(_R, mark) or b.has(mark):
         return _Unknown(f"{head}_unknown")
     return sp.Sum(a ** (when - _R) * b, (_R, 1, when))
 
@@ -338,8 +337,8 @@ def _prove_link(proof: Proof, expr: sp.Expr) -> bool:
     passes was decided at random points. The time algebra is done once per canonical form: the
     instances of a claim share it."""
     proof.numeric = False
-    canon, back, heads = _canonical(proof, expr)
-    key = (canon, tuple(sorted(heads.items(), key=str)))
+    canon, back, heads, proof.gradient = _canonical(proof, expr)
+    key = (canon, tuple(sorted(heads.items(), key=str)), proof.gradient)
     if key not in proof.done:
         try:
             proof.done[key] = _reduce_link(proof, canon, heads)
@@ -368,13 +367,13 @@ def _head(proof: Proof, head: str) -> str:
     return head
 
 
-def _canonical(proof: Proof, expr: sp.Expr) -> tuple[sp.Expr, dict, dict]:
-    """``expr`` with its passes' functions renamed q0, q1, ... in order of appearance, the
-    gradient of the claim's weight qg, the rule's quantity the claim determines X and the others
-    Y_head; the map back; each canonical function's head."""
-    from symbackprop.derivation.equations import gradient_symbol
-
+def _canonical(proof: Proof, expr: sp.Expr) -> tuple[sp.Expr, dict, dict, sp.Expr]:
+    """``expr`` with its passes' functions renamed q0, q1, ... in order of appearance, the rule's
+    quantity the claim determines X and the others Y_head; the map back; each canonical
+    function's head; the gradient of the claim's weight at pass ``_K``, in the same names (the
+    quantities of the pass its ∂E/∂w is, δ_j(k) y_i(k): as the claim's own ∂E/∂w(s) reads)."""
     ctx = proof.ctx
+    gradient = sp.Integer(0)
     runs = {f.func for f in expr.atoms(AppliedUndef) if f.func.__name__ in ctx.runs}
     params = {ctx.runs[f.__name__][1] for f in runs}
     if len(params) > 1:
@@ -394,17 +393,18 @@ def _canonical(proof: Proof, expr: sp.Expr) -> tuple[sp.Expr, dict, dict]:
             target = _X if main and f == main[0] else sp.Function(f"Y_{kinds[f]}")
             names[f] = target
             heads[target] = kinds[f]
-        gradient = ctx.pass_at(gradient_symbol(ctx_loss(proof), param), _T).func
-        names[gradient] = _QG
-    for node in sp.preorder_traversal(expr):
+        r = proof.checker.r
+        gradient = at_pass(ctx, r.partial(r.net.loss, param), _K)
+    for node in [*sp.preorder_traversal(expr), *sp.preorder_traversal(gradient)]:
         if isinstance(node, AppliedUndef) and node.func.__name__ in ctx.passes:
             names.setdefault(node.func, sp.Function(f"q{len(names)}"))
     back.update({g: f for f, g in names.items()})
-    return _rename(expr, names), back, heads
+    return _rename(expr, names), back, heads, _rename(gradient, names)
 
 
-def ctx_loss(proof: Proof):  # noqa: ANN201 - the network's loss, for its gradient symbols
-    return proof.checker.r.net.loss
+def at_pass(ctx: Context, quantity: sp.Expr, when: sp.Expr) -> sp.Expr:
+    """``quantity`` (the network's symbols) at pass ``when``: each symbol at that pass."""
+    return quantity.xreplace({s: ctx.pass_at(s, when) for s in quantity.free_symbols})
 
 
 def _rename(expr: sp.Expr, functions: dict) -> sp.Expr:

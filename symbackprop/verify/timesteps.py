@@ -178,7 +178,7 @@ def hint(sides: tuple) -> tuple[frozenset, bool, frozenset]:
         for s in sides
         for n in _walk(s)
         if isinstance(n, cp.Name) and STEP in n.base
-    ]
+    ] + _summed_states(sides)
     states = {h for h, _ in heads if h in ("v", "G", "s", "m")}
     betas = any(
         isinstance(n, cp.Name) and n.base == "beta" and n.sub in ("1", "2")
@@ -196,6 +196,27 @@ def hint(sides: tuple) -> tuple[frozenset, bool, frozenset]:
         if isinstance(n, cp.Name) and n.base + (n.sub or "") in SETTINGS
     )
     return frozenset(states), any(h.startswith("Delta:") and int(k) <= 0 for h, k in heads), named
+
+
+def _summed_states(sides: tuple) -> list:
+    """``G_{ij}(s)``, ``\\hat m_{ij}(s)`` in a sum over the steps: [head, "1"] for each (the
+    states a claim names at the sum's steps, read as :func:`hint` reads tagged names)."""
+    from symbackprop.verify.diagnose import _walk
+
+    found: list = []
+    for side in sides:
+        for node in _walk(side):
+            if not (isinstance(node, cp.Sum) and node.upper and _TIME_UPPER.fullmatch(node.upper)):
+                continue
+            steps = {node.index: 0}
+            for m in _walk(node.body):
+                if not isinstance(m, cp.Mul):
+                    continue
+                for name, arg in zip(m.factors, m.factors[1:]):
+                    heads = ("v", "G", "s", "m", *HATS)
+                    if isinstance(name, cp.Name) and name.base in heads and _mentions(arg, steps):
+                        found.append([name.base, "1"])
+    return found
 
 
 def setting(r, base: str, sub: str | None) -> sp.Symbol | None:  # noqa: ANN001
@@ -541,6 +562,8 @@ def resolve_run(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # n
         raise InvalidInput(f"'{written}' at step {k}: the run has steps 0 to {len(run.passes)}")
     if head.startswith("Delta:"):
         return run.change[param][k]
+    if state == "v" and "v" not in run.state[param][k] and "m" in run.state[param][k]:
+        state = "s"  # Kingma and Ba's v beside m: Adam's second moment
     if state is not None:
         if state not in run.state[param][k]:
             raise InvalidInput(f"the run's rule has no state '{state}'")
