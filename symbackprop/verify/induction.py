@@ -540,6 +540,9 @@ def _flatten_sums(expr: sp.Expr, n0: int) -> sp.Expr:
 
 
 def _simplify(expr: sp.Expr) -> sp.Expr:
+    roots = {p: sp.Pow(sp.cancel(p.base), p.exp) for p in expr.atoms(sp.Pow)
+             if not p.exp.is_Integer}  # fmt: skip
+    expr = expr.xreplace(roots)  # √(v/(1 − β)) and √(−v/(β − 1)): one form
     expr = sp.expand(sp.powsimp(sp.expand(sp.expand_power_exp(expr)), force=True))
     if expr != 0:
         expr = sp.expand(sp.powsimp(sp.together(expr), force=True))
