@@ -298,8 +298,8 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
         grad = -grad if r.net.maximize else grad
     if head == written and not new:
         return param
-    state = "m" if adam else state or next(iter(sorted(states_named)), None)
-    rule = _rule(r, state, previous, plain=not _settings_named(r, named))
+    chosen = "m" if adam else state or next(iter(sorted(states_named)), None)
+    rule = _rule(r, chosen, previous, plain=not _settings_named(r, named))
     form = _form(rule)
     count = r.free.setdefault("t", sp.Symbol("t_free"))  # the claim's t: step t + 1 is new
     r.positive.add(count)
