@@ -31,8 +31,9 @@ Parsing rules (resolver-independent, so a claim parses the same for every networ
 - ``\\hat m``, ``\\hat{m}``, ``\\widehat{v}`` are the names ``hat:m``, ``hat:v`` (Adam's
   bias-corrected moments), scripts after them as on any name.
 - ``dX/dY`` is grouped tightly (same value either way); ``\\partial`` only inside
-  ``\\frac{\\partial A}{\\partial B}``; plain ``name+`` (updated weight) only starts a claim;
-  ``%`` starts a TeX comment in a LaTeX line.
+  ``\\frac{\\partial A}{\\partial B}`` or as ``\\partial A/\\partial B`` (the same);
+  ``\\nabla_{w_{ij}} E`` is ``\\frac{\\partial E}{\\partial w_{ij}}``; plain ``name+`` (updated
+  weight) only starts a claim; ``%`` starts a TeX comment in a LaTeX line.
 Conversion rules (``to_sympy``, they ask the resolver): ``e^{x}`` is ``exp`` only when ``e`` is not
 a declared name; ``dE/dw5`` is a partial derivative unless ``dE`` or ``dw5`` is declared (the
 declared name wins); a digit superscript no symbol carries (``out_{h1}^2``) is a power. In scripts,
@@ -429,6 +430,33 @@ def _tokens(line: str, pos: int, latex: bool) -> list[Token]:
             emit(_OPS[text], text, col)
     if stack:
         raise _Error(stack[-1][1], f"unclosed '{stack[-1][0]}'")
+    return _slashed_partials(out)
+
+
+_SLASHED = ("_PARTIAL", "NAME", "DIV", "_PARTIAL", "NAME")
+
+
+def _slashed_partials(tokens: list[Token]) -> list[Token]:
+    """``\\partial E/\\partial w_{ij}`` as the tokens of ``\\frac{\\partial E}{\\partial
+    w_{ij}}`` (the same derivative, written inline)."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        window = tokens[i : i + len(_SLASHED)]
+        if tuple(t.type for t in window) != _SLASHED:
+            out.append(tokens[i])
+            i += 1
+            continue
+        part, of, _div, part2, wrt = window
+
+        def brace(kind: str, like: Token) -> Token:
+            tok = _Tok(kind, str(like), start_pos=like.start_pos, line=1, column=like.column)
+            tok.payload = None
+            return tok
+
+        out += [brace("_FRAC", part), brace("_LBRACE", part), part, of, brace("_RBRACE", of)]
+        out += [brace("_LBRACE", part2), part2, wrt, brace("_RBRACE", wrt)]
+        i += len(_SLASHED)
     return out
 
 
@@ -436,14 +464,31 @@ _HAT_RE = re.compile(r" *(?:\{ *(\\?[A-Za-z]+) *\}|([A-Za-z]|\\[A-Za-z]+))")
 _NABLA_RE = re.compile(r" *_ *(?:\{ *a *(?:\^ *\{? *L *\}?)? *\}|a) *([A-Za-z])(?![A-Za-z0-9_^])")
 
 
+_NABLA_W_RE = re.compile(  # \nabla_{w_{ij}} E, \nabla_w E: ∂E/∂w_ij, ∂E/∂w
+    r" *_ *(?:\{ *([A-Za-z]+) *(?:_ *(\{[^{}]*\}|[A-Za-z0-9]))? *\}|([A-Za-z]))"
+    r" *([A-Za-z]+)(?: *_ *(\{[^{}]*\}|[A-Za-z0-9]))?(?![A-Za-z0-9_^])"
+)
+
+
+def _plain_script(text: str | None) -> str | None:
+    return None if text is None else re.sub(r"[{}\s~]|\\[,;: !]", "", text) or None
+
+
 def _nabla(line: str, pos: int, col: int, emit: Callable[..., None]) -> int:
     """``\\nabla_a C`` (Nielsen's gradient of C in the output activations): the tokens of
     ``\\frac{\\partial C}{\\partial a^L}``, so it means what that means."""
     m = _NABLA_RE.match(line, pos)
     if m is None:
-        raise _Error(col, "unsupported \\nabla", "write \\nabla_a C (the gradient in a^L)")
+        m = _NABLA_W_RE.match(line, pos)
+        if m is None:
+            raise _Error(
+                col, "unsupported \\nabla", "write \\nabla_a C or \\nabla_{w_{ij}} E (∂E/∂w_ij)"
+            )
+        wrt = Name(m.group(1) or m.group(3), _plain_script(m.group(2)))
+        of = Name(m.group(4), _plain_script(m.group(5)))
+    else:
+        of, wrt = Name(m.group(1)), Name("a", None, "L")
     text = line[col - 1 : m.end()]
-    of, wrt = Name(m.group(1)), Name("a", None, "L")
     kinds = ["_FRAC", "_LBRACE", "_PARTIAL", of, "_RBRACE", "_LBRACE", "_PARTIAL", wrt, "_RBRACE"]
     for kind in kinds:
         payload, kind = (kind, "NAME") if isinstance(kind, Name) else (None, kind)
@@ -606,7 +651,10 @@ def parse_claim_line(line: str, *, lineno: int = 1, source: str = "<claims>") ->
                 raise _Error(len(line) + 1, what) from None
             hint = "expected " + ", ".join(sorted(_PRETTY.get(t, t.lower()) for t in expected))
             if "\\partial" in line:
-                hint = "\\partial is only supported as \\frac{\\partial A}{\\partial B}"
+                hint = (
+                    "\\partial is only supported as \\frac{\\partial A}{\\partial B} or "
+                    "\\partial A/\\partial B"
+                )
             raise _Error(tok.column, f"unexpected '{tok}'", hint) from None
     except _Error as err:
         msg = f"col {err.col}: {err.message}" if err.col else err.message
