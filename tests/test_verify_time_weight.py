@@ -234,3 +234,18 @@ def test_a_step_number_outside_a_sum_is_refused_in_one_line():
     v = verdict("mazur", r"w_5(t+1) = w_5(0) - \eta \frac{\partial E_{total}}{\partial w_5}(t+1)")
     assert v.verdict == "unreadable", v
     assert "a step number is read in a claim with a sum over the steps" in v.message
+
+
+@pytest.mark.parametrize(
+    "gradient",
+    [
+        r"\partial E_{total}/\partial w_{ho}(s)",
+        r"\nabla_{w_{ho}} E_{total}(s)",
+        r"\delta_o(s) out_h(s)",
+    ],
+)
+def test_other_ways_to_write_the_gradient_of_pass_s(gradient):
+    v = verdict("mazur", rf"w_{{ho}}(t+1) = w_{{ho}}(0) - \eta {SUM} {gradient}")
+    assert v.verdict == "correct", v
+    assert "4 instances" in v.message
+    assert verdict("mazur", rf"w_{{ho}}(t+1) = w_{{ho}}(0) - {SUM} {gradient}").verdict == "wrong"
