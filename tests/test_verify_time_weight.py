@@ -59,7 +59,8 @@ def run(spec: str, rule: str) -> tuple[dict, dict]:
         grads = evaluate(d, {**point, **{p: w[p][-1] for p in net.params}}).gradients
         for p in net.params:
             gk, st = float(grads[p]), state[p]
-            g[p].append(gk)
+            g[p].append(gk)  # ∂E/∂w, or ∂log L/∂w (Jacobs): the claim's own derivative
+            gk = -gk if net.maximize else gk  # the gradient of the quantity to minimise
             if rule == "sgd":
                 step = -lr * gk
             elif rule == "momentum":  # seed 001: Δw(k) = −α g(k) + μ Δw(k − 1)
@@ -112,6 +113,7 @@ def _adam(g, s: int, beta: float, power: int) -> float:  # noqa: ANN001
 
 
 D = r"\frac{\partial E_{total}}{\partial w_5}(s)"  # mazur: its one output weight w5
+DL = r"\frac{\partial \log L}{\partial w^y_{11}}(s)"  # jacobs: one output weight
 DW = r"\frac{\partial E}{\partial w_{ij}}(s)"  # essa: every weight w_ij
 DY = r"\delta_j(s) y_i(s)"  # the same gradient as the network's quantities of pass s
 SUM = r"\sum_{s=1}^{t+1}"
@@ -130,6 +132,11 @@ CASES = [
      lambda t, g, w0, lr: w0 + lr * _sum(1, t + 1, g), False),
     ("mazur", "sgd", rf"w_5(t+1) = w_5(0) - {SUM} {D}",  # η missing
      lambda t, g, w0, lr: w0 - _sum(1, t + 1, g), False),
+    # Jacobs' log-likelihood, climbed: w(t+1) = w(0) + ε Σ ∂log L/∂w(s)
+    ("jacobs", "sgd", rf"w^y_{{11}}(t+1) = w^y_{{11}}(0) + \epsilon {SUM} {DL}",
+     lambda t, g, w0, lr: w0 + lr * _sum(1, t + 1, g), True),
+    ("jacobs", "sgd", rf"w^y_{{11}}(t+1) = w^y_{{11}}(0) - \epsilon {SUM} {DL}",  # descended
+     lambda t, g, w0, lr: w0 - lr * _sum(1, t + 1, g), False),
     # momentum (essa): the weight from its steps, and in the gradients alone
     ("essa", "momentum", rf"w_{{ij}}(t+1) = w_{{ij}}(0) + {SUM} \Delta w_{{ij}}(s)",
      lambda t, g, w0, lr: w0 - lr * _sum(1, t + 1, lambda s: _sum(
