@@ -256,3 +256,20 @@ def test_other_ways_to_write_the_gradient_of_pass_s(gradient):
     assert v.verdict == "correct", v
     assert "4 instances" in v.message
     assert verdict("mazur", rf"w_{{ho}}(t+1) = w_{{ho}}(0) - {SUM} {gradient}").verdict == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("spec", "text"),
+    [
+        # true at t = 0, 1, 2 only (t(t-1)(t-2) is a product of times, not t at step t - 1)
+        ("mazur", rf"w_5(t+1) = w_5(0) - \eta {SUM} {D} + t(t-1)(t-2)"),
+        (
+            "essa",
+            rf"w_{{ij}}(t+1) = w_{{ij}}(0) + {SUM} \Delta w_{{ij}}(s) + t(t-1)(t-2) \delta_j y_i",
+        ),
+    ],
+)
+def test_true_only_for_the_first_steps_is_never_correct(spec, text):
+    v = verdict(spec, text)
+    assert v.verdict == "undecided", v
+    assert "t = 0, 1, 2" in v.message and "not proven for every t" in v.message

@@ -55,7 +55,7 @@ def _shift(node: cp.Node) -> int | None:
 
 
 def _timed(name: cp.Name, arg: cp.Node) -> bool:
-    if _shift(arg) is None:
+    if _shift(arg) is None or name == cp.Name("t"):  # t(t-1): a product of times
         return False
     return isinstance(arg, cp.Add) or name.base.startswith("Delta:") or bool(name.sub)
 
