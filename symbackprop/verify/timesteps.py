@@ -136,10 +136,52 @@ def tag(factors: tuple) -> tuple:
     return tuple(out)
 
 
+def _letter_time(sides: tuple) -> tuple:
+    """A claim without t whose one other letter is only ever a time argument
+    (``\\frac{\\partial E}{\\partial w_{ij}}(s) = \\delta_j(s) y_i(s)``, ``w(s) = w(s-1) + \\Delta
+    w(s)``): the letter is the claim's step, read as t (a claim about any pass s)."""
+    from symbackprop.verify.diagnose import _walk
+
+    nodes = [n for s in sides for n in _walk(s)]
+    letters = {n.base for n in nodes if isinstance(n, cp.Name) and len(n.base) == 1}
+    letters -= {n.base for n in nodes if isinstance(n, cp.Name) and (n.sub or n.sup)}
+    if "t" in letters or any(isinstance(n, cp.Name) and STEP in n.base for n in nodes):
+        return sides
+    for letter in sorted(letters):
+        total = sum(1 for n in nodes if n == cp.Name(letter))
+        as_time = 0
+        for m in nodes:
+            if not isinstance(m, cp.Mul):
+                continue
+            for prev, arg in zip(m.factors, m.factors[1:]):
+                named = isinstance(prev, cp.Partial) and gradient_name(prev) is not None
+                named |= isinstance(prev, cp.Name) and (
+                    prev.base.startswith("Delta:") or bool(prev.sub)
+                )
+                moved = _shift(_renamed(arg, letter))
+                if named and moved is not None:
+                    as_time += sum(1 for n in _walk(arg) if n == cp.Name(letter))
+        if total and as_time == total:
+            return tuple(_retag(_renamed(s, letter)) for s in sides)
+    return sides
+
+
+def _renamed(n: cp.Node, letter: str) -> cp.Node:
+    if n == cp.Name(letter):
+        return cp.Name("t")
+    return cp.map_children(n, lambda v: _renamed(v, letter))
+
+
+def _retag(n: cp.Node) -> cp.Node:
+    n = cp.map_children(n, _retag)
+    return cp.Mul(tag(n.factors)) if isinstance(n, cp.Mul) else n
+
+
 def normalise(sides: tuple) -> tuple:
     """The claim's steps shifted so that the latest is t+1 (``(t)`` and ``(t-1)``: t is new)."""
     from symbackprop.verify.diagnose import _replace, _walk
 
+    sides = _letter_time(sides)
     names = {n for s in sides for n in _walk(s) if isinstance(n, cp.Name) and STEP in n.base}
     if not names:
         return sides
