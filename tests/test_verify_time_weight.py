@@ -273,3 +273,28 @@ def test_true_only_for_the_first_steps_is_never_correct(spec, text):
     v = verdict(spec, text)
     assert v.verdict == "undecided", v
     assert "t = 0, 1, 2" in v.message and "not proven for every t" in v.message
+
+
+def test_the_unrolled_weight_homework_is_graded():
+    """examples/homework/weight_unrolled.tex: the convention line, the step, the telescoped sum,
+    the closed form with ∇ and Adagrad's form are correct; the update with its sign dropped and
+    the closed form with μ's power one short (the chain's second link) are wrong."""
+    from pathlib import Path
+
+    from symbackprop.verify.document import verify_document
+
+    path = Path(__file__).parent.parent / "examples" / "homework" / "weight_unrolled.tex"
+    report = verify_document(load_spec("essa"), path.read_text(encoding="utf-8"), source=str(path))
+    got = {(v.label, v.verdict) for v in report.verdicts}
+    assert got == {
+        (None, "correct"),
+        ("eq:step", "correct"),
+        ("eq:telescoped", "correct"),
+        ("eq:update", "wrong"),
+        ("eq:closed", "correct"),
+        ("eq:closed-dy", "wrong"),
+        ("eq:adagrad", "correct"),
+    }
+    assert report.score() == "5/7 correct, 2 wrong, 0 unreadable"
+    proved = [v for v in report.verdicts if v.label in ("eq:closed", "eq:adagrad")]
+    assert all(v.method == "proved for every t by induction" for v in proved)
