@@ -21,6 +21,16 @@ names exist) exactly when X(n) = H(n) = −b/a for all those n, which is shown b
   the sums (each sum's s-free factors taken out, its upper limit brought to the smallest one)
   until the difference is free of sums and of n.
 
+The weight itself is such a quantity (``w_{ij}(t+1) = w_{ij}(0) - \\eta \\sum_{s=1}^{t+1}
+\\frac{\\partial E}{\\partial w_{ij}}(s)``): X(0) = w(0), any value, and X(k) = X(k−1) + Δw(k),
+Δw(k) the rule's step. Where the claim names several of the rule's quantities, X is the one it
+determines (the weight, when it is named outside the sums) and each other one is an arbitrary
+sequence Y(k), taken as it is in the rule's step (Adagrad's ``\\sqrt{G_{ij}(s)}`` in the sum, and
+G(n+1) in φ); one it does not name but φ needs (momentum's Δw(n) for the weight) is its closed
+form Σ_{r=1}^{n} a^{n−r} b(r), the rule being X(k) = a X(k−1) + b(k) from zero. A derivative at a
+step (``\\frac{\\partial E}{\\partial w_{ij}}(s)``) is its expression in the network's quantities,
+each at pass s, and so is the rule's gradient g(k): the two forms of one gradient are one sum.
+
 What is left then is an identity between the quantities of single passes (``\\alpha \\delta_j y_i =
 \\eta\\, ∂E/∂w_{ij}`` at pass n + 1): zero when SymPy expands it to 0, else decided as every
 claim's links are, by exact evaluation at random points, each pass at its own random point.
@@ -272,7 +282,7 @@ DELTA = "Delta"  # the rule's step Δw(k), among its quantities
 def _advance(proof: Proof, old: dict, given: dict, when: sp.Expr) -> dict:
     """The rule's quantities at step ``when`` (the weight, its step ``DELTA``, each state) from
     those at the step before (``old``), the ones in ``given`` taken as they are; the gradient at
-    pass ``when`` is the canonical ``qg(when)``."""
+    pass ``when`` is ``proof.gradient`` there (the claim's pass quantities, :func:`_canonical`)."""
     from symbackprop.rules import optimizers as rules
     from symbackprop.verify import timesteps as ts
 
@@ -321,14 +331,15 @@ def _closed(proof: Proof, head: str, when: sp.Expr) -> sp.Expr:
     from symbackprop.verify import timesteps as ts
 
     form = ts._form(proof.rule)
-    mark = sp.Dummy("previous")
-    zero = {**_start(), **dict.fromkeys(proof.rule.state, sp.Integer(0))}
     if head == DELTA and form.previous is None or head == WEIGHT:
         return _Unknown(f"{head}_unknown")
-    step = _advance(proof, {**zero, head: mark}, {}, _R)[head]
+    old = {h: sp.Dummy(h) for h in (WEIGHT, DELTA, *proof.rule.state)}  # any values
+    mark = old[head]
+    step = _advance(proof, old, {}, _R)[head]
     a, b = sp.expand(step).coeff(mark), sp.expand(step).subs(mark, 0)
-    if sp.expand(step - a * mark - b) != 0 or a.has(_R, mark) or b.has(mark):
-        return _Unknown(f"{head}_unknown")
+    others = set(old.values())
+    if sp.expand(step - a * mark - b) != 0 or a.has(_R, *others) or b.has(*others):
+        return _Unknown(f"{head}_unknown")  # not a recursion in its own value alone
     return sp.Sum(a ** (when - _R) * b, (_R, 1, when))
 
 

@@ -13,8 +13,10 @@ resolver reads (:func:`resolve`):
   RMSprop's ``s_{ij}``, Adam's ``m_{ij}``): its value at t (any value: the claim must hold for
   all; G and s are sums of squares, so positive) or its new value at t+1;
 - ``w(t)`` the weight, ``w(t+1)`` the weight after the step;
-- another quantity of the network at the claim's latest step (``\\delta_j(t+1) y_i(t+1)``): the
-  pass the step t+1 takes its gradient from, the values at w(t); at an earlier step: unreadable;
+- another quantity of the network at the claim's latest step (``\\delta_j(t+1) y_i(t+1)``,
+  ``\\frac{\\partial E}{\\partial w_{ij}}(t+1)``): the pass the step t+1 takes its gradient from,
+  the values at w(t); at an earlier step: unreadable (pass s is at w(s − 1) in every claim);
+- ``w_{ij}(0)``: the weight where the run starts (in a sum over the steps only);
 - the settings by their Greek letters: ``\\mu`` (momentum), ``\\epsilon``, ``\\beta_1``,
   ``\\beta_2``, ``\\rho`` (RMSprop's α); ``\\eta``/``\\alpha`` stay the learning rate.
 
