@@ -80,6 +80,26 @@ def forward_statements(
     return out
 
 
+def _is_tanh(expr: sp.Expr) -> bool:
+    rule = getattr(expr, "rule", None)
+    return rule is not None and rule.name == "tanh" and len(expr.args) == 1
+
+
+def _activation_code(expr: sp.Expr) -> str:
+    """An activation as the NumPy module computes it: tanh through the runtime's ``_tanh`` (NumPy's
+    float64 tanh is a scalar loop on x86-64 CPUs without AVX-512), the rest as printed."""
+    if _is_tanh(expr):
+        return f"_tanh({numpy_code(expr.args[0])})"
+    return numpy_code(expr)
+
+
+def _activation_into(expr: sp.Expr, out: str) -> str:
+    """The statement writing an activation into the array ``out``, as ``_activation_code``."""
+    if _is_tanh(expr):
+        return f"_tanh({numpy_code(expr.args[0])}, out={out})"
+    return numpy_into(expr, out)
+
+
 def _layer_symbols(l: int) -> dict:
     return {a_sym: sp.Symbol(f"a{l}"), z_sym: sp.Symbol(f"z{l}"), y_sym: sp.Symbol("t")}
 
@@ -182,7 +202,9 @@ def _fast(d: LayerDerivation) -> dict:
                     buffers.append((f"a{l}", width))
                 else:
                     aliases.append((f"a{l}", f"z{l}"))
-                lines = [numpy_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")]
+                lines = [
+                    _activation_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")
+                ]
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
             if lines:
                 block.append(dict(comment=comment, lines=lines))
@@ -316,7 +338,7 @@ def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example must sum to one",
         loss_term=_on_layer(rule.stable, L),
-        forward=forward_statements(d),
+        forward=forward_statements(d, code=_activation_code),
         **optimizer_context(
             net.optimizer,
             gradients=STEP_GRADIENTS,
