@@ -93,7 +93,7 @@ def _tanh_constants():
 
 
 _TANH = _tanh_constants()
-_TANH_BLOCK = 16384  # elements a pass covers: four scratch arrays of it stay in the L2 cache
+_TANH_BLOCK = 32768  # elements a pass covers (four scratch arrays of 256 KiB in float64)
 _TANH_SCRATCH = []  # scratch arrays (4, _TANH_BLOCK), taken and put back like the workspaces
 
 
