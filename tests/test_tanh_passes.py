@@ -92,7 +92,7 @@ def test_in_place_and_over_several_blocks():
 def test_used_only_for_contiguous_float64(monkeypatch):
     monkeypatch.setattr(rt, "_TANH_BY_PASSES", True)
     calls = []
-    monkeypatch.setattr(rt, "_tanh_passes", lambda x, out: calls.append(x) or out)
+    monkeypatch.setattr(rt, "_tanh_passes", lambda x, out, slope: calls.append(x) or out)
     x = np.linspace(-3, 3, 60).reshape(6, 10)
     rt._tanh(x)
     assert len(calls) == 1
@@ -104,6 +104,18 @@ def test_used_only_for_contiguous_float64(monkeypatch):
     monkeypatch.setattr(rt, "_TANH_BY_PASSES", False)
     np.testing.assert_array_equal(rt._tanh(x), np.tanh(x))
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("by_passes", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_slope_is_one_minus_tanh_squared(monkeypatch, by_passes, dtype):
+    """``slope=``: 1 - t^2 of the very t written, over several blocks and in place."""
+    monkeypatch.setattr(rt, "_TANH_BY_PASSES", by_passes)
+    z = np.random.default_rng(6).normal(0, 2, (rt._TANH_BLOCK // 50 + 3, 100)).astype(dtype)
+    slope = np.full_like(z, np.nan)
+    t = rt._tanh(z, out=z.copy(), slope=slope)
+    np.testing.assert_array_equal(slope, 1 - t * t)
+    np.testing.assert_array_equal(t, rt._tanh(z))
 
 
 @pytest.mark.parametrize(
@@ -143,7 +155,8 @@ def digits(digits_text):
 def test_generated_module_calls_it(digits_text):
     """Both the forward pass and ``_backward`` (digits has one tanh layer)."""
     assert "np.tanh(z1" not in digits_text and digits_text.count("np.tanh(") == 1  # in _tanh
-    assert "a1 = _tanh(z1)" in digits_text and "_tanh(z1, out=a1)" in digits_text
+    assert "a1 = _tanh(z1)" in digits_text
+    assert "_tanh(z1, out=a1, slope=fp1 if want_grads else None)" in digits_text
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -100,6 +100,15 @@ def _activation_into(expr: sp.Expr, out: str) -> str:
     return numpy_into(expr, out)
 
 
+def _tanh_slope(activation: str, fprime: sp.Expr, l: int) -> bool:
+    """True when layer ``l``'s activation is tanh and its f' is 1 - a² (so the runtime's ``_tanh``
+    can write f' with a^l, block by block while a block is in the cache)."""
+    if activation != "tanh":
+        return False
+    a = sp.Symbol(f"a{l}")
+    return sp.expand(_on_layer_expr(fprime, l) - (1 - a**2)) == 0
+
+
 def _layer_symbols(l: int) -> dict:
     return {a_sym: sp.Symbol(f"a{l}"), z_sym: sp.Symbol(f"z{l}"), y_sym: sp.Symbol("t")}
 
@@ -206,9 +215,15 @@ def _fast(d: LayerDerivation) -> dict:
                     _activation_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")
                 ]
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
-            if lines:
-                block.append(dict(comment=comment, lines=lines))
             fprime = _fprime_into(fprimes[l], l) if l < L else None
+            if fprime and _tanh_slope(f.activation, fprimes[l], l):
+                buffers.append((f"fp{l}", width))
+                line = f"_tanh(z{l}, out=a{l}, slope=fp{l} if want_grads else None)"
+                comment += f", and BP2's f'(z^{l}) = 1 - (a^{l})^2 with it (in cache)"
+                block.append(dict(comment=comment, lines=[line]))
+                fprime = None
+            elif lines:
+                block.append(dict(comment=comment, lines=lines))
             if fprime:
                 buffers.append((f"fp{l}", width))
                 block.append(

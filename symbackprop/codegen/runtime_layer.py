@@ -128,35 +128,49 @@ def _tanh_block(x, out, a, b, c, d):
     return np.divide(d, a, out=out)
 
 
-def _tanh_passes(x, out):
-    """``_tanh_block`` over blocks of the C-contiguous float64 arrays ``x`` and ``out``."""
+def _tanh_passes(x, out, slope=None):
+    """``_tanh_block`` over blocks of the C-contiguous float64 arrays ``x`` and ``out``; with
+    ``slope`` (of x's shape), 1 - tanh^2 into it as well, each block while it is in the cache."""
     flat, into = x.reshape(-1), out.reshape(-1)
+    slopes = None if slope is None else slope.reshape(-1)
     size = flat.size
     scratch = _TANH_SCRATCH.pop() if _TANH_SCRATCH else np.empty((4, _TANH_BLOCK))
     with np.errstate(under="ignore"):  # h^2 of a tiny x; tanh x is still right
         for start in range(0, size, _TANH_BLOCK):
             stop = min(size, start + _TANH_BLOCK)
             parts = [row[: stop - start] for row in scratch]
-            _tanh_block(flat[start:stop], into[start:stop], *parts)
+            t = _tanh_block(flat[start:stop], into[start:stop], *parts)
+            if slopes is not None:
+                _tanh_slope(t, slopes[start:stop])
     _TANH_SCRATCH.append(scratch)
     return out
 
 
-def _tanh(z, out=None):
-    """tanh(z), into ``out`` if given (which may be ``z``): ``_tanh_passes`` where NumPy's own
-    float64 tanh is a scalar loop (``_TANH_BY_PASSES``) and the arrays are C-contiguous float64,
-    else np.tanh."""
+def _tanh_slope(t, slope):
+    """tanh' = 1 - t^2 from t = tanh(z), into ``slope``."""
+    np.square(t, out=slope)
+    return np.subtract(1, slope, out=slope)
+
+
+def _tanh(z, out=None, slope=None):
+    """tanh(z), into ``out`` if given (which may be ``z``), and with ``slope`` its derivative
+    1 - tanh(z)^2 into that array too: ``_tanh_passes`` where NumPy's own float64 tanh is a scalar
+    loop (``_TANH_BY_PASSES``) and the arrays are C-contiguous float64 of one shape, else np.tanh.
+    """
     if (
         _TANH_BY_PASSES
         and z.dtype == np.float64
         and z.flags.c_contiguous
-        and (
-            out is None
-            or (out.dtype == z.dtype and out.shape == z.shape and out.flags.c_contiguous)
+        and all(
+            a is None or (a.dtype == z.dtype and a.shape == z.shape and a.flags.c_contiguous)
+            for a in (out, slope)
         )
     ):
-        return _tanh_passes(z, np.empty_like(z) if out is None else out)
-    return np.tanh(z, out=out)
+        return _tanh_passes(z, np.empty_like(z) if out is None else out, slope)
+    out = np.tanh(z, out=out)
+    if slope is not None:
+        _tanh_slope(out, slope)
+    return out
 
 
 def _relu(z, out=None):
