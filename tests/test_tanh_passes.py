@@ -98,6 +98,11 @@ def test_used_only_for_contiguous_float64(monkeypatch):
     assert len(calls) == 1
     for other in (x.astype(np.float32), x.T, x[:, ::2]):
         np.testing.assert_array_equal(rt._tanh(other), np.tanh(other))
+    buffer = np.linspace(-3, 3, 70)  # out overlapping z but not z: np.tanh's own handling
+    z, shifted = buffer[:60].reshape(6, 10), buffer[10:].reshape(6, 10)
+    np.testing.assert_array_equal(
+        rt._tanh(z, out=shifted), np.tanh(np.linspace(-3, 3, 70)[:60]).reshape(6, 10)
+    )
     out = np.empty((6, 10), np.float32)  # a float32 out: NumPy's casting, as np.tanh
     np.testing.assert_array_equal(rt._tanh(x, out=out), np.tanh(x).astype(np.float32))
     assert len(calls) == 1

@@ -92,15 +92,16 @@ def _tanh_constants():
 
 
 _TANH = _tanh_constants()
-_TANH_BLOCK = 32768  # elements a pass covers (four scratch arrays of 256 KiB in float64)
-_TANH_SCRATCH = []  # scratch arrays (4, _TANH_BLOCK), taken and put back like the workspaces
+_TANH_BLOCK = 32768  # elements a pass covers (scratch arrays of 256 KiB in float64)
+_TANH_SCRATCH = []  # scratch arrays (3, _TANH_BLOCK), taken and put back like the workspaces
 
 
-def _tanh_block(x, out, a, b, c, d):
-    """tanh of the float64 array ``x`` into ``out`` (which may be ``x``), 24 passes over the
-    scratch arrays a, b, c, d of x's size; within 4 ulp of the exact value (tested)."""
+def _tanh_block(x, out, b, c, d):
+    """tanh of the float64 array ``x`` into ``out`` (which may be ``x``, and is the first of the
+    four arrays worked in), 24 passes over out and the scratch arrays b, c, d of x's size;
+    within 4 ulp of the exact value (tested)."""
     k = _TANH
-    x.clip(k["low"], k["high"], out=a)
+    a = x.clip(k["low"], k["high"], out=out)  # x is read here only
     np.multiply(a, k["two_log2e"], out=b)
     b += k["magic"]  # 1023 + k in the low bits of b
     np.subtract(b, k["magic"], out=c)  # k = round(2x / ln 2)
@@ -125,7 +126,7 @@ def _tanh_block(x, out, a, b, c, d):
     b *= a
     d -= b  # s N - u R
     a += d
-    return np.divide(d, a, out=out)
+    return np.divide(d, a, out=a)
 
 
 def _tanh_passes(x, out, slope=None):
@@ -134,11 +135,13 @@ def _tanh_passes(x, out, slope=None):
     flat, into = x.reshape(-1), out.reshape(-1)
     slopes = None if slope is None else slope.reshape(-1)
     size = flat.size
-    scratch = _TANH_SCRATCH.pop() if _TANH_SCRATCH else np.empty((4, _TANH_BLOCK))
+    scratch = _TANH_SCRATCH.pop() if _TANH_SCRATCH else np.empty((3, _TANH_BLOCK))
     with np.errstate(under="ignore"):  # h^2 of a tiny x; tanh x is still right
         for start in range(0, size, _TANH_BLOCK):
             stop = min(size, start + _TANH_BLOCK)
             parts = [row[: stop - start] for row in scratch]
+            if slopes is not None:  # the slope's block is free until the end: one less to cache
+                parts[0] = slopes[start:stop]
             t = _tanh_block(flat[start:stop], into[start:stop], *parts)
             if slopes is not None:
                 _tanh_slope(t, slopes[start:stop])
@@ -155,8 +158,8 @@ def _tanh_slope(t, slope):
 def _tanh(z, out=None, slope=None):
     """tanh(z), into ``out`` if given (which may be ``z``), and with ``slope`` its derivative
     1 - tanh(z)^2 into that array too: ``_tanh_passes`` where NumPy's own float64 tanh is a scalar
-    loop (``_TANH_BY_PASSES``) and the arrays are C-contiguous float64 of one shape, else np.tanh.
-    """
+    loop (``_TANH_BY_PASSES``) and the arrays are C-contiguous float64 of one shape (``out`` z
+    itself or apart from it, ``slope`` apart from both), else np.tanh."""
     if (
         _TANH_BY_PASSES
         and z.dtype == np.float64
@@ -164,6 +167,11 @@ def _tanh(z, out=None, slope=None):
         and all(
             a is None or (a.dtype == z.dtype and a.shape == z.shape and a.flags.c_contiguous)
             for a in (out, slope)
+        )
+        and (out is None or out is z or not np.may_share_memory(out, z))
+        and (
+            slope is None
+            or not any(np.may_share_memory(slope, a) for a in (z, out) if a is not None)
         )
     ):
         return _tanh_passes(z, np.empty_like(z) if out is None else out, slope)
