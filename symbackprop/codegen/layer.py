@@ -240,7 +240,7 @@ def _fast(d: LayerDerivation) -> dict:
 
 
 def _fast_backward(d: LayerDerivation) -> list[dict]:
-    """BP1 (divided by N under a mean), then per layer from the top: BP4, BP3 into ``out``'s
+    """BP1 (divided by N under a mean), then per layer from the top: BP3, BP4 into ``out``'s
     arrays or fresh ones, BP2 into the workspace."""
     rule, L = d.output, d.net.depth
     mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
@@ -283,7 +283,9 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
     for g in d.gradients:
         by_layer.setdefault(g.layer, []).append(g)
     for l in range(L, 0, -1):
-        for g in by_layer.get(l, []):
+        # BP3 first: it reads delta^l while the BP2 that wrote it has left it in the cache, where
+        # BP4's product over the batch (which reads all of a^{l-1}) would push it out
+        for g in sorted(by_layer.get(l, []), key=lambda g: g.label != "BP3"):
             name, into = f"g{g.param}", f'out.get("{g.param}")'
             if g.label == "BP4":
                 outer = f"np.multiply(delta{l}.T, a{l - 1}, out={into})"
