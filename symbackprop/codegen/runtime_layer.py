@@ -44,10 +44,10 @@ def _sigmoid(z, out=None):
 
 
 # tanh in float64 from NumPy's arithmetic ufuncs, where NumPy's own float64 tanh is a scalar loop:
-# on x86-64 NumPy vectorises it for AVX-512 CPUs only, and on the others it calls libm element by
-# element (15-18 ns an element on an AVX2 machine, where a multiply takes 0.3 ns). The choice is
-# made once, at import, from the SIMD extensions NumPy reports (np.show_config): x86-64 with AVX2
-# and without AVX-512. Everywhere else (AVX-512, ARM, float32, non-contiguous arrays) np.tanh runs.
+# it is vectorised on AVX-512 CPUs, but on an AVX2 one it measured 15-18 ns an element (libm's
+# speed) where a multiply takes 0.3 ns. The choice is made once, at import, from the SIMD
+# extensions NumPy reports (np.show_config): x86-64 with AVX2 and without AVX-512. Everywhere else
+# (AVX-512, ARM, float32, non-contiguous arrays) np.tanh runs.
 def _numpy_tanh_is_scalar():
     try:
         simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
@@ -100,17 +100,17 @@ def _tanh_block(x, out, b, c, d):
     """tanh of the float64 array ``x`` into ``out`` (which may be ``x``, and is the first of the
     four arrays worked in), 24 passes over out and the scratch arrays b, c, d of x's size;
     within 4 ulp of the exact value (tested)."""
-    k = _TANH
-    a = x.clip(k["low"], k["high"], out=out)  # x is read here only
-    np.multiply(a, k["two_log2e"], out=b)
-    b += k["magic"]  # 1023 + k in the low bits of b
-    np.subtract(b, k["magic"], out=c)  # k = round(2x / ln 2)
+    const = _TANH
+    a = x.clip(const["low"], const["high"], out=out)  # x is read here only
+    np.multiply(a, const["two_log2e"], out=b)
+    b += const["magic"]  # 1023 + k in the low bits of b
+    np.subtract(b, const["magic"], out=c)  # k = round(2x / ln 2)
     bits = b.view(np.int64)
-    np.left_shift(bits, k["shift"], out=bits)  # b = s = 2^k
-    c *= k["ln2_half"]
+    np.left_shift(bits, const["shift"], out=bits)  # b = s = 2^k
+    c *= const["ln2_half"]
     a -= c  # h = x - k ln2 / 2, exact but for the rounding of ln2 / 2 (under an ulp of tanh)
     np.square(a, out=c)
-    p, q = k["p"], k["q"]
+    p, q = const["p"], const["q"]
     np.multiply(c, p[0], out=d)
     d += p[1]
     d *= c
@@ -121,8 +121,8 @@ def _tanh_block(x, out, b, c, d):
     a += q[1]  # Q
     a -= d  # R = Q - N
     d *= b  # s N
-    b *= k["minus_half"]
-    b += k["half"]  # u = (1 - s) / 2, exact
+    b *= const["minus_half"]
+    b += const["half"]  # u = (1 - s) / 2, exact
     b *= a
     d -= b  # s N - u R
     a += d
