@@ -36,10 +36,10 @@ NUMPY_NAMES = frozenset("""
     complexfloating concatenate copy copyto divide dot dtype e einsum empty empty_like equal
     errstate exp expand_dims expm1 eye finfo float16 float32 float64 floating full full_like
     greater greater_equal heaviside iinfo inexact inf int32 int64 integer intp isdtype isfinite
-    isinf isnan isscalar issubdtype less less_equal log log1p logaddexp longdouble matmul max
-    maximum may_share_memory mean min minimum multiply nan ndarray ndim negative newaxis number
-    ones ones_like outer pi power prod promote_types reciprocal reshape result_type shape
-    shares_memory sign signedinteger size sqrt square squeeze stack subtract sum
+    isinf isnan isscalar issubdtype left_shift less less_equal log log1p logaddexp longdouble
+    matmul max maximum may_share_memory mean min minimum multiply nan ndarray ndim negative newaxis
+    number ones ones_like outer pi power prod promote_types reciprocal reshape result_type shape
+    shares_memory show_config sign signedinteger size sqrt square squeeze stack subtract sum
     take_along_axis tanh transpose true_divide uint8 unsignedinteger where zeros zeros_like
     random.default_rng add.reduce maximum.reduce
     """.split())

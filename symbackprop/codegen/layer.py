@@ -80,6 +80,35 @@ def forward_statements(
     return out
 
 
+def _is_tanh(expr: sp.Expr) -> bool:
+    rule = getattr(expr, "rule", None)
+    return rule is not None and rule.name == "tanh" and len(expr.args) == 1
+
+
+def _activation_code(expr: sp.Expr) -> str:
+    """An activation as the NumPy module computes it: tanh through the runtime's ``_tanh`` (NumPy's
+    float64 tanh is a scalar loop on x86-64 CPUs without AVX-512), the rest as printed."""
+    if _is_tanh(expr):
+        return f"_tanh({numpy_code(expr.args[0])})"
+    return numpy_code(expr)
+
+
+def _activation_into(expr: sp.Expr, out: str) -> str:
+    """The statement writing an activation into the array ``out``, as ``_activation_code``."""
+    if _is_tanh(expr):
+        return f"_tanh({numpy_code(expr.args[0])}, out={out})"
+    return numpy_into(expr, out)
+
+
+def _tanh_slope(activation: str, fprime: sp.Expr, l: int) -> bool:
+    """True when layer ``l``'s activation is tanh and its f' is 1 - a² (so the runtime's ``_tanh``
+    can write f' with a^l, block by block while a block is in the cache)."""
+    if activation != "tanh":
+        return False
+    a = sp.Symbol(f"a{l}")
+    return sp.expand(_on_layer_expr(fprime, l) - (1 - a**2)) == 0
+
+
 def _layer_symbols(l: int) -> dict:
     return {a_sym: sp.Symbol(f"a{l}"), z_sym: sp.Symbol(f"z{l}"), y_sym: sp.Symbol("t")}
 
@@ -182,11 +211,19 @@ def _fast(d: LayerDerivation) -> dict:
                     buffers.append((f"a{l}", width))
                 else:
                     aliases.append((f"a{l}", f"z{l}"))
-                lines = [numpy_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")]
+                lines = [
+                    _activation_into(activation_value(f.activation, sp.Symbol(f"z{l}")), f"a{l}")
+                ]
             comment = f"F{l}: a^{l} = {f.activation}(z^{l})" + ("" if keep_z else ", in place")
-            if lines:
-                block.append(dict(comment=comment, lines=lines))
             fprime = _fprime_into(fprimes[l], l) if l < L else None
+            if fprime and _tanh_slope(f.activation, fprimes[l], l):
+                buffers.append((f"fp{l}", width))
+                line = f"_tanh(z{l}, out=a{l}, slope=fp{l} if want_grads else None)"
+                comment += f", and BP2's f'(z^{l}) = 1 - (a^{l})^2 with it (in cache)"
+                block.append(dict(comment=comment, lines=[line]))
+                fprime = None
+            elif lines:
+                block.append(dict(comment=comment, lines=lines))
             if fprime:
                 buffers.append((f"fp{l}", width))
                 block.append(
@@ -203,7 +240,7 @@ def _fast(d: LayerDerivation) -> dict:
 
 
 def _fast_backward(d: LayerDerivation) -> list[dict]:
-    """BP1 (divided by N under a mean), then per layer from the top: BP4, BP3 into ``out``'s
+    """BP1 (divided by N under a mean), then per layer from the top: BP3, BP4 into ``out``'s
     arrays or fresh ones, BP2 into the workspace."""
     rule, L = d.output, d.net.depth
     mean, sign = d.net.reduction == "mean", "-" if d.output.maximize else "+"
@@ -246,7 +283,9 @@ def _fast_backward(d: LayerDerivation) -> list[dict]:
     for g in d.gradients:
         by_layer.setdefault(g.layer, []).append(g)
     for l in range(L, 0, -1):
-        for g in by_layer.get(l, []):
+        # BP3 first: it reads delta^l while the BP2 that wrote it has left it in the cache, where
+        # BP4's product over the batch (which reads all of a^{l-1}) would push it out
+        for g in sorted(by_layer.get(l, []), key=lambda g: g.label != "BP3"):
             name, into = f"g{g.param}", f'out.get("{g.param}")'
             if g.label == "BP4":
                 outer = f"np.multiply(delta{l}.T, a{l - 1}, out={into})"
@@ -316,7 +355,7 @@ def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example must sum to one",
         loss_term=_on_layer(rule.stable, L),
-        forward=forward_statements(d),
+        forward=forward_statements(d, code=_activation_code),
         **optimizer_context(
             net.optimizer,
             gradients=STEP_GRADIENTS,
