@@ -59,7 +59,7 @@ from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
 from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, p, settings_for
 from symbackprop.rules.optimizers import step as step_symbol
-from symbackprop.rules.registry import numeric_kernels
+from symbackprop.rules.registry import ACTIVATIONS, numeric_kernels
 
 
 @dataclass(frozen=True)
@@ -309,11 +309,13 @@ _CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
 
 def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
     """torch's ``_backward`` in work buffers: ``torch.addmm(b, a, W.T, out=z)``, an activation
-    that is one torch call applied in place (``torch.tanh(z1, out=z1)``) unless z^l is read
-    again, BP1's a − t into its buffer (then / N under a mean), per layer from the top BP3 (the
-    sum over the batch while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l)
-    multiplied in place, computed in a^l's buffer (dead by then) where f' is written in a^l
-    alone. Any other rule prints as in the shared backward pass (a new tensor).
+    that is one torch call applied in place (``torch.sigmoid(z1, out=z1)``) unless z^l is read
+    again, tanh likewise as 1 − 2σ(−2z) (:func:`_tanh_of_minus_twice`, the −2 taken by addmm's
+    alpha and beta: two fast passes instead of torch.tanh's slow one on the CPU), BP1's a − t
+    into its buffer (then / N under a mean), per layer from the top BP3 (the sum over the batch
+    while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l) multiplied in place,
+    computed in a^l's buffer (dead by then) where f' is written in a^l alone. Any other rule
+    prints as in the shared backward pass (a new tensor).
 
     Returns the buffers ``(name, width)``, the forward and backward blocks and the loss lines."""
     net, rule, L = d.net, d.output, d.net.depth
@@ -324,20 +326,28 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
     for f in d.forward:
         l = f.layer
         buffers.append((f"z{l}", net.sizes[l]))
-        lines = [f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"]
-        forward.append(
-            dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)
-        )
         keep_z = (
             _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
             if l == L
             else _uses_z(fprimes[l])
         )
+        z = sp.Symbol(f"z{l}")
+        rule_l = ACTIVATIONS.get(f.activation)  # None for softmax and the identity
+        tanh = rule_l is not None and rule_l.definition(z) == sp.tanh(z) and not keep_z
+        product = f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"
+        comment = f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)"
+        if tanh:  # the product scaled for _tanh_of_minus_twice, at no cost
+            product = product.replace(", out=", ", beta=-2, alpha=-2, out=")
+            comment = f"F{l}: -2 z^{l} = -2 (W^{l} a^{l - 1} + b^{l}) (batch-first)"
+        forward.append(dict(comment=comment, lines=[product]))
         for s in statements:
             if s.target == f"z{l}" or not s.comment.startswith(f"F{l}:"):
                 continue
             call = _CALL.match(s.code)
-            if call and call.group(2) == f"z{l}" and not keep_z:
+            if tanh:
+                code = f"_tanh_of_minus_twice(z{l})"
+                comment = f"{s.comment} = 1 - 2 sigmoid(-2 z^{l}), in place"
+            elif call and call.group(2) == f"z{l}" and not keep_z:
                 code, comment = f"{call.group(1)}(z{l}, out=z{l})", s.comment + ", in place"
             elif s.code == f"z{l}":
                 code, comment = s.code, s.comment
