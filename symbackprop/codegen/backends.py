@@ -37,7 +37,7 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.backends_audit import audit_backend_module
 from symbackprop.codegen.backends_names import BACKENDS
-from symbackprop.codegen.inplace import TORCH_CALLS, multiply_in_place
+from symbackprop.codegen.inplace import TORCH_CALLS, _chain, multiply_in_place
 from symbackprop.codegen.layer import (
     _decay_text,
     _fused_softmax,
@@ -307,6 +307,22 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
 _CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
 
 
+def _one_minus_in_place(fprime: sp.Expr, src: sp.Symbol, delta: str) -> list[str] | None:
+    """``delta *= 1 - u`` in two passes where f' is written 1 − u and u is a chain of ``src``
+    alone (tanh' = 1 − a²): u into src's dead buffer, then ``delta += (−1) delta u`` in one
+    ``torch.addcmul`` (three passes the other way: u, 1 − u, the product). None for any other form."""
+    if not fprime.is_Add or len(fprime.args) != 2 or sp.Integer(1) not in fprime.args:
+        return None
+    (rest,) = [arg for arg in fprime.args if arg != 1]
+    coeff, u = rest.as_coeff_Mul()
+    if coeff != -1 or u.free_symbols != {src}:
+        return None
+    chain = _chain(u, src, src.name, TORCH_CALLS)
+    if chain is None or chain[1] != src.name:
+        return None
+    return [*chain[0], f"torch.addcmul({delta}, {delta}, {src.name}, value=-1, out={delta})"]
+
+
 def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
     """torch's ``_backward`` in work buffers: ``torch.addmm(b, a, W.T, out=z)``, an activation
     that is one torch call applied in place (``torch.sigmoid(z1, out=z1)``) unless z^l is read
@@ -396,7 +412,10 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
             lines = [f"torch.mm(delta{l}, W{l}, out=delta{k})"]
             if fprimes[k] != 1:
                 expr = numeric_kernels(fprimes[k].xreplace(_layer_symbols(k)))
-                in_place = multiply_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS)
+                in_place = _one_minus_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}")
+                in_place = in_place or multiply_in_place(
+                    expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS
+                )
                 lines += in_place or [f"delta{k} *= {pr.on_layer(fprimes[k], k)}"]
             comment = f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k})"
             if fprimes[k] != 1 and in_place:

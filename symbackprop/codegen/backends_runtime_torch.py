@@ -117,17 +117,24 @@ _WORKSPACES = {}
 _WORKSPACE_LIMIT = 8  # sets kept; more distinct batch sizes than this start over
 
 
+def _work_buffer(x, width):
+    """An (N, width) buffer for the batch x: column-major in float64, where MKL writes the
+    forward products (N, n) @ (n, m) into a column-major output about a fifth faster than into
+    a row-major one (and BP4's delta^T @ a reads delta^T contiguous); row-major otherwise, where
+    the column-major addmm measured a few per cent slower (float32)."""
+    n = x.shape[0]
+    if x.dtype == torch.float64:
+        return torch.empty((width, n), dtype=x.dtype, device=x.device).T
+    return torch.empty((n, width), dtype=x.dtype, device=x.device)
+
+
 def _take_workspace(x, widths):
-    """The work buffers for the batch ``x``: one (N, width) tensor (column-major) per width in
-    x's dtype and on its device, then 1 as a 0-d tensor; out of the pool, or made on the first
-    call."""
+    """The work buffers for the batch ``x``: one (N, width) tensor (:func:`_work_buffer`) per
+    width in x's dtype and on its device, then 1 as a 0-d tensor; out of the pool, or made on
+    the first call."""
     buffers = _WORKSPACES.pop((x.shape[0], x.dtype, x.device), None)
     if buffers is None:
-        # column-major (N, width): with MKL, the forward products (N, n) @ (n, m) written into
-        # a column-major output take about a fifth less time in float64 than into a row-major
-        # one, and BP4's delta^T @ a then reads delta^T as a contiguous row-major matrix
-        n = x.shape[0]
-        made = [torch.empty((w, n), dtype=x.dtype, device=x.device).T for w in widths]
+        made = [_work_buffer(x, w) for w in widths]
         buffers = (*made, torch.ones((), dtype=x.dtype, device=x.device))
     return buffers
 
