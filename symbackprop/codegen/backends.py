@@ -310,7 +310,8 @@ _CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
 def _one_minus_in_place(fprime: sp.Expr, src: sp.Symbol, delta: str) -> list[str] | None:
     """``delta *= 1 - u`` in two passes where f' is written 1 − u and u is a chain of ``src``
     alone (tanh' = 1 − a²): u into src's dead buffer, then ``delta += (−1) delta u`` in one
-    ``torch.addcmul`` (three passes the other way: u, 1 − u, the product). None for any other form."""
+    ``torch.addcmul`` (three passes the other way: u, 1 − u, the product). None for any other
+    form."""
     if not fprime.is_Add or len(fprime.args) != 2 or sp.Integer(1) not in fprime.args:
         return None
     (rest,) = [arg for arg in fprime.args if arg != 1]
@@ -361,7 +362,7 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
                 continue
             call = _CALL.match(s.code)
             if tanh:
-                code = f"_tanh_of_minus_twice(z{l})"
+                code = f"_tanh_of_minus_twice(z{l}, one)"
                 comment = f"{s.comment} = 1 - 2 sigmoid(-2 z^{l}), in place"
             elif call and call.group(2) == f"z{l}" and not keep_z:
                 code, comment = f"{call.group(1)}(z{l}, out=z{l})", s.comment + ", in place"
