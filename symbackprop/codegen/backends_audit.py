@@ -51,7 +51,8 @@ NAMESPACE_NAMES: dict[str, dict[str, frozenset[str]]] = {
     },
     "jax": {
         "jax": frozenset(
-            "jit nn.sigmoid nn.log_softmax random.PRNGKey random.split random.normal".split()
+            """jit nn.sigmoid nn.log_softmax random.PRNGKey random.split random.normal
+            lax.optimization_barrier""".split()
         ),
         "jnp": frozenset(
             _ELEMENTWISE
