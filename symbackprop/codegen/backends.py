@@ -89,8 +89,9 @@ class Backend:
             products written with ``out=``, activations and f'(z) in place.
         delta_rows: if set, ``delta{l}T``, δ^l as an (n_l, N) array made from ``{0}`` (δ^l),
             which BP4 (``delta{l}T @ a{l-1}``) and BP3 (``sum_rows``) read instead of δ^l.
-            JAX: XLA writes it in the same loop that computes δ^l, and the BP4 product of two
-            row-major operands takes less time than the one reading δ^l transposed (float64).
+            JAX: :func:`_as_rows` (float64: XLA writes it in the loop that computes δ^l, and
+            BP4's product of two row-major operands takes less time than the one reading δ^l
+            transposed).
         sum_rows: the sum of ``{0}`` over axis 1 (BP3 from ``delta{l}T``).
     """
 
@@ -160,8 +161,7 @@ BACKEND_TABLE: dict[str, Backend] = {
             "ones are deleted). ``check_inputs(params, x, t)`` validates arguments.",
             "jnp.zeros_like",
             pure=True,
-            # the barrier keeps XLA from folding the transpose back into BP4's product
-            delta_rows="jax.lax.optimization_barrier({0}.T)",
+            delta_rows="_as_rows({0})",
             sum_rows="jnp.sum({0}, axis=1)",
         ),
         Backend(
