@@ -371,10 +371,10 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
         z = sp.Symbol(f"z{l}")
         rule_l = ACTIVATIONS.get(f.activation)  # None for softmax and the identity
         tanh = rule_l is not None and rule_l.definition(z) == sp.tanh(z) and not keep_z
-        product = f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"
+        scale = ", beta=-2, alpha=-2" if tanh else ""  # for _tanh_of_minus_twice, at no cost
+        product = f"torch.addmm(b{l}, a{l - 1}, W{l}.T{scale}, out=z{l})"
         comment = f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)"
-        if tanh:  # the product scaled for _tanh_of_minus_twice, at no cost
-            product = product.replace(", out=", ", beta=-2, alpha=-2, out=")
+        if tanh:
             comment = f"F{l}: -2 z^{l} = -2 (W^{l} a^{l - 1} + b^{l}) (batch-first)"
         forward.append(dict(comment=comment, lines=[product]))
         for s in statements:
