@@ -8,8 +8,10 @@ them to its table as it adds the peers of :data:`peers.MODULE_PEERS`.
 
 Run alone, ``python benchmarks/backends.py`` times the comparisons the backends are held to, at
 784-128-64-10 batch 1024 in float32 and float64: the torch module against torch eager (autograd)
-and torch's GEMM floor, the JAX module against ``jax.jit(jax.grad)`` of the same loss, and the
-array-API module on NumPy against the NumPy module. Peers take turns (interleaved rounds, the
+and torch's GEMM floor (the products backprop needs, into row-major and into column-major
+outputs: the torch module writes float64 ones column-major), the JAX module against
+``jax.jit(jax.grad)`` of the same loss, and the array-API module on NumPy against the NumPy
+module. Peers take turns (interleaved rounds, the
 order rotated each round); each figure is the median per call of its best round, with the spread
 of the round medians, and the ratio to the first peer taken round by round (median, min-max).
 """
@@ -17,6 +19,7 @@ of the round medians, and the ratio to the first peer taken round by round (medi
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -117,6 +120,38 @@ def cupy_module_peer(case: Case, dtype):
     return run, _to_list(case, cp.asnumpy)
 
 
+def torch_floor_column_major_peer(case: Case, dtype):
+    """The GEMM floor's products on torch's BLAS (:func:`nets.gemm_floor`: the same eight calls,
+    exactly those backprop needs), with the (N, width) outputs column-major. With MKL in float64
+    these products take markedly less time than into the row-major outputs of the floor; the
+    torch module uses that layout in float64, so this is the floor it is held to there."""
+    torch = _need("torch")
+    params, x, t = make_data(case, dtype)
+    depth, n = len(case.sizes) - 1, case.batch
+    gen = torch.Generator().manual_seed(1)
+
+    def column_major(width):
+        return (torch.rand((width, n), generator=gen, dtype=torch.from_numpy(x).dtype) - 0.5).T
+
+    tx = torch.from_numpy(x)
+    acts = [tx] + [column_major(m) for m in case.sizes[1:]]
+    deltas = [None] + [column_major(m) for m in case.sizes[1:]]
+    zs = [column_major(m) for m in case.sizes[1:]]
+    weights = [torch.from_numpy(params[2 * layer]) for layer in range(depth)]
+    grads = [torch.zeros_like(w) for w in weights]
+
+    def run():
+        for layer in range(depth):
+            torch.matmul(acts[layer], weights[layer].T, out=zs[layer])
+        for layer in range(depth - 1, -1, -1):
+            torch.matmul(deltas[layer + 1].T, acts[layer], out=grads[layer])
+            if layer:
+                torch.matmul(deltas[layer + 1], weights[layer], out=deltas[layer])
+        return grads
+
+    return run, None
+
+
 def numpy_module_peer(case: Case, dtype):
     """The NumPy module's default call (fresh gradient arrays)."""
     module = layer_module(case)
@@ -199,7 +234,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.4, help="per peer per round")
-    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="torch, BLAS and XLA threads (1: XLA single-threaded)",
+    )
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),
@@ -209,6 +249,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--only", choices=("torch", "jax", "array-api"), action="append")
     args = parser.parse_args(argv)
+    if "jax" not in sys.modules:  # XLA reads its flags when JAX starts: as run.py pins them
+        multi = "true" if args.threads > 1 else "false"
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen={multi}"
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     from timing import thread_limit
 
@@ -220,6 +264,7 @@ def main(argv=None) -> int:
                 PEERS_BY_BACKEND["torch"],
                 ("torch eager", PEERS["torch"]),
                 ("torch GEMM floor", PEERS["floor.torch"]),
+                ("torch GEMM floor, col-major", torch_floor_column_major_peer),
             ],
         ),
         ("jax", [PEERS_BY_BACKEND["jax"], ("jax.jit(jax.grad)", PEERS["jax.jit"])]),

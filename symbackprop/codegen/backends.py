@@ -37,7 +37,7 @@ import sympy as sp
 from symbackprop import __version__
 from symbackprop.codegen.backends_audit import audit_backend_module
 from symbackprop.codegen.backends_names import BACKENDS
-from symbackprop.codegen.inplace import TORCH_CALLS, multiply_in_place
+from symbackprop.codegen.inplace import TORCH_CALLS, _chain, multiply_in_place
 from symbackprop.codegen.layer import (
     _decay_text,
     _fused_softmax,
@@ -59,7 +59,7 @@ from symbackprop.rules.layer_losses import y as y_sym
 from symbackprop.rules.layer_losses import z as z_sym
 from symbackprop.rules.optimizers import OPTIMIZERS, Optimizer, OptimizerSpec, p, settings_for
 from symbackprop.rules.optimizers import step as step_symbol
-from symbackprop.rules.registry import numeric_kernels
+from symbackprop.rules.registry import ACTIVATIONS, numeric_kernels
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,12 @@ class Backend:
             updates call library functions through it).
         workspace: ``_backward`` runs in work buffers taken from a pool (:func:`_workspace`):
             products written with ``out=``, activations and f'(z) in place.
+        delta_rows: if set, ``delta{l}T``, δ^l as an (n_l, N) array made from ``{0}`` (δ^l),
+            which BP4 (``delta{l}T @ a{l-1}``) and BP3 (``sum_rows``) read instead of δ^l.
+            JAX: :func:`_as_rows` (float64: XLA writes it in the loop that computes δ^l, and
+            BP4's product of two row-major operands takes less time than the one reading δ^l
+            transposed).
+        sum_rows: the sum of ``{0}`` over axis 1 (BP3 from ``delta{l}T``).
     """
 
     name: str
@@ -105,6 +111,8 @@ class Backend:
     pure: bool = False
     namespace_line: str = ""
     workspace: bool = False
+    delta_rows: str = ""
+    sum_rows: str = ""
 
 
 _COMMON_FUNCTIONS = ("forward", "loss", "gradients", "optimizer_init", "optimizer_step")
@@ -153,6 +161,8 @@ BACKEND_TABLE: dict[str, Backend] = {
             "ones are deleted). ``check_inputs(params, x, t)`` validates arguments.",
             "jnp.zeros_like",
             pure=True,
+            delta_rows="_as_rows({0})",
+            sum_rows="jnp.sum({0}, axis=1)",
         ),
         Backend(
             "cupy",
@@ -281,17 +291,27 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
     sign = "-" if rule.maximize else "+"
     decay = "(WEIGHT_DECAY / n)" if mean else "WEIGHT_DECAY"
     fprimes = {delta.layer: delta.fprime for delta in d.deltas[1:]}
+    rows = backend.delta_rows
     for l in range(L, 0, -1):
+        if rows:
+            comment = f"delta^{l} as rows (n_{l}, N), the operand of BP4 and BP3"
+            blocks.append(dict(comment=comment, lines=[f"delta{l}T = {rows.format(f'delta{l}')}"]))
         for g in (x for x in d.gradients if x.layer == l):
             name = f"g{g.param}"
             if g.label == "BP4":
-                lines = [f"{name} = delta{l}.T @ a{l - 1}"]
+                product = f"delta{l}T @ a{l - 1}" if rows else f"delta{l}.T @ a{l - 1}"
+                lines = [f"{name} = {product}"]
                 comment = f"BP4: dC/dW^{l} = delta^{l} (a^{l - 1})^T summed over the batch"
                 if g.decay:
                     lines.append(f"{name} = {name} {sign} {decay} * W{l}")
                     comment += f" {sign} lambda W^{l}"
             else:
-                lines = [f"{name} = {backend.sum_batch.format(f'delta{l}')}"]
+                total = (
+                    backend.sum_rows.format(f"delta{l}T")
+                    if rows
+                    else backend.sum_batch.format(f"delta{l}")
+                )
+                lines = [f"{name} = {total}"]
                 comment = f"BP3: dC/db^{l} = delta^{l} summed over the batch"
             blocks.append(dict(comment=comment, lines=lines))
         if l > 1:
@@ -307,13 +327,32 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
 _CALL = re.compile(r"^(torch\.\w+)\((z\d+)\)$")
 
 
+def _one_minus_in_place(fprime: sp.Expr, src: sp.Symbol, delta: str) -> list[str] | None:
+    """``delta *= 1 - u`` in two passes where f' is written 1 − u and u is a chain of ``src``
+    alone (tanh' = 1 − a²): u into src's dead buffer, then ``delta += (−1) delta u`` in one
+    ``torch.addcmul`` (three passes the other way: u, 1 − u, the product). None for any other
+    form."""
+    if not fprime.is_Add or len(fprime.args) != 2 or sp.Integer(1) not in fprime.args:
+        return None
+    (rest,) = [arg for arg in fprime.args if arg != 1]
+    coeff, u = rest.as_coeff_Mul()
+    if coeff != -1 or u.free_symbols != {src}:
+        return None
+    chain = _chain(u, src, src.name, TORCH_CALLS)
+    if chain is None or chain[1] != src.name:
+        return None
+    return [*chain[0], f"torch.addcmul({delta}, {delta}, {src.name}, value=-1, out={delta})"]
+
+
 def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
     """torch's ``_backward`` in work buffers: ``torch.addmm(b, a, W.T, out=z)``, an activation
-    that is one torch call applied in place (``torch.tanh(z1, out=z1)``) unless z^l is read
-    again, BP1's a − t into its buffer (then / N under a mean), per layer from the top BP3 (the
-    sum over the batch while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l)
-    multiplied in place, computed in a^l's buffer (dead by then) where f' is written in a^l
-    alone. Any other rule prints as in the shared backward pass (a new tensor).
+    that is one torch call applied in place (``torch.sigmoid(z1, out=z1)``) unless z^l is read
+    again, tanh likewise as 1 − 2σ(−2z) (:func:`_tanh_of_minus_twice`, the −2 taken by addmm's
+    alpha and beta: two fast passes instead of torch.tanh's slow one on the CPU), BP1's a − t
+    into its buffer (then / N under a mean), per layer from the top BP3 (the sum over the batch
+    while δ^l is in the cache), BP4, and BP2 into its buffer with f'(a^l) multiplied in place,
+    computed in a^l's buffer (dead by then) where f' is written in a^l alone. Any other rule
+    prints as in the shared backward pass (a new tensor).
 
     Returns the buffers ``(name, width)``, the forward and backward blocks and the loss lines."""
     net, rule, L = d.net, d.output, d.net.depth
@@ -324,20 +363,28 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
     for f in d.forward:
         l = f.layer
         buffers.append((f"z{l}", net.sizes[l]))
-        lines = [f"torch.addmm(b{l}, a{l - 1}, W{l}.T, out=z{l})"]
-        forward.append(
-            dict(comment=f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)", lines=lines)
-        )
         keep_z = (
             _uses_z(rule.stable, rule.delta, rule.dC_da, rule.fprime)
             if l == L
             else _uses_z(fprimes[l])
         )
+        z = sp.Symbol(f"z{l}")
+        rule_l = ACTIVATIONS.get(f.activation)  # None for softmax and the identity
+        tanh = rule_l is not None and rule_l.definition(z) == sp.tanh(z) and not keep_z
+        scale = ", beta=-2, alpha=-2" if tanh else ""  # for _tanh_of_minus_twice, at no cost
+        product = f"torch.addmm(b{l}, a{l - 1}, W{l}.T{scale}, out=z{l})"
+        comment = f"F{l}: z^{l} = W^{l} a^{l - 1} + b^{l} (batch-first)"
+        if tanh:
+            comment = f"F{l}: -2 z^{l} = -2 (W^{l} a^{l - 1} + b^{l}) (batch-first)"
+        forward.append(dict(comment=comment, lines=[product]))
         for s in statements:
             if s.target == f"z{l}" or not s.comment.startswith(f"F{l}:"):
                 continue
             call = _CALL.match(s.code)
-            if call and call.group(2) == f"z{l}" and not keep_z:
+            if tanh:
+                code = f"_tanh_of_minus_twice(z{l}, one)"
+                comment = f"{s.comment} = 1 - 2 sigmoid(-2 z^{l}), in place"
+            elif call and call.group(2) == f"z{l}" and not keep_z:
                 code, comment = f"{call.group(1)}(z{l}, out=z{l})", s.comment + ", in place"
             elif s.code == f"z{l}":
                 code, comment = s.code, s.comment
@@ -386,7 +433,10 @@ def _workspace(d: LayerDerivation, pr: _Printer) -> dict:
             lines = [f"torch.mm(delta{l}, W{l}, out=delta{k})"]
             if fprimes[k] != 1:
                 expr = numeric_kernels(fprimes[k].xreplace(_layer_symbols(k)))
-                in_place = multiply_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS)
+                in_place = _one_minus_in_place(expr, sp.Symbol(f"a{k}"), f"delta{k}")
+                in_place = in_place or multiply_in_place(
+                    expr, sp.Symbol(f"a{k}"), f"delta{k}", TORCH_CALLS
+                )
                 lines += in_place or [f"delta{k} *= {pr.on_layer(fprimes[k], k)}"]
             comment = f"BP2: delta^{k} = ((W^{l})^T delta^{l}) * f'(z^{k})"
             if fprimes[k] != 1 and in_place:

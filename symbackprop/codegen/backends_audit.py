@@ -45,13 +45,14 @@ NAMESPACE_NAMES: dict[str, dict[str, frozenset[str]]] = {
             _ELEMENTWISE
             + """arcsin arccos arctan arcsinh arccosh arctanh addmm sum amax clamp sigmoid relu
             softmax log_softmax isfinite finfo promote_types zeros zeros_like randn Generator
-            mm sub square empty ones
+            mm sub square empty ones addcmul
             Tensor float16 float32 float64""".split()
         )
     },
     "jax": {
         "jax": frozenset(
-            "jit nn.sigmoid nn.log_softmax random.PRNGKey random.split random.normal".split()
+            """jit nn.sigmoid nn.log_softmax random.PRNGKey random.split random.normal
+            lax.optimization_barrier""".split()
         ),
         "jnp": frozenset(
             _ELEMENTWISE

@@ -52,6 +52,18 @@ def _exp_floored(logp):
     return jnp.exp(jnp.maximum(logp, _exp_floor(logp)))
 
 
+def _as_rows(delta):
+    """delta^l (N, n_l) as rows (n_l, N), the operand of BP4 (``rows @ a``) and BP3 (the sum
+    over axis 1). In float64 made once behind an optimization barrier: XLA writes it in the
+    loop that computes delta^l, and BP4 becomes a product of two row-major operands, which its
+    CPU backend runs faster than the one reading delta^l transposed (784-128-64-10, batch 1024:
+    about 0.93x the time of jax.jit(jax.grad)). In other dtypes the transpose is left for XLA
+    to fold into the product (the barrier measured slower in float32)."""
+    if delta.dtype == jnp.float64:
+        return jax.lax.optimization_barrier(delta.T)
+    return delta.T
+
+
 def _check(sizes, params, x, t=None):
     """Validate arguments; raises ValueError naming the argument and what is wrong with it.
     Whether values are finite is read on the host: this is for inputs not yet trusted."""
