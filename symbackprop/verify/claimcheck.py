@@ -335,6 +335,7 @@ class Checker:
         expr = self.expand_derived(expr)
         nodes = {s: n.expr for s, n in self.r.nodes.items()}
         acts = {s: e for s, e in nodes.items() if s in self.r.passthrough}
+        stages = []
         for stage in (None, acts, nodes):  # as written; activations as f(net); leaves only
             if stage is nodes:
                 for _ in range(len(nodes)):
@@ -344,10 +345,12 @@ class Checker:
             elif stage is not None:
                 expr = expr.xreplace(stage)
             if sp.count_ops(expr) > MAX_OPS:
-                return False
-            if _is_zero(expr):
+                break
+            if _is_zero(expr, cheap=True):  # expansion alone, at every stage first
                 return True
-        return False
+            stages.append(expr)
+        # then rational simplification of the elementary forms (seconds on some claims)
+        return any(_is_zero(e, cheap=False) for e in stages)
 
     def expand_derived(self, expr: sp.Basic) -> sp.Basic:
         for _ in range(len(self.r.defs) + 1):
@@ -373,11 +376,11 @@ def _join_delta(factors: tuple) -> tuple:
     return tuple(out)
 
 
-def _is_zero(expr: sp.Expr) -> bool:
-    """Cheap exact tests: expansion with activations as opaque functions, then (small
+def _is_zero(expr: sp.Expr, cheap: bool) -> bool:
+    """Exact tests: (``cheap``) expansion with activations as opaque functions, else (small
     expressions only) rational simplification of their elementary forms."""
-    if expr == 0 or sp.expand(expr) == 0:
-        return True
+    if cheap:
+        return expr == 0 or sp.expand(expr) == 0
     elem = to_elementary(expr)
     nested = any(a.args[0].has(sp.exp) for a in elem.atoms(sp.exp))
     return not nested and sp.count_ops(elem) < MAX_CANCEL and sp.cancel(sp.together(elem)) == 0

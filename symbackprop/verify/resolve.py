@@ -212,8 +212,11 @@ class NetworkResolver:
         )
 
     def _examples(self) -> str:
-        kinds = ("input", "node", "param", "delta")
-        return ", ".join([s.name for s in self.kind if self.kind[s] in kinds][:8]) + ", ..."
+        if "_example_names" not in self.__dict__:  # asked on every name a claim cannot use
+            kinds = ("input", "node", "param", "delta")
+            names = [s.name for s in self.kind if self.kind[s] in kinds][:8]
+            self._example_names = ", ".join(names) + ", ..."
+        return self._example_names
 
     def _layer_array(self, base: str, layer: str) -> sp.Matrix | None:
         """The units of one layer as a column (a weight matrix, rows j, columns k), or None.
@@ -298,8 +301,12 @@ class NetworkResolver:
 
     def local(self, consumer: Node, sym: sp.Symbol) -> sp.Expr:
         """``∂consumer/∂sym`` in textbook form, as the derivation writes it."""
-        found = textbook_local(consumer, sym)
-        return found if found is not None else sp.diff(consumer.expr, sym)
+        cache = self.__dict__.setdefault("_locals", {})
+        key = (consumer.symbol, sym)
+        if key not in cache:
+            found = textbook_local(consumer, sym)
+            cache[key] = found if found is not None else sp.diff(consumer.expr, sym)
+        return cache[key]
 
     def adjoint(self, sym: sp.Symbol) -> sp.Expr:
         """``∂loss/∂sym`` in δ-form: the δ, the gradient, or Σ over the nodes ``sym`` feeds."""
@@ -310,13 +317,17 @@ class NetworkResolver:
         if of == wrt:
             return sp.Integer(1)
         if isinstance(of, sp.Symbol):
-            if of in self.nodes:
-                node = self.nodes[of]
-                terms = [self.local(node, s) * self.total(s, wrt) for s in _deps(node.expr)]
-                return sp.Add(*terms)
-            if of in self.defs:
-                return self.total(self.defs[of], wrt)
-            return sp.Integer(0)
+            cache = self.__dict__.setdefault("_totals", {})  # the graph's paths, walked once
+            if (of, wrt) not in cache:
+                if of in self.nodes:
+                    node = self.nodes[of]
+                    terms = [self.local(node, s) * self.total(s, wrt) for s in _deps(node.expr)]
+                    cache[(of, wrt)] = sp.Add(*terms)
+                elif of in self.defs:
+                    cache[(of, wrt)] = self.total(self.defs[of], wrt)
+                else:
+                    cache[(of, wrt)] = sp.Integer(0)
+            return cache[(of, wrt)]
         return sp.Add(*(sp.diff(of, s) * self.total(s, wrt) for s in _deps(of)))
 
     # -------------------------------------------------------------------------- indices
