@@ -344,13 +344,16 @@ class Checker:
                     expr = expr.xreplace(nodes)
             elif stage is not None:
                 expr = expr.xreplace(stage)
+            if expr == 0:  # substitution alone often cancels it: no expansion needed
+                return True
             if sp.count_ops(expr) > MAX_OPS:
                 break
-            if _is_zero(expr, cheap=True):  # expansion alone, at every stage first
-                return True
             stages.append(expr)
-        # then rational simplification of the elementary forms (seconds on some claims)
-        return any(_is_zero(e, cheap=False) for e in stages)
+        # then expansion at every stage, then rational simplification of the elementary forms
+        # (seconds on some claims)
+        return any(_is_zero(e, cheap=True) for e in stages) or any(
+            _is_zero(e, cheap=False) for e in stages
+        )
 
     def expand_derived(self, expr: sp.Basic) -> sp.Basic:
         for _ in range(len(self.r.defs) + 1):
