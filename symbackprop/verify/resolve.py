@@ -191,7 +191,17 @@ class NetworkResolver:
         if timesteps.ABS in base:  # \delta_j(2) in an unrolled sum: a step of a run
             return timesteps.resolve_run(self, base, sub, sup)
         if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
-            return timesteps.resolve(self, base, sub, sup)
+            # the rule composed once per name and choice of rule (instances test names often)
+            cache = self.__dict__.setdefault("_timed", {})
+            key = (base, sub, sup, getattr(self, "time_hint", None))
+            if key not in cache:
+                try:
+                    cache[key] = timesteps.resolve(self, base, sub, sup)
+                except InvalidInput as err:
+                    cache[key] = err
+            if isinstance(cache[key], InvalidInput):
+                raise cache[key]
+            return cache[key]
         if not sup and (found := timesteps.setting(self, base, sub)) is not None:
             if self._lookup(base, sub, sup) is None:
                 return found  # \mu, \beta_1: an optimizer setting (any value)
