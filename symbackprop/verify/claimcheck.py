@@ -341,14 +341,14 @@ class Checker:
         for stage in (None, acts, nodes):  # as written; activations as f(net); leaves only
             if stage is nodes:
                 for _ in range(len(nodes)):
-                    if not _free(expr) & set(nodes) or sp.count_ops(expr) > MAX_OPS:
+                    if not _free(expr) & set(nodes) or not _ops_within(expr, MAX_OPS):
                         break
                     expr = expr.xreplace(nodes)
             elif stage is not None:
                 expr = expr.xreplace(stage)
             if expr == 0:  # substitution alone often cancels it: no expansion needed
                 return True
-            if sp.count_ops(expr) > MAX_OPS:
+            if not _ops_within(expr, MAX_OPS):
                 break
             stages.append(expr)
         # then expansion at every stage, then rational simplification of the elementary forms
@@ -388,10 +388,23 @@ def _is_zero(expr: sp.Expr, cheap: bool) -> bool:
         return expr == 0 or sp.expand(expr) == 0
     elem = to_elementary(expr)
     nested = any(a.args[0].has(sp.exp) for a in elem.atoms(sp.exp))
-    return not nested and sp.count_ops(elem) < MAX_CANCEL and sp.cancel(sp.together(elem)) == 0
+    small = _ops_within(elem, MAX_CANCEL - 1)
+    return not nested and small and sp.cancel(sp.together(elem)) == 0
 
 
 _EQUAL_REL_MP = mpf(EQUAL_REL)
+
+
+def _ops_within(expr: sp.Expr, limit: int) -> bool:
+    """``sp.count_ops(expr) <= limit``, without counting when the tree is small: count_ops is
+    at most twice the tree's nodes (each node adds at most two operations, ``-1/2``: NEG and
+    DIV), so a tree of at most limit / 2 nodes is within (count_ops costs ten times a walk)."""
+    size = 0
+    for _ in sp.preorder_traversal(expr):
+        size += 1
+        if 2 * size > limit:
+            return sp.count_ops(expr) <= limit
+    return True
 
 
 def _close(x: sp.Expr, y: sp.Expr) -> bool:
