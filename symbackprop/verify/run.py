@@ -10,7 +10,10 @@ checked. Verdicts:
 - ``correct`` — proved symbolically, by exact evaluation at random rational points, or (a
   numeric claim) equal at the spec's example within what its printed digits allow;
 - ``wrong`` — with the correct expression or value, a counterexample point with both sides'
-  values, and the differing factor where one can be isolated (:mod:`verify.diagnose`);
+  values, and the differing factor where one can be isolated (:mod:`verify.diagnose`); every
+  expression is LaTeX in the claim's notation, and where a diagnosed slip is a rewrite of the
+  claim (a name, a power, a sign) the correct line is the claim itself fixed (:mod:`claimtex`),
+  shown only when verify reads it back as correct;
 - ``undecided`` — the claim could not be decided within the resource limit (its indices range
   over more combinations than ``MAX_ENUMERATION``, a sum expands past the conversion limit, or
   its instances take longer than ``CLAIM_SECONDS``); the message says why. Never ``correct``:
