@@ -121,6 +121,9 @@ class ClaimTex:
             return joined, 2
         if isinstance(n, cp.Hadamard):
             return " \\odot ".join(self.node(f, 2) for f in n.factors), 2
+        if isinstance(n, cp.Div) and cp._is_d(n.num) and cp._is_d(n.den):  # dE/dw5: ∂E/∂w5
+            of, wrt = cp.Name(n.num.base[1:], n.num.sub), cp.Name(n.den.base[1:], n.den.sub)
+            return self._node(cp.Partial(of, wrt))
         if isinstance(n, cp.Div):
             return f"\\frac{{{self.node(n.num)}}}{{{self.node(n.den)}}}", 4
         if isinstance(n, cp.Pow):
