@@ -362,11 +362,22 @@ class NetworkResolver:
                 raise ResourceLimit(f"\\sum_{index} has more than {MAX_SUM_TERMS} terms")
             prefix = self._label_prefix(index)
             return [f"{prefix}{v}" for v in range(int(lo), int(hi) + 1)]
-        values = [
-            v
-            for v in self.index_values(index)
-            if names_resolve(where.body, self, {**bindings, index: v}, inner={index})
-        ]
+        # the same sum at the same bindings fits the same units (kept while no run of an
+        # optimizer or induction gives time-tagged names their values)
+        steady = getattr(self, "time_run", None) is None
+        steady = steady and getattr(self, "time_symbolic", None) is None
+        key = (index, where, tuple(sorted(bindings.items())), getattr(self, "time_hint", None))
+        cache = self.__dict__.setdefault("_ranges", {})
+        if steady and key in cache:
+            values = cache[key]
+        else:
+            values = [
+                v
+                for v in self.index_values(index)
+                if names_resolve(where.body, self, {**bindings, index: v}, inner={index})
+            ]
+            if steady:
+                cache[key] = values
         if not values:
             raise InvalidInput(f"no unit of the network fits \\sum_{index} here")
         return values
