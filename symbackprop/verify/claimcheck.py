@@ -352,7 +352,8 @@ class Checker:
                 break
             stages.append(expr)
         # then expansion at every stage, then rational simplification of the elementary forms
-        # (seconds on some claims)
+        # (seconds on some claims); the most substituted stage first, where more cancels
+        stages.reverse()
         return any(_is_zero(e, cheap=True) for e in stages) or any(
             _is_zero(e, cheap=False) for e in stages
         )
