@@ -42,6 +42,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from symbackprop.codegen.gcpause import paused_gc
 from symbackprop.derivation.equations import Derivation
 from symbackprop.derivation.layer import LayerNet
 from symbackprop.derivation.unit import derive
@@ -241,7 +242,17 @@ def check_line(
     checker: Checker | LayerChecker, line: str, lineno: int = 1, source: str = "<claims>"
 ) -> Verdict:
     """The verdict on one claim line (``[label] A = B = ...``) at either level: the entry
-    point for one claim. Parse errors are ``unreadable``; a resource limit is ``undecided``."""
+    point for one claim. Parse errors are ``unreadable``; a resource limit is ``undecided``.
+
+    The cyclic garbage collector is paused while the claim is checked (as for code
+    generation, :mod:`codegen.gcpause`): its short-lived SymPy objects made each collection walk
+    the derivation's live expressions again, a third of a claim file's time; reference counting
+    still frees them, cycles wait for the next collection after the claim."""
+    with paused_gc():
+        return _check_line(checker, line, lineno, source)
+
+
+def _check_line(checker: Checker | LayerChecker, line: str, lineno: int, source: str) -> Verdict:
     try:
         claim = cp.parse_claim_line(line, lineno=lineno, source=source)
         if isinstance(checker, LayerChecker):
