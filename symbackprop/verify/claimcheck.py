@@ -404,8 +404,13 @@ def _ops_within(expr: sp.Expr, limit: int) -> bool:
     for _ in sp.preorder_traversal(expr):
         size += 1
         if 2 * size > limit:
-            return sp.count_ops(expr) <= limit
+            if _LAST_COUNT[0] is not expr:  # a proof asks twice about its last stage
+                _LAST_COUNT[:] = [expr, sp.count_ops(expr)]
+            return _LAST_COUNT[1] <= limit
     return True
+
+
+_LAST_COUNT: list = [None, 0]
 
 
 def _close(x: sp.Expr, y: sp.Expr) -> bool:
