@@ -209,3 +209,36 @@ def test_marks_and_their_notes_never_overlap(require_pdflatex, tmp_path, capsys)
         for b in boxes[i + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (a, b)
+
+
+PLACES = r"""\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+\tableofcontents
+A $w_5 = 0.4$
+and\footnote{see $w_6 = 0.45$
+} \textbf{$w_7 = 0.5$
+}\begin{tabular}{c} $w_8 = 0.55$
+\end{tabular} \section{$w_1 = 0.15$}
+Text.
+\end{document}
+"""
+
+
+def test_marks_of_one_line_a_footnote_and_a_heading_are_all_apart(
+    require_pdflatex, tmp_path, capsys
+):
+    """Three marks of one printed line (one in bold, one in a table) with a footnote's mark
+    between them in the source, and a heading's (not repeated in the contents): five marks,
+    each apart from every other."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    doc, out = tmp_path / "places.tex", tmp_path / "places.pdf"
+    doc.write_text(PLACES, encoding="utf-8")
+    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == 0
+    capsys.readouterr()
+    boxes = _mark_boxes(out)
+    assert len(boxes) == 5
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

@@ -40,7 +40,7 @@ PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
 \newcounter{SBPmark}% a LaTeX counter: amsmath restores it after measuring an align
 \newsavebox\SBP@box
 \newdimen\SBP@mx \newdimen\SBP@px \newdimen\SBP@py \newdimen\SBP@ht \newdimen\SBP@dp
-\newdimen\SBP@low \newdimen\SBP@high
+\newdimen\SBP@low \newdimen\SBP@high \newcount\SBP@k \newif\ifSBP@moved
 % mark #1 as the last run shipped it: page #2, its row's end at (#3, #4) sp from the page's
 % lower left corner, its box's height #5 and depth #6
 \def\SBPat#1#2#3#4#5#6{\global\@namedef{SBP@at@#1}{{#2}{#3}{#4}{#5}{#6}}}
@@ -56,8 +56,9 @@ PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
   \@ifundefined{SBP@at@\theSBPmark}{\tikz[remember picture,overlay]\path(0,0);}{\SBP@place}}
 % (The first run only records: one picture a mark in each run, as remember picture needs.)
 % The mark at the margin, further right when its row runs into the margin, a line lower when
-% the row runs off the page; then, when it would meet the mark before it on the page (the
-% note of a wrong line can take several lines), just below that one.
+% the row runs off the page; then, going back over the earlier marks of the page (the note of
+% a wrong line can take several lines; a footnote's mark comes between two of the text's),
+% just below each one it would meet.
 \def\SBP@place{%
   \expandafter\expandafter\expandafter\SBP@unpack\csname SBP@at@\theSBPmark\endcsname
   \SBP@mx=\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth+\marginparsep\relax
@@ -67,24 +68,33 @@ PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
     \advance\SBP@px by \marginparsep
     \ifdim\SBP@px<\SBP@mx \SBP@px=\SBP@mx \fi
   \fi
-  \@ifundefined{SBP@fin@\number\numexpr\value{SBPmark}-1\relax}{\def\SBP@prevpage{}}{%
-    \expandafter\expandafter\expandafter\SBP@prev
-    \csname SBP@fin@\number\numexpr\value{SBPmark}-1\relax\endcsname}%
-  \ifx\SBP@page\SBP@prevpage
-    \ifdim\dimexpr\SBP@py+\SBP@ht\relax>\SBP@low
-      \ifdim\dimexpr\SBP@py-\SBP@dp\relax<\SBP@high
-        \SBP@py=\dimexpr\SBP@low-\SBP@ht\relax
-      \fi
-    \fi
-  \fi
+  \SBP@settle
   \expandafter\xdef\csname SBP@fin@\theSBPmark\endcsname{{\SBP@page}{\the\SBP@py}%
     {\the\SBP@ht}{\the\SBP@dp}}%
   \tikz[remember picture,overlay]\node[anchor=base west,inner sep=0pt] at
     ([xshift=\SBP@px,yshift=\SBP@py]current page.south west) {\usebox\SBP@box};}
+% one pass back over the page's earlier marks, again while a pass moves this one down
+\def\SBP@settle{\SBP@movedfalse \SBP@k=\value{SBPmark}%
+  \loop\advance\SBP@k by -1 \ifnum\SBP@k>0
+    \@ifundefined{SBP@fin@\the\SBP@k}{\def\SBP@prevpage{}}{%
+      \expandafter\expandafter\expandafter\SBP@prev\csname SBP@fin@\the\SBP@k\endcsname}%
+    \ifx\SBP@page\SBP@prevpage
+      \ifdim\dimexpr\SBP@py+\SBP@ht\relax>\SBP@low
+        \ifdim\dimexpr\SBP@py-\SBP@dp\relax<\SBP@high
+          \SBP@py=\dimexpr\SBP@low-\SBP@ht\relax \SBP@movedtrue
+        \fi
+      \fi
+    \else \SBP@k=0 % an earlier page: done
+    \fi
+  \repeat
+  \ifSBP@moved\expandafter\SBP@settle\fi}
+% a mark in a heading is not repeated in the table of contents (or of figures, tables)
+\let\SBP@starttoc\@starttoc
+\def\@starttoc#1{\begingroup\let\SBPmark\@gobbletwo\SBP@starttoc{#1}\endgroup}
 \makeatother
-\newcommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
-\newcommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}
-\newcommand\SBPunread{\SBPmark{black!50}{? unreadable}}
+\DeclareRobustCommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
+\DeclareRobustCommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}
+\DeclareRobustCommand\SBPunread{\SBPmark{black!50}{? unreadable}}
 % ---
 """
 
