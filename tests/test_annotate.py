@@ -54,14 +54,13 @@ def test_marks_go_at_the_end_of_each_row_and_the_preamble_before_the_document():
     tex = annotated_tex(doc, _report(claims, ["correct", "wrong", "correct", "unreadable"]))
     head, body = tex.split("\\begin{document}")
     assert head.endswith(PREAMBLE) and "\\usepackage{amsmath}" in head
-    # the two inline claims of one source line share one mark, after the last: a cross, as a
-    # \marginpar (stacked by LaTeX, so marks of one printed line do not overlap)
-    assert "Here $a = 1$ and $b = 2$\\SBPinmargin\\SBPwrong{$0.3775$}." in body
+    # the two inline claims of one source line share one mark, after the last: a cross
+    assert "Here $a = 1$ and $b = 2$\\SBPwrong{$0.3775$}." in body
     assert "x &= y \\label{l}\\SBPok{}\\\\" in body
     assert "&= z\\SBPunread{}\n\\end{align}" in body
 
 
-def test_marginpar_only_where_latex_allows_one():
+def test_marks_in_footnotes_tables_and_headings_are_plain_marks():
     doc = (
         "\\begin{document}\nA $x = 1$\nand\\footnote{see $y = 1$\n} \\textbf{$z = 2$\n}"
         "\\begin{tabular}{c} $u = 1$\n\\end{tabular} \\section{$v = 1$}\n\\end{document}\n"
@@ -70,9 +69,8 @@ def test_marginpar_only_where_latex_allows_one():
     assert [c.text for c in claims] == ["x = 1", "y = 1", "z = 2", "u = 1", "v = 1"]
     tex = annotated_tex(doc, _report(claims, ["correct"] * 5))
     body = tex.split("\\begin{document}")[1]
-    assert "$x = 1$\\SBPinmargin\\SBPok{}" in body
-    assert "$y = 1$\\SBPok{}" in body and "$z = 2$\\SBPinmargin\\SBPok{}" in body
-    assert "$u = 1$\\SBPok{}" in body and "$v = 1$\\SBPok{}" in body
+    for math in ("$x = 1$", "$y = 1$", "$z = 2$", "$u = 1$", "$v = 1$"):
+        assert math + "\\SBPok{}" in body
 
 
 def test_a_fragment_is_wrapped_in_an_article():
@@ -100,7 +98,8 @@ def test_annotated_pdf_shows_the_marks(require_pdflatex, tmp_path, capsys):
     assert text.count("✓") == 33
     # the correct values beside the crosses, derived by the checker
     assert "✗ 0.0235600257" in text and "✗ 0.408666186" in text
-    assert re.search(r"✗ .*outh1", text)  # the right product for ∂E/∂w7 names out_{h1}
+    # the corrected claim for ∂E/∂w7, in the sheet's notation, names out_{h1}
+    assert re.search(r"✗ ∂E.{0,400}?outh1", text, re.S)
     # a PDF not written by us is refused before any grading
     foreign = tmp_path / "mine.pdf"
     foreign.write_bytes(b"%PDF-1.4 mine")
@@ -159,3 +158,87 @@ def test_a_mark_never_covers_the_line_text(require_pdflatex, tmp_path, capsys):
     (w6,) = [w for w in words if w[0].startswith("0.45+")]
     beside = [m for m in marks if m[2] < w6[4] and w6[2] < m[4]]  # level with the w_6 line
     assert beside and beside[0][1] > w6[3]  # right after the text, in the margin
+
+
+CROWDED = r"""\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+The rate is $\eta = 0.5$ and the weight $w_5 = 0.4$, and then at once:
+\begin{align}
+net_{h1} &= w_1 i_1 + w_2 i_2 \\
+net_{h2} &= w_3 i_1 + w_4 i_2 \\
+w_5 &= 0.4 \\
+w_6 &= 0.45
+\end{align}
+\end{document}
+"""
+
+
+def _mark_boxes(pdf: Path) -> list[tuple[float, float, float, float]]:
+    """Each mark with its note as one box (x0, y0, x1, y1), top to bottom: a mark's glyph and
+    the margin words beside and below it, up to the next glyph."""
+    words = _boxes(pdf)
+    glyphs = sorted((w for w in words if w[0] in ("✓", "✗", "?")), key=lambda g: g[2])
+    left = min(g[1] for g in glyphs) - 0.5
+    out = [list(g[1:]) for g in glyphs]
+    for w in words:
+        if w[0] in ("✓", "✗", "?") or w[1] < left:
+            continue
+        # the lowest mark whose glyph is at most 6 pt under the word's top (a fraction's
+        # numerator rises above its glyph)
+        mine = [i for i, g in enumerate(glyphs) if g[2] - 6 <= w[2]]
+        box = out[mine[-1]]
+        box[:] = [min(box[0], w[1]), min(box[1], w[2]), max(box[2], w[3]), max(box[3], w[4])]
+    return [tuple(b) for b in out]
+
+
+def test_marks_and_their_notes_never_overlap(require_pdflatex, tmp_path, capsys):
+    """Two wrong rows in a row, each with a correction note taking several lines, right after
+    an inline claim: every mark goes below the one before it when they would meet."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    doc, out = tmp_path / "crowded.tex", tmp_path / "crowded.pdf"
+    doc.write_text(CROWDED, encoding="utf-8")
+    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == 3
+    capsys.readouterr()
+    boxes = _mark_boxes(out)
+    assert len(boxes) == 5  # the inline line, four rows
+    notes = [b for b in boxes if b[3] - b[1] > 12]  # the two corrections span lines
+    assert len(notes) == 2, boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)
+
+
+PLACES = r"""\documentclass{article}
+\usepackage{amsmath}
+\begin{document}
+\tableofcontents
+A $w_5 = 0.4$
+and\footnote{see $w_6 = 0.45$
+} \textbf{$w_7 = 0.5$
+}\begin{tabular}{c} $w_8 = 0.55$
+\end{tabular} \section{$w_1 = 0.15$}
+Text.
+\end{document}
+"""
+
+
+def test_marks_of_one_line_a_footnote_and_a_heading_are_all_apart(
+    require_pdflatex, tmp_path, capsys
+):
+    """Three marks of one printed line (one in bold, one in a table) with a footnote's mark
+    between them in the source, and a heading's (not repeated in the contents): five marks,
+    each apart from every other."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    doc, out = tmp_path / "places.tex", tmp_path / "places.pdf"
+    doc.write_text(PLACES, encoding="utf-8")
+    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == 0
+    capsys.readouterr()
+    boxes = _mark_boxes(out)
+    assert len(boxes) == 5
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

@@ -293,7 +293,7 @@ def test_verdicts_and_reports_render_in_a_notebook():
     right, wrong, _ = report.verdicts
     html = wrong._repr_html_()
     assert "#cf222e" in html and "wrong" in html and "line 7 [eq:slip]" in html
-    assert "\\(w_1 i_1 + w_2 i_2 + b_1 = 0.3785\\)" in html and "correct: 0.3775" in html
+    assert "\\(w_1 i_1 + w_2 i_2 + b_1 = 0.3785\\)" in html and "correct: \\(0.3775" in html
     assert "#1a7f37" in right._repr_html_() and "#cf222e" not in right._repr_html_()
     latex = wrong._repr_latex_()
     assert latex.startswith("$") and latex.endswith("$") and "\\color{red}" in latex

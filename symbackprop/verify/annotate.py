@@ -2,15 +2,16 @@
 
 Each checked line gets a green tick, a red cross followed by the correct expression or value,
 or a grey question mark (unreadable) in the right margin, level with the line. The marks are
-TikZ overlays inserted into the source at the end of each graded row, placed at ``current page``
-coordinates, so they work inside ``align`` and change nothing of the document's layout; pdflatex
-runs twice (the second run places them). A mark goes at the margin, or further right when the
-row's text runs into the margin (an overfull equation), or below the line when the text runs
-off the page: never over the line's own text. After inline math (one mark for the claims of a source
-line, after its last closing ``$``) the mark is a ``\\marginpar``, which LaTeX stacks so that the
-marks of one printed line do not overlap, wherever a ``\\marginpar`` is allowed
-(:func:`_marginpar_safe`: not in a table, float, box, footnote or heading). The preamble gains
-``tikz`` and ``pifont`` just before ``\\begin{document}``; a fragment without
+TikZ overlays inserted into the source at the end of each graded row (after inline math: one
+mark for the claims of a source line, after its last closing ``$``), placed at ``current page``
+coordinates, so they work inside ``align``, footnotes and tables and change nothing of the
+document's layout. pdflatex runs twice: the first run records where each mark's row ends
+(``\\pdfsavepos``, written to the ``.aux`` at shipout with its page) and its box's size, the
+second places it. A mark goes at the margin, or further right when the row's text runs into the
+margin (an overfull equation), or below the line when the text runs off the page: never over
+the line's own text. A mark that would meet the one before it on the page (a correction note
+takes several lines) goes just below it, so marks and notes never overlap each other. The
+preamble gains ``tikz`` and ``pifont`` just before ``\\begin{document}``; a fragment without
 ``\\documentclass`` is wrapped in an ``article`` with ``amsmath`` and ``amssymb``.
 
 The correct expression comes from the verdict as text. It is typeset as math only when it is a
@@ -34,72 +35,68 @@ MAX_CORRECT = 160  # characters of a correct expression shown in the margin
 
 PREAMBLE = r"""% --- added by symbackprop verify --annotate: margin marks
 \usepackage{tikz}
-\usetikzlibrary{calc}
 \usepackage{pifont}
 \makeatletter
-\newlength\SBP@x
-\newif\ifSBP@note
-\newcommand\SBPinmargin{\global\SBP@notetrue}
-\newcommand\SBPmark[2]{\ifSBP@note\global\SBP@notefalse
-  \marginpar{\raggedright\scriptsize\color{#1}#2}\else
-  \setlength\SBP@x{\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth+\marginparsep\relax}%
-  \tikz[remember picture,overlay]\path let \p1=(0,0), \p2=(current page.west|-0,0),
-  \p3=(current page.east), \n1={\x1+\marginparsep+2em>\x3} in
-  node[anchor=base west,inner sep=0pt,text width=\marginparwidth,align=left,
-  font=\scriptsize,text=#1] at ({ifthenelse(\n1,\x2+\SBP@x,max(\x2+\SBP@x,\x1+\marginparsep))},
-  {ifthenelse(\n1,\y1-\baselineskip,\y1)}) {#2};\fi}
+\newcounter{SBPmark}% a LaTeX counter: amsmath restores it after measuring an align
+\newsavebox\SBP@box
+\newdimen\SBP@mx \newdimen\SBP@px \newdimen\SBP@py \newdimen\SBP@ht \newdimen\SBP@dp
+\newdimen\SBP@low \newdimen\SBP@high \newcount\SBP@k \newif\ifSBP@moved
+% mark #1 as the last run shipped it: page #2, its row's end at (#3, #4) sp from the page's
+% lower left corner, its box's height #5 and depth #6
+\def\SBPat#1#2#3#4#5#6{\global\@namedef{SBP@at@#1}{{#2}{#3}{#4}{#5}{#6}}}
+\def\SBP@unpack#1#2#3#4#5{\def\SBP@page{#1}\SBP@px=#2sp\relax\SBP@py=#3sp\relax
+  \SBP@ht=#4\relax\SBP@dp=#5\relax}
+\def\SBP@prev#1#2#3#4{\def\SBP@prevpage{#1}\SBP@low=\dimexpr#2-#4-3pt\relax
+  \SBP@high=\dimexpr#2+#3+3pt\relax}
+\newcommand\SBPmark[2]{\stepcounter{SBPmark}%
+  \sbox\SBP@box{\parbox[t]{\marginparwidth}{\raggedright\scriptsize\leavevmode\color{#1}#2}}%
+  \edef\SBP@w{\write\@auxout{\string\SBPat{\theSBPmark}{\noexpand\the\c@page}%
+    {\noexpand\the\pdflastxpos}{\noexpand\the\pdflastypos}{\the\ht\SBP@box}{\the\dp\SBP@box}}}%
+  \pdfsavepos\SBP@w
+  \@ifundefined{SBP@at@\theSBPmark}{\tikz[remember picture,overlay]\path(0,0);}{\SBP@place}}
+% (The first run only records: one picture a mark in each run, as remember picture needs.)
+% The mark at the margin, further right when its row runs into the margin, a line lower when
+% the row runs off the page; then, going back over the earlier marks of the page (the note of
+% a wrong line can take several lines; a footnote's mark comes between two of the text's),
+% just below each one it would meet.
+\def\SBP@place{%
+  \expandafter\expandafter\expandafter\SBP@unpack\csname SBP@at@\theSBPmark\endcsname
+  \SBP@mx=\dimexpr 1in+\hoffset+\oddsidemargin+\textwidth+\marginparsep\relax
+  \ifdim\dimexpr\SBP@px+\marginparsep+2em\relax>\paperwidth
+    \SBP@px=\SBP@mx \advance\SBP@py by -\baselineskip
+  \else
+    \advance\SBP@px by \marginparsep
+    \ifdim\SBP@px<\SBP@mx \SBP@px=\SBP@mx \fi
+  \fi
+  \SBP@settle
+  \expandafter\xdef\csname SBP@fin@\theSBPmark\endcsname{{\SBP@page}{\the\SBP@py}%
+    {\the\SBP@ht}{\the\SBP@dp}}%
+  \tikz[remember picture,overlay]\node[anchor=base west,inner sep=0pt] at
+    ([xshift=\SBP@px,yshift=\SBP@py]current page.south west) {\usebox\SBP@box};}
+% one pass back over the page's earlier marks, again while a pass moves this one down
+\def\SBP@settle{\SBP@movedfalse \SBP@k=\value{SBPmark}%
+  \loop\advance\SBP@k by -1 \ifnum\SBP@k>0
+    \@ifundefined{SBP@fin@\the\SBP@k}{\def\SBP@prevpage{}}{%
+      \expandafter\expandafter\expandafter\SBP@prev\csname SBP@fin@\the\SBP@k\endcsname}%
+    \ifx\SBP@page\SBP@prevpage
+      \ifdim\dimexpr\SBP@py+\SBP@ht\relax>\SBP@low
+        \ifdim\dimexpr\SBP@py-\SBP@dp\relax<\SBP@high
+          \SBP@py=\dimexpr\SBP@low-\SBP@ht\relax \SBP@movedtrue
+        \fi
+      \fi
+    \else \SBP@k=0 % an earlier page: done
+    \fi
+  \repeat
+  \ifSBP@moved\expandafter\SBP@settle\fi}
+% a mark in a heading is not repeated in the table of contents (or of figures, tables)
+\let\SBP@starttoc\@starttoc
+\def\@starttoc#1{\begingroup\let\SBPmark\@gobbletwo\SBP@starttoc{#1}\endgroup}
 \makeatother
-\newcommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
-\newcommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}
-\newcommand\SBPunread{\SBPmark{black!50}{? unreadable}}
+\DeclareRobustCommand\SBPok{\SBPmark{green!50!black}{\ding{51}}}
+\DeclareRobustCommand\SBPwrong[1]{\SBPmark{red!80!black}{\ding{55}~#1}}
+\DeclareRobustCommand\SBPunread{\SBPmark{black!50}{? unreadable}}
 % ---
 """
-# Where a mark after inline math may be a \marginpar (which LaTeX stacks so that marks of one
-# printed line do not overlap): not inside these environments, nor inside the argument of any
-# command but these (a footnote, a caption, a box or a heading cannot hold a \marginpar).
-NO_MARGINPAR_ENVS = frozenset(
-    "tabular tabular* tabularx tabulary longtable array minipage figure figure* table table* "
-    "tikzpicture picture multicols multicols* wrapfigure frame columns column tcolorbox "
-    "mdframed framed".split()
-)
-TEXT_GROUPS = frozenset("emph textbf textit textsl textsc textup textmd textrm textsf".split())
-_GROUP_RE = re.compile(
-    r"\\begin\s*\{([^{}]*)\}|\\end\s*\{([^{}]*)\}|\\([A-Za-z]+)\*?\s*(?:\[[^\]]*\]\s*)?(?=\{)"
-    r"|\\.|[{}]"
-)
-
-
-def _marginpar_safe(text: str, offsets: list[int]) -> set[int]:
-    """The offsets (after inline math) where a \\marginpar is allowed: one pass over the
-    environments and brace groups open there."""
-    from symbackprop.verify.document import _blank_comments
-
-    src = _blank_comments(text)
-    envs: list[str] = []
-    groups: list[str | None] = []
-    pending: str | None = None  # the command whose argument the next brace opens
-    safe, todo = set(), sorted(offsets)
-    for m in _GROUP_RE.finditer(src):
-        while todo and todo[0] <= m.start():
-            at = todo.pop(0)
-            if not set(envs) & NO_MARGINPAR_ENVS and all(g in TEXT_GROUPS or g is None
-                                                         for g in groups):  # fmt: skip
-                safe.add(at)
-        tok = m.group()
-        if m.group(1) is not None:
-            envs.append(m.group(1).strip())
-        elif m.group(2) is not None:
-            if m.group(2).strip() in envs:
-                del envs[len(envs) - 1 - envs[::-1].index(m.group(2).strip()) :]
-        elif m.group(3) is not None:
-            pending = m.group(3)
-            continue
-        elif tok == "{":
-            groups.append(pending)
-        elif tok == "}" and groups:
-            groups.pop()
-        pending = None
-    return safe
 
 
 _GREEK = (
@@ -221,11 +218,9 @@ def annotated_tex(text: str, report: Report) -> str:
     for claim, verdict in zip(report.claims, report.verdicts, strict=True):
         at = last[claim.line] if claim.inline else claim.mark_at
         places.setdefault(at, []).append(verdict)
-    notes = _marginpar_safe(text, list(last.values()))
     out = text
     for at in sorted(places, reverse=True):
-        mark = ("\\SBPinmargin" if at in notes else "") + _mark(places[at])
-        out = out[:at] + mark + out[at:]
+        out = out[:at] + _mark(places[at]) + out[at:]
     begin = re.search(r"\\begin\s*\{document\}", out)
     if begin is None:
         if re.search(r"\\documentclass", out):

@@ -309,8 +309,10 @@ class Checker:
             return self.value(_diff(expr, sym), env)
 
     def check_symbolic(self, a: sp.Basic, b: sp.Basic, prove: bool = True) -> Link:
-        lits = {s: n.value for s, n in self.r.literals.items()}
-        diffs = [e.xreplace(lits) for e in _flat(a - b)]
+        def proved() -> bool:  # built only when a proof is tried (the first instance)
+            lits = {s: n.value for s, n in self.r.literals.items()}
+            return all(self.prove_zero(e.xreplace(lits)) for e in _flat(a - b))
+
         # One exact evaluation first: a wrong claim such as x = (x+y+z+1)^{64} differs there,
         # and expanding it (prove_zero) would take minutes for nothing.
         for i in range(POINTS):
@@ -318,12 +320,12 @@ class Checker:
             try:
                 va, vb = self.value(a, env), self.value(b, env)
             except OutOfRange:  # log(y) at a y < 0: an identity may still hold as written
-                if i == 0 and prove and all(self.prove_zero(e) for e in diffs):
+                if i == 0 and prove and proved():
                     return Link(True, "symbolic", a, b)
                 raise
             if not all(_close(x, y) for x, y in zip(_flat(va), _flat(vb))):
                 return Link(False, "evaluation", a, b, va, vb, dict(point))
-            if i == 0 and prove and all(self.prove_zero(e) for e in diffs):
+            if i == 0 and prove and proved():
                 return Link(True, "symbolic", a, b)
         return Link(True, f"evaluation at {POINTS} random points", a, b)
 
@@ -335,19 +337,26 @@ class Checker:
         expr = self.expand_derived(expr)
         nodes = {s: n.expr for s, n in self.r.nodes.items()}
         acts = {s: e for s, e in nodes.items() if s in self.r.passthrough}
+        stages = []
         for stage in (None, acts, nodes):  # as written; activations as f(net); leaves only
             if stage is nodes:
                 for _ in range(len(nodes)):
-                    if not _free(expr) & set(nodes) or sp.count_ops(expr) > MAX_OPS:
+                    if not _free(expr) & set(nodes) or not _ops_within(expr, MAX_OPS):
                         break
                     expr = expr.xreplace(nodes)
             elif stage is not None:
                 expr = expr.xreplace(stage)
-            if sp.count_ops(expr) > MAX_OPS:
-                return False
-            if _is_zero(expr):
+            if expr == 0:  # substitution alone often cancels it: no expansion needed
                 return True
-        return False
+            if not _ops_within(expr, MAX_OPS):
+                break
+            stages.append(expr)
+        # then expansion at every stage, then rational simplification of the elementary forms
+        # (seconds on some claims); the most substituted stage first, where more cancels
+        stages.reverse()
+        return any(_is_zero(e, cheap=True) for e in stages) or any(
+            _is_zero(e, cheap=False) for e in stages
+        )
 
     def expand_derived(self, expr: sp.Basic) -> sp.Basic:
         for _ in range(len(self.r.defs) + 1):
@@ -373,17 +382,35 @@ def _join_delta(factors: tuple) -> tuple:
     return tuple(out)
 
 
-def _is_zero(expr: sp.Expr) -> bool:
-    """Cheap exact tests: expansion with activations as opaque functions, then (small
+def _is_zero(expr: sp.Expr, cheap: bool) -> bool:
+    """Exact tests: (``cheap``) expansion with activations as opaque functions, else (small
     expressions only) rational simplification of their elementary forms."""
-    if expr == 0 or sp.expand(expr) == 0:
-        return True
+    if cheap:
+        return expr == 0 or sp.expand(expr) == 0
     elem = to_elementary(expr)
     nested = any(a.args[0].has(sp.exp) for a in elem.atoms(sp.exp))
-    return not nested and sp.count_ops(elem) < MAX_CANCEL and sp.cancel(sp.together(elem)) == 0
+    small = _ops_within(elem, MAX_CANCEL - 1)
+    return not nested and small and sp.cancel(sp.together(elem)) == 0
 
 
 _EQUAL_REL_MP = mpf(EQUAL_REL)
+
+
+def _ops_within(expr: sp.Expr, limit: int) -> bool:
+    """``sp.count_ops(expr) <= limit``, without counting when the tree is small: count_ops is
+    at most twice the tree's nodes (each node adds at most two operations, ``-1/2``: NEG and
+    DIV), so a tree of at most limit / 2 nodes is within (count_ops costs ten times a walk)."""
+    size = 0
+    for _ in sp.preorder_traversal(expr):
+        size += 1
+        if 2 * size > limit:
+            if _LAST_COUNT[0] is not expr:  # a proof asks twice about its last stage
+                _LAST_COUNT[:] = [expr, sp.count_ops(expr)]
+            return _LAST_COUNT[1] <= limit
+    return True
+
+
+_LAST_COUNT: list = [None, 0]
 
 
 def _close(x: sp.Expr, y: sp.Expr) -> bool:

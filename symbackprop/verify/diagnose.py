@@ -63,14 +63,64 @@ def spec_name(sym: sp.Symbol, ck: Checker) -> str:
 
 
 def show(expr: sp.Basic, checker: Checker) -> str:
-    """An expression as text, printed numbers as written, free letters without their tag,
-    layered names in the notation (``\\delta^{3}_{1}``, not the symbol name)."""
-    names = {s: sp.Symbol(_num_text(n)) for s, n in checker.r.literals.items()}
-    names.update({s: sp.Symbol(k) for k, s in checker.r.free.items()})
+    """An expression as LaTeX in the claim's notation: printed numbers as written, free letters
+    as the claim wrote them (an optimizer's state in the claim's letter and time index, see
+    :func:`free_tex`), network quantities as the spec's notation writes them."""
+    r = checker.r
     free = expr.free_symbols if hasattr(expr, "free_symbols") else set()
-    names.update({s: sp.Symbol(spec_name(s, checker)) for s in free if s in checker.r.kind})
-    names.update({s: sp.Symbol(notation_name(s.name)) for s in free if s not in names})
-    return sp.sstr(expr.xreplace(names), order="none")
+    shift = getattr(checker, "time_shift", 0)
+    count = r.free.get("t")
+    if count is not None and count in free and shift:
+        expr = expr.xreplace({count: count + shift})
+        free = expr.free_symbols
+    names = {s: _num_text(n) for s, n in r.literals.items() if s in free}
+    names.update({s: free_tex(k, checker) for k, s in r.free.items() if s in free})
+    names.update({s: spec_name(s, checker) for s in free if s in r.kind and s not in names})
+    names.update({s: notation_name(s.name) for s in free if s not in names})
+    text = sp.latex(expr, symbol_names=names, order="none")
+    return _PRODUCT_OF_NUMBERS.sub(r" \\cdot ", text)
+
+
+# two printed numbers side by side are a product: 0.05 \cdot 0.25, never "0.05 0.25"
+_PRODUCT_OF_NUMBERS = re.compile(r"(?<=\d) (?=\d)")
+_FREE_STATE = re.compile(r"(\w+)\((?:(\w+), )?t\)")
+
+
+def free_tex(key: str, checker: Checker) -> str:
+    """A free quantity's key in the resolver (:mod:`verify.timesteps`) as the claim writes it:
+    ``s(t)`` as ``v_{t-1}`` when the claim calls Adam's s v and its latest step is t,
+    ``m(W_13, t)`` as ``m_{13}(t)``, ``\\Delta W_13(t)`` as ``\\Delta W_{13}(t)``, ``g_t`` at the
+    claim's step, ``\\beta_2`` as ``\\beta_{2}``."""
+    shift = getattr(checker, "time_shift", 0)
+    letters = getattr(checker, "state_letters", {})
+
+    def step(k: int) -> str:
+        return "t" if k == 0 else f"t{k:+d}"
+
+    def param_tex(name: str) -> str:
+        sym = next((p for p in checker.r.plus if p.name == name), None)
+        return spec_name(sym, checker) if sym is not None else notation_name(name)
+
+    if key == "t":
+        return "t"
+    if key == "g_t":
+        return f"g_{{{step(shift + 1)}}}"
+    if key == "\\theta(t)":
+        return f"\\theta_{{{step(shift)}}}"
+    if key.startswith("\\Delta ") and key.endswith("(t)"):
+        return f"\\Delta {param_tex(key[7:-3])}({step(shift)})"
+    m = _FREE_STATE.fullmatch(key)
+    if m:
+        letter = letters.get(m.group(1), m.group(1))
+        if m.group(2) is None:
+            return f"{letter}_{{{step(shift)}}}"
+        weight = param_tex(m.group(2))
+        head = re.match(r"\\?[A-Za-z]+", weight)
+        return f"{letter}{weight[head.end():] if head else ''}({step(shift)})"
+    m = re.fullmatch(r"(\\?[A-Za-z]+)_(\w+)", key)
+    if m:
+        return f"{m.group(1)}_{{{m.group(2)}}}"
+    return key
 
 
 def number(value: sp.Basic) -> str:
@@ -99,14 +149,16 @@ def written(name: cp.Name) -> str:
 
 def diagnose(
     ck: Checker, link: Link, a_node: cp.Node, b_node: cp.Node, bindings: dict, where: str
-) -> str | None:
-    """A short description of the differing factor, or None when none can be isolated."""
+) -> tuple[str | None, tuple | None]:
+    """A short description of the differing factor (None when none can be isolated), and the
+    link's two sides with it corrected when the correction is a rewrite of the claim's own tree
+    (a name, a power, a transpose), else None."""
     try:
         if link.method == "numeric":
-            return _numeric(ck, link)
+            return _numeric(ck, link), None
         return _symbolic(ck, link, a_node, b_node, bindings, where)
     except (InvalidInput, ZeroDivisionError, TypeError, ValueError):
-        return None
+        return None, None
 
 
 def _envs(ck: Checker, n: int = 3) -> list[dict]:
@@ -130,20 +182,20 @@ def _symbolic(
     if ratios and all(_close(r, ratios[0]) for r in ratios):
         c = sp.nsimplify(ratios[0], rational=True, tolerance=1e-20)
         if c != 0 and _close(c, ratios[0]):
-            return "sign: the written side is the negative" if c == -1 else f"factor {c}"
+            if c == -1:
+                return "sign: the written side is the negative", (a_node, cp.Neg(b_node))
+            return f"factor {c}", None
     for node, other in ((b_node, va), (a_node, vb)):
         found = _time_slips(ck, node, other, bindings, where, envs)
         found = found or _swap(ck, node, other, bindings, where, envs)
         found = found or _transposed(ck, node, other, bindings, where, envs)
         if found:
-            return found
-    found = _factor(ck, ratios, envs)
-    if found:
-        return found
-    return _missing_term(ck, link, vb, envs)
+            desc, new = found
+            return desc, ((a_node, new) if node is b_node else (new, b_node))
+    return _factor(ck, ratios, envs) or _missing_term(ck, link, vb, envs), None
 
 
-def _time_slips(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+def _time_slips(ck, node, target, bindings, where, envs) -> tuple | None:  # noqa: ANN001
     """An optimizer step's usual slips (Adam's bias correction above all), each re-checked:
     a power of a decay rate one off the step count, β_2 for β_1 (or back), a moment without its
     square root, a gradient not squared."""
@@ -158,7 +210,7 @@ def _time_slips(ck, node, target, bindings, where, envs) -> str | None:  # noqa:
             if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
                 _values(ck, expr, envs), target
             ):
-                return desc
+                return desc, new
         except (InvalidInput, TypeError, ValueError):
             continue
     return None
@@ -200,7 +252,7 @@ def _time_rewrites(node: cp.Node, nodes: list):  # noqa: ANN202 - (description, 
             yield (f"missing square: {shown(n)}^2", _replace(node, n, squared))
 
 
-def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+def _swap(ck, node, target, bindings, where, envs) -> tuple | None:  # noqa: ANN001
     names = sorted(
         {n for n in _walk(node) if isinstance(n, cp.Name) and n.base != LITERAL}, key=str
     )
@@ -212,9 +264,8 @@ def _swap(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN00
                 if _same(_values(ck, expr, envs[:1]), target[:1]) and _same(
                     _values(ck, expr, envs), target
                 ):
-                    return (
-                        f"{_kind_of_slip(name, alt)}: {written(name)} where {written(alt)} is meant"
-                    )
+                    slip = _kind_of_slip(name, alt)
+                    return f"{slip}: {written(name)} where {written(alt)} is meant", swapped
             except (InvalidInput, TypeError, ValueError):
                 continue
     return None
@@ -302,12 +353,12 @@ def _tex(name: cp.Name) -> str:
     return base + sup + (f"_{{{name.sub}}}" if name.sub else "")
 
 
-def _transposed(ck, node, target, bindings, where, envs) -> str | None:  # noqa: ANN001
+def _transposed(ck, node, target, bindings, where, envs) -> tuple | None:  # noqa: ANN001
     for desc, (new,) in transpose_rewrites((node,)):
         try:
             expr = ck.convert(new, bindings, where)
             if _same(_values(ck, expr, envs), target):
-                return desc
+                return desc, new
         except (InvalidInput, TypeError, ValueError):
             continue
     return None

@@ -31,8 +31,8 @@ def _details(v) -> str:  # noqa: ANN001
     parts = []
     if v.verdict != "correct" and v.message:
         parts.append(html.escape(v.message))
-    if v.verdict == "wrong" and v.correct:
-        parts.append("correct: " + html.escape(v.correct))
+    if v.verdict == "wrong" and v.correct:  # LaTeX in the claim's notation: typeset
+        parts.append(f"correct: \\({html.escape(v.correct)}\\)")
     if v.verdict == "wrong" and v.factor:
         parts.append("differs: " + html.escape(v.factor))
     if v.verdict == "correct" and v.method:
@@ -59,6 +59,8 @@ def _latex_verdict(v) -> str:  # noqa: ANN001
 
 def verdict_latex(v) -> str:  # noqa: ANN001
     line = rf"\text{{line {v.line}}}\quad {_claim_math(v.text)} \quad {_latex_verdict(v)}"
+    if v.verdict == "wrong" and v.correct:
+        line += rf" \quad \text{{correct: }} {v.correct}"
     return f"$\\displaystyle {line}$"
 
 

@@ -191,7 +191,17 @@ class NetworkResolver:
         if timesteps.ABS in base:  # \delta_j(2) in an unrolled sum: a step of a run
             return timesteps.resolve_run(self, base, sub, sup)
         if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
-            return timesteps.resolve(self, base, sub, sup)
+            # the rule composed once per name and choice of rule (instances test names often)
+            cache = self.__dict__.setdefault("_timed", {})
+            key = (base, sub, sup, getattr(self, "time_hint", None))
+            if key not in cache:
+                try:
+                    cache[key] = timesteps.resolve(self, base, sub, sup)
+                except InvalidInput as err:
+                    cache[key] = err
+            if isinstance(cache[key], InvalidInput):
+                raise cache[key]
+            return cache[key]
         if not sup and (found := timesteps.setting(self, base, sub)) is not None:
             if self._lookup(base, sub, sup) is None:
                 return found  # \mu, \beta_1: an optimizer setting (any value)
@@ -212,8 +222,11 @@ class NetworkResolver:
         )
 
     def _examples(self) -> str:
-        kinds = ("input", "node", "param", "delta")
-        return ", ".join([s.name for s in self.kind if self.kind[s] in kinds][:8]) + ", ..."
+        if "_example_names" not in self.__dict__:  # asked on every name a claim cannot use
+            kinds = ("input", "node", "param", "delta")
+            names = [s.name for s in self.kind if self.kind[s] in kinds][:8]
+            self._example_names = ", ".join(names) + ", ..."
+        return self._example_names
 
     def _layer_array(self, base: str, layer: str) -> sp.Matrix | None:
         """The units of one layer as a column (a weight matrix, rows j, columns k), or None.
@@ -298,8 +311,12 @@ class NetworkResolver:
 
     def local(self, consumer: Node, sym: sp.Symbol) -> sp.Expr:
         """``∂consumer/∂sym`` in textbook form, as the derivation writes it."""
-        found = textbook_local(consumer, sym)
-        return found if found is not None else sp.diff(consumer.expr, sym)
+        cache = self.__dict__.setdefault("_locals", {})
+        key = (consumer.symbol, sym)
+        if key not in cache:
+            found = textbook_local(consumer, sym)
+            cache[key] = found if found is not None else sp.diff(consumer.expr, sym)
+        return cache[key]
 
     def adjoint(self, sym: sp.Symbol) -> sp.Expr:
         """``∂loss/∂sym`` in δ-form: the δ, the gradient, or Σ over the nodes ``sym`` feeds."""
@@ -310,13 +327,17 @@ class NetworkResolver:
         if of == wrt:
             return sp.Integer(1)
         if isinstance(of, sp.Symbol):
-            if of in self.nodes:
-                node = self.nodes[of]
-                terms = [self.local(node, s) * self.total(s, wrt) for s in _deps(node.expr)]
-                return sp.Add(*terms)
-            if of in self.defs:
-                return self.total(self.defs[of], wrt)
-            return sp.Integer(0)
+            cache = self.__dict__.setdefault("_totals", {})  # the graph's paths, walked once
+            if (of, wrt) not in cache:
+                if of in self.nodes:
+                    node = self.nodes[of]
+                    terms = [self.local(node, s) * self.total(s, wrt) for s in _deps(node.expr)]
+                    cache[(of, wrt)] = sp.Add(*terms)
+                elif of in self.defs:
+                    cache[(of, wrt)] = self.total(self.defs[of], wrt)
+                else:
+                    cache[(of, wrt)] = sp.Integer(0)
+            return cache[(of, wrt)]
         return sp.Add(*(sp.diff(of, s) * self.total(s, wrt) for s in _deps(of)))
 
     # -------------------------------------------------------------------------- indices
@@ -341,11 +362,22 @@ class NetworkResolver:
                 raise ResourceLimit(f"\\sum_{index} has more than {MAX_SUM_TERMS} terms")
             prefix = self._label_prefix(index)
             return [f"{prefix}{v}" for v in range(int(lo), int(hi) + 1)]
-        values = [
-            v
-            for v in self.index_values(index)
-            if names_resolve(where.body, self, {**bindings, index: v}, inner={index})
-        ]
+        # the same sum at the same bindings fits the same units (kept while no run of an
+        # optimizer or induction gives time-tagged names their values)
+        steady = getattr(self, "time_run", None) is None
+        steady = steady and getattr(self, "time_symbolic", None) is None
+        key = (index, where, tuple(sorted(bindings.items())), getattr(self, "time_hint", None))
+        cache = self.__dict__.setdefault("_ranges", {})
+        if steady and key in cache:
+            values = cache[key]
+        else:
+            values = [
+                v
+                for v in self.index_values(index)
+                if names_resolve(where.body, self, {**bindings, index: v}, inner={index})
+            ]
+            if steady:
+                cache[key] = values
         if not values:
             raise InvalidInput(f"no unit of the network fits \\sum_{index} here")
         return values

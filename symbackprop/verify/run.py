@@ -10,7 +10,10 @@ checked. Verdicts:
 - ``correct`` — proved symbolically, by exact evaluation at random rational points, or (a
   numeric claim) equal at the spec's example within what its printed digits allow;
 - ``wrong`` — with the correct expression or value, a counterexample point with both sides'
-  values, and the differing factor where one can be isolated (:mod:`verify.diagnose`);
+  values, and the differing factor where one can be isolated (:mod:`verify.diagnose`); every
+  expression is LaTeX in the claim's notation, and where a diagnosed slip is a rewrite of the
+  claim (a name, a power, a sign) the correct line is the claim itself fixed (:mod:`claimtex`),
+  shown only when verify reads it back as correct;
 - ``undecided`` — the claim could not be decided within the resource limit (its indices range
   over more combinations than ``MAX_ENUMERATION``, a sum expands past the conversion limit, or
   its instances take longer than ``CLAIM_SECONDS``); the message says why. Never ``correct``:
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from symbackprop.codegen.gcpause import paused_gc
 from symbackprop.derivation.equations import Derivation
 from symbackprop.derivation.layer import LayerNet
 from symbackprop.derivation.unit import derive
@@ -54,8 +58,10 @@ from symbackprop.spec.load import load_spec
 from symbackprop.verify import claimparse as cp
 from symbackprop.verify import timesteps
 from symbackprop.verify.claimcheck import Checker, Link, Undecided
+from symbackprop.verify.claimtex import ClaimTex, literal_names
 from symbackprop.verify.diagnose import (
     diagnose,
+    free_tex,
     number,
     show,
     spec_name,
@@ -236,7 +242,17 @@ def check_line(
     checker: Checker | LayerChecker, line: str, lineno: int = 1, source: str = "<claims>"
 ) -> Verdict:
     """The verdict on one claim line (``[label] A = B = ...``) at either level: the entry
-    point for one claim. Parse errors are ``unreadable``; a resource limit is ``undecided``."""
+    point for one claim. Parse errors are ``unreadable``; a resource limit is ``undecided``.
+
+    The cyclic garbage collector is paused while the claim is checked (as for code
+    generation, :mod:`codegen.gcpause`): its short-lived SymPy objects made each collection walk
+    the derivation's live expressions again, a third of a claim file's time; reference counting
+    still frees them, cycles wait for the next collection after the claim."""
+    with paused_gc():
+        return _check_line(checker, line, lineno, source)
+
+
+def _check_line(checker: Checker | LayerChecker, line: str, lineno: int, source: str) -> Verdict:
     try:
         claim = cp.parse_claim_line(line, lineno=lineno, source=source)
         if isinstance(checker, LayerChecker):
@@ -387,6 +403,7 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
         if timesteps.has_time_sum(sides):  # \sum_{s=1}^{t+1}: checked on runs of the rule
             checker.r.time_hint = timesteps.hint(sides)
             return timesteps.check_unrolled(checker, replace(claim, sides=sides), where)
+        _time_notation(checker, sides)
         claim = replace(claim, sides=timesteps.normalise(sides))
         checker.r.time_hint = timesteps.hint(claim.sides)
     base = Verdict(claim.line, claim.label, claim.text, "correct")
@@ -458,8 +475,9 @@ def _wrong(
     if link.method == "shapes":
         base.message = f"{at}{lhs} and {rhs} have different shapes {link.extra['shape']}"
         return base
+    fixed = None
     if "op" not in link.extra:
-        base.factor = diagnose(ck, link, claim.sides[i], claim.sides[i + 1], bindings, where)
+        base.factor, fixed = diagnose(ck, link, claim.sides[i], claim.sides[i + 1], bindings, where)
     if "op" in link.extra:  # a comparison between numbers
         op = link.extra["op"]
         base.message = (
@@ -474,13 +492,13 @@ def _wrong(
         base.message += f", allowed {number(link.tolerance)})"
         where_ = "example"
     else:
-        base.correct = _textbook(ck, link.lhs)
-        base.message = f"{at}{lhs} is not {rhs}"
-        if _timed(claim):  # the rule's names, in the claim's steps shifted to end at t + 1
-            base.message += " (the step is t → t + 1, m(t), s(t), v(t) the state before it)"
+        base.correct = _textbook(ck, link.lhs, _bound(claim.sides[i], bindings))
+        base.message = f"{at}{lhs} is not {rhs}"  # in the claim's letters and time index
         where_ = "random point"
     used = _leaves(ck, link.lhs) | _leaves(ck, link.rhs)
     point = {s: v for s, v in link.point.items() if s in used}
+    if fixed is not None:
+        base.correct = _corrected(ck, claim, fixed, where) or base.correct
     base.counterexample = {
         "at": where_,
         "point": {_name(s, ck): str(v) for s, v in sorted(point.items(), key=_key)},
@@ -490,14 +508,6 @@ def _wrong(
         "bindings": dict(bindings),
     }
     return base
-
-
-def _timed(claim: cp.Claim) -> bool:
-    from symbackprop.verify.diagnose import _walk
-
-    return any(
-        isinstance(n, cp.Name) and timesteps.STEP in n.base for s in claim.sides for n in _walk(s)
-    )
 
 
 def _leaves(ck: Checker, expr: sp.Basic) -> set:
@@ -514,13 +524,73 @@ def _leaves(ck: Checker, expr: sp.Basic) -> set:
     return seen
 
 
-def _textbook(ck: Checker, expr: sp.Basic) -> str:
-    """A derived quantity or node shown with its definition (δ_o1 = its formula)."""
+def _textbook(ck: Checker, expr: sp.Basic, side: cp.Node | None = None) -> str:
+    """A derived quantity or node shown with its definition (δ_o1 = its formula); another
+    expression (an optimizer's rule) after the claim's own name for it (``\\hat{v}_{t} = ``)."""
     if isinstance(expr, sp.Symbol) and expr in ck.r.defs:
         return f"{show(expr, ck)} = {show(ck.r.defs[expr], ck)}"
     if isinstance(expr, sp.Symbol) and expr in ck.r.nodes:
         return f"{show(expr, ck)} = {show(ck.r.nodes[expr].expr, ck)}"
+    if isinstance(side, cp.Name) and not isinstance(expr, sp.Symbol):
+        return f"{_claim_tex(ck).node(side)} = {show(expr, ck)}"
     return show(expr, ck)
+
+
+def _bound(side: cp.Node, bindings: dict) -> cp.Node:
+    """A name with its index letters at the instance's values (``m_{ij}`` -> ``m_{13}``)."""
+    if not isinstance(side, cp.Name) or not bindings:
+        return side
+    values = {k: str(v) for k, v in bindings.items()}
+    sep = "," if any(len(v) > 1 for v in values.values()) else ""
+
+    def at(script: str | None) -> str | None:
+        if script is None or not set(script) & set(values):
+            return script
+        return sep.join(values.get(c, c) for c in script)
+
+    return replace(side, sub=at(side.sub), sup=side.sup if side.sup and len(side.sup) > 1
+                   else at(side.sup))  # fmt: skip
+
+
+def _claim_tex(ck: Checker) -> ClaimTex:
+    return ClaimTex(getattr(ck, "time_shift", 0), literal_names(ck.r.literals))
+
+
+def _time_notation(ck: Checker, sides: tuple) -> None:
+    """How the claim writes time (read by the messages, :func:`diagnose.free_tex`): the shift
+    from its steps to the checked ones (``time_shift``: the checked t is the written t plus it)
+    and its letter for Adam's second moment (``state_letters``: Kingma and Ba's v is s)."""
+    from symbackprop.verify.diagnose import _walk
+
+    heads = [
+        n.base.split(timesteps.STEP)
+        for s in sides
+        for n in _walk(s)
+        if isinstance(n, cp.Name) and timesteps.STEP in n.base
+    ]
+    ck.time_shift = max(int(k) for _, k in heads) - 1 if heads else 0
+    written = {h for h, _ in heads}
+    adam = "m" in timesteps.hint(sides)[0]
+    ck.state_letters = {"s": "v"} if adam and written & {"v", "hat:v"} else {}
+
+
+def _corrected(ck: Checker, claim: cp.Claim, fixed: tuple, where: str) -> str | None:
+    """The wrong link with the diagnosed correction, in the claim's own notation, when the
+    claim reader reads it back and judges it correct at every instance; else None."""
+    if getattr(ck, "_confirming", False):
+        return None
+    saved = (getattr(ck, "time_shift", 0), getattr(ck, "state_letters", {}), ck.r.time_hint)
+    try:
+        text = _claim_tex(ck).claim(fixed)
+        ck._confirming = True
+        again = cp.parse_claim_line(text, lineno=claim.line, source=where)
+        ok = check_claim(ck, again, where).verdict == "correct"
+    except (InvalidInput, ResourceLimit, Undecided, TypeError):
+        return None
+    finally:
+        ck._confirming = False
+        ck.time_shift, ck.state_letters, ck.r.time_hint = saved
+    return text if ok else None
 
 
 def _key(item: tuple) -> str:
@@ -529,7 +599,7 @@ def _key(item: tuple) -> str:
 
 def _name(sym: sp.Symbol, ck: Checker) -> str:
     inverse = {s: k for k, s in ck.r.free.items()}
-    return inverse.get(sym, spec_name(sym, ck))
+    return free_tex(inverse[sym], ck) if sym in inverse else spec_name(sym, ck)
 
 
 def format_text(verdicts: list[Verdict]) -> str:
