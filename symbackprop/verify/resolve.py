@@ -340,6 +340,13 @@ class NetworkResolver:
             return cache[(of, wrt)]
         return sp.Add(*(sp.diff(of, s) * self.total(s, wrt) for s in _deps(of)))
 
+    def names_quantity(self, letter: str) -> bool:
+        """Whether the plain letter names a quantity of the network (an input x, a target t)."""
+        try:
+            return self._lookup(letter, None, None) is not None
+        except InvalidInput:
+            return False
+
     # -------------------------------------------------------------------------- indices
     def is_index(self, letter: str) -> bool:
         return letter in self.letters

@@ -404,7 +404,7 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
             checker.r.time_hint = timesteps.hint(sides)
             return timesteps.check_unrolled(checker, replace(claim, sides=sides), where)
         _time_notation(checker, sides)
-        claim = replace(claim, sides=timesteps.normalise(sides))
+        claim = replace(claim, sides=timesteps.normalise(sides, checker.r.names_quantity))
         checker.r.time_hint = timesteps.hint(claim.sides)
     base = Verdict(claim.line, claim.label, claim.text, "correct")
     methods: list[str] = []

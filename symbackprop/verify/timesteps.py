@@ -138,15 +138,18 @@ def tag(factors: tuple) -> tuple:
     return tuple(out)
 
 
-def _letter_time(sides: tuple) -> tuple:
+def _letter_time(sides: tuple, is_name=None) -> tuple:
     """A claim without t whose one other letter is only ever a time argument
     (``\\frac{\\partial E}{\\partial w_{ij}}(s) = \\delta_j(s) y_i(s)``, ``w(s) = w(s-1) + \\Delta
-    w(s)``): the letter is the claim's step, read as t (a claim about any pass s)."""
+    w(s)``): the letter is the claim's step, read as t (a claim about any pass s). A letter the
+    network names (``is_name``: an input x, a target t) is that quantity, never a step: the
+    parser keeps no parentheses, so ``w^{2}_{1} x`` and ``w^{2}_{1}(x)`` read alike."""
     from symbackprop.verify.diagnose import _walk
 
     nodes = [n for s in sides for n in _walk(s)]
     letters = {n.base for n in nodes if isinstance(n, cp.Name) and len(n.base) == 1}
     letters -= {n.base for n in nodes if isinstance(n, cp.Name) and (n.sub or n.sup)}
+    letters = {c for c in letters if is_name is None or not is_name(c)}
     if "t" in letters or any(isinstance(n, cp.Name) and STEP in n.base for n in nodes):
         return sides
     for letter in sorted(letters):
@@ -179,11 +182,11 @@ def _retag(n: cp.Node) -> cp.Node:
     return cp.Mul(tag(n.factors)) if isinstance(n, cp.Mul) else n
 
 
-def normalise(sides: tuple) -> tuple:
+def normalise(sides: tuple, is_name=None) -> tuple:
     """The claim's steps shifted so that the latest is t+1 (``(t)`` and ``(t-1)``: t is new)."""
     from symbackprop.verify.diagnose import _replace, _walk
 
-    sides = _letter_time(sides)
+    sides = _letter_time(sides, is_name)
     names = {n for s in sides for n in _walk(s) if isinstance(n, cp.Name) and STEP in n.base}
     if not names:
         return sides
