@@ -82,3 +82,27 @@ def test_a_diagnosed_slip_is_printed_fixed_and_confirmed():
     v = check_line(ck, r"\frac{\partial E_{total}}{\partial w_7} = \delta_{o2} out_{h2}", 1)
     assert v.correct.endswith(r"= \delta_{o2} out_{h1}"), v.correct
     assert check_line(_checker("mazur"), v.correct, 1).verdict == "correct"
+
+
+UNROLLED = r"\Delta w_{ij}(t+1) = SIGN\alpha \sum_{s=1}^{t+1} \mu^{POWER-s} \delta_j(s) y_i(s)"
+
+
+def _unrolled(sign: str, power: str) -> str:
+    return UNROLLED.replace("SIGN", sign).replace("POWER", power)
+
+
+def test_an_unrolled_sum_with_its_sign_flipped_is_printed_negated_and_confirmed():
+    """The run gives the sides opposite values: the correct line is the student's text with the
+    right side negated, and it reads back correct (proved by induction on a fresh checker)."""
+    claim = _unrolled("", "t+1") + r" \,"
+    v = check_line(_checker("essa"), claim, 1)
+    assert v.verdict == "wrong" and v.method == "unrolled run"
+    assert v.correct == _unrolled("-", "t+1")
+    assert check_line(_checker("essa"), v.correct, 1).verdict == "correct"
+
+
+def test_an_unrolled_sum_wrong_otherwise_keeps_the_runs_value():
+    """μ's power one off is not a sign slip: no rewritten claim, the run's value instead."""
+    v = check_line(_checker("essa"), _unrolled("-", "t+2"), 1)
+    assert v.verdict == "wrong"
+    assert v.correct == v.counterexample["lhs"]

@@ -402,7 +402,12 @@ def check_claim(checker: Checker, claim: cp.Claim, where: str, fixing: bool = Fa
         sides = tuple(checker.prepare(s) for s in claim.sides)
         if timesteps.has_time_sum(sides):  # \sum_{s=1}^{t+1}: checked on runs of the rule
             checker.r.time_hint = timesteps.hint(sides)
-            return timesteps.check_unrolled(checker, replace(claim, sides=sides), where)
+            verdict = timesteps.check_unrolled(checker, replace(claim, sides=sides), where)
+            if verdict.verdict == "wrong" and verdict.method == "unrolled run":
+                verdict.correct = (
+                    _sign_fixed(checker, claim, sides, verdict, where) or verdict.correct
+                )
+            return verdict
         _time_notation(checker, sides)
         claim = replace(claim, sides=timesteps.normalise(sides, checker.r.names_quantity))
         checker.r.time_hint = timesteps.hint(claim.sides)
@@ -577,11 +582,19 @@ def _time_notation(ck: Checker, sides: tuple) -> None:
 def _corrected(ck: Checker, claim: cp.Claim, fixed: tuple, where: str) -> str | None:
     """The wrong link with the diagnosed correction, in the claim's own notation, when the
     claim reader reads it back and judges it correct at every instance; else None."""
+    try:
+        text = _claim_tex(ck).claim(fixed)
+    except (InvalidInput, TypeError):
+        return None
+    return _confirmed(ck, claim, text, where)
+
+
+def _confirmed(ck: Checker, claim: cp.Claim, text: str, where: str) -> str | None:
+    """``text`` when the claim reader reads it and judges it correct at every instance."""
     if getattr(ck, "_confirming", False):
         return None
     saved = (getattr(ck, "time_shift", 0), getattr(ck, "state_letters", {}), ck.r.time_hint)
     try:
-        text = _claim_tex(ck).claim(fixed)
         ck._confirming = True
         again = cp.parse_claim_line(text, lineno=claim.line, source=where)
         ok = check_claim(ck, again, where).verdict == "correct"
@@ -591,6 +604,42 @@ def _corrected(ck: Checker, claim: cp.Claim, fixed: tuple, where: str) -> str | 
         ck._confirming = False
         ck.time_shift, ck.state_letters, ck.r.time_hint = saved
     return text if ok else None
+
+
+def _sign_fixed(ck: Checker, claim: cp.Claim, sides: tuple, v: Verdict, where: str) -> str | None:
+    """A two-sided unrolled claim whose run gives its sides opposite values: the claim with its
+    right side negated in the student's own text, when that reads back correct (proved again,
+    not assumed)."""
+    seen = v.counterexample or {}
+    try:
+        a, b = float(seen["lhs"]), float(seen["rhs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    parts = _top_level_split(claim.text, "=")
+    if len(sides) != 2 or len(parts) != 2 or a == 0 or abs(a + b) > 1e-9 * abs(a):
+        return None
+    left, right = parts[0].rstrip(), _TRAILING.sub("", parts[1]).strip()
+    if isinstance(sides[1], cp.Neg) and right.startswith("-"):
+        right = right[1:].lstrip()
+    elif isinstance(sides[1], cp.Add):
+        right = f"-\\left({right}\\right)"
+    else:
+        right = f"-{right}"
+    return _confirmed(ck, claim, f"{left} = {right}", where)
+
+
+_TRAILING = re.compile(r"(?:\s|\\[,;:!]|\\q?quad|[.,;])+$")  # spacing, punctuation at the end
+
+
+def _top_level_split(text: str, mark: str) -> list[str]:
+    """``text`` split at each ``mark`` outside braces (``\\sum_{s=1}`` holds one inside)."""
+    parts, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += (c == "{") - (c == "}")
+        if c == mark and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    return parts + [text[start:]]
 
 
 def _key(item: tuple) -> str:
