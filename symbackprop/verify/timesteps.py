@@ -684,13 +684,17 @@ def check_unrolled(checker, claim: cp.Claim, where: str):  # noqa: ANN001, ANN20
     except (induction.NotProven, InvalidInput) as why:
         reason = why.message if isinstance(why, InvalidInput) else str(why)
         raise Undecided(
-            f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {checked} instances "
+            f"holds at t = 0, 1, 2 ({rule.title} run from zero state, {_instances(checked)} "
             f"checked), not proven for every t: {reason}"
         ) from None
     return vr.Verdict(
         claim.line, claim.label, claim.text, "correct", method="proved for every t by induction",
-        message=f"{rule.title}, {len(instances)} instances: {how}",
+        message=f"{rule.title}, {_instances(len(instances))}: {how}",
     )  # fmt: skip
+
+
+def _instances(n: int) -> str:
+    return f"{n} instance" + ("" if n == 1 else "s")
 
 
 def _run_wrong(
