@@ -79,6 +79,14 @@ class NetworkResolver:
         self.free: dict[str, sp.Symbol] = {}
         self.time_run = None  # the optimizer run an unrolled claim is read in (timesteps)
         self.time_symbolic = None  # an unrolled claim read for its proof (induction)
+        self.time_hint = None  # which rule a time-indexed claim names (timesteps.hint)
+        # what a claims file asks again and again, kept once computed
+        self._timed: dict = {}  # time-tagged name, rule choice -> its expression or error
+        self._locals: dict = {}  # (consumer, symbol) -> local derivative
+        self._totals: dict = {}  # (of, wrt) -> total derivative over the graph's paths
+        self._ranges: dict = {}  # a sum at given bindings -> the units it runs over
+        self._adjoints: dict = {}  # symbol -> ∂loss/∂symbol in δ-form
+        self._example_names: str | None = None  # for an unknown-name hint
         nonlinear = {r.name for n in net.nodes if (r := activation_of(n.expr)) is not None}
         self.activation = ACTIVATIONS[nonlinear.pop()] if len(nonlinear) == 1 else None
         layers = [int(m.group(1)) for s in self.names if (m := re.match(r"z__(\d+)_", s))]
@@ -192,8 +200,8 @@ class NetworkResolver:
             return timesteps.resolve_run(self, base, sub, sup)
         if timesteps.STEP in base:  # \Delta w_{ij}(t+1), v_{ij}(t): an optimizer step
             # the rule composed once per name and choice of rule (instances test names often)
-            cache = self.__dict__.setdefault("_timed", {})
-            key = (base, sub, sup, getattr(self, "time_hint", None))
+            cache = self._timed
+            key = (base, sub, sup, self.time_hint)
             if key not in cache:
                 try:
                     cache[key] = timesteps.resolve(self, base, sub, sup)
@@ -222,7 +230,7 @@ class NetworkResolver:
         )
 
     def _examples(self) -> str:
-        if "_example_names" not in self.__dict__:  # asked on every name a claim cannot use
+        if self._example_names is None:  # asked on every name a claim cannot use
             kinds = ("input", "node", "param", "delta")
             names = [s.name for s in self.kind if self.kind[s] in kinds][:8]
             self._example_names = ", ".join(names) + ", ..."
@@ -311,7 +319,7 @@ class NetworkResolver:
 
     def local(self, consumer: Node, sym: sp.Symbol) -> sp.Expr:
         """``∂consumer/∂sym`` in textbook form, as the derivation writes it."""
-        cache = self.__dict__.setdefault("_locals", {})
+        cache = self._locals
         key = (consumer.symbol, sym)
         if key not in cache:
             found = textbook_local(consumer, sym)
@@ -327,7 +335,7 @@ class NetworkResolver:
         if of == wrt:
             return sp.Integer(1)
         if isinstance(of, sp.Symbol):
-            cache = self.__dict__.setdefault("_totals", {})  # the graph's paths, walked once
+            cache = self._totals  # the graph's paths, walked once
             if (of, wrt) not in cache:
                 if of in self.nodes:
                     node = self.nodes[of]
@@ -371,10 +379,9 @@ class NetworkResolver:
             return [f"{prefix}{v}" for v in range(int(lo), int(hi) + 1)]
         # the same sum at the same bindings fits the same units (kept while no run of an
         # optimizer or induction gives time-tagged names their values)
-        steady = getattr(self, "time_run", None) is None
-        steady = steady and getattr(self, "time_symbolic", None) is None
-        key = (index, where, tuple(sorted(bindings.items())), getattr(self, "time_hint", None))
-        cache = self.__dict__.setdefault("_ranges", {})
+        steady = self.time_run is None and self.time_symbolic is None
+        key = (index, where, tuple(sorted(bindings.items())), self.time_hint)
+        cache = self._ranges
         if steady and key in cache:
             values = cache[key]
         else:
@@ -414,7 +421,7 @@ def _deps(expr: sp.Expr) -> list[sp.Symbol]:
 
 
 def _adjoint(r: NetworkResolver, sym: sp.Symbol) -> sp.Expr:
-    cache = r.__dict__.setdefault("_adjoints", {})
+    cache = r._adjoints
     if sym in cache:
         return cache[sym]
     if sym == r.net.loss:

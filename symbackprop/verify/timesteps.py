@@ -309,7 +309,7 @@ def resolve(r, base: str, sub: str | None, sup: str | None) -> sp.Expr:  # noqa:
                 "pass is read in a sum over the steps",
             )
         return gradient_of(r, head, sub, sup)[0]
-    states_named, previous, named = getattr(r, "time_hint", (frozenset(), False, frozenset()))
+    states_named, previous, named = r.time_hint or (frozenset(), False, frozenset())
     adam = "m" in states_named  # m, \\hat m or \\hat v named: Adam (its v is the rule's s)
     state = hat = None
     if head in HATS:  # \hat m, \hat v: Adam's bias-corrected moments
