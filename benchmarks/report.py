@@ -134,9 +134,19 @@ def _cell(r) -> str:
     return r.note or "–"
 
 
+def round_ratios(a, b) -> list[float]:
+    """a's time / b's time in each round: from their paired turns where the harness took them
+    (``timing.compared_pairs``), else from their own turns in the same round."""
+    if (b.peer, b.layout) in a.paired:
+        return a.paired[(b.peer, b.layout)]
+    if (a.peer, a.layout) in b.paired:
+        return [1 / r for r in b.paired[(a.peer, a.layout)]]
+    return [x / y for x, y in zip(a.rounds, b.rounds, strict=True)]
+
+
 def paired_ratio(a, b) -> tuple[float, float, float]:
-    """Median, min and max over the rounds of a's time / b's time in the same round."""
-    ratios = [x / y for x, y in zip(a.rounds, b.rounds, strict=True)]
+    """Median, min and max over the rounds of a's time / b's time (``round_ratios``)."""
+    ratios = round_ratios(a, b)
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
@@ -207,8 +217,10 @@ def _targets(results) -> list[str]:
     out = [
         "## Targets",
         "",
-        "Ratios are taken round by round (median, min–max over the rounds); a target is met when "
-        "the median meets it.",
+        "Each ratio is taken in paired turns, one a round: the two implementations alternate "
+        "sample by sample (A B B A …) so that both see the same state of the machine, and the "
+        "turn's ratio is the median of the sample ratios. Shown: the median over the rounds, "
+        "min–max over the rounds in brackets; a target is met when the median meets it.",
         "",
     ]
     for (label, dtype), row in _grouped(results).items():
@@ -311,6 +323,9 @@ def write_json(path, m: dict, results, scaling) -> None:
                 "min_s": r.min_s,
                 "max_s": r.max_s,
                 "rounds_s": r.rounds,
+                "paired_ratios": {
+                    f"{peer} ({layout})": v for (peer, layout), v in r.paired.items()
+                },
                 "samples": r.samples,
                 "note": r.note,
                 "error": r.error,

@@ -7,10 +7,17 @@ threads are idle), a warm-up of untimed calls (so the turn starts in the steady 
 calls reaches: caches, branch predictors and the allocator's free lists warm), then samples, each a
 loop of calls lasting a few milliseconds timed with ``perf_counter_ns``. The turn's figure is the
 median of its samples; an item's time is the median of its round figures, and its spread the
-min–max of them. Ratios between two items are taken per round (the two ran minutes apart at
-most, under the same load) and reported the same way, so that a margin can be read against its
-spread. ``tests/test_benchmark_harness.py`` checks that these figures agree with a plain
-``timeit`` of each function run alone.
+min–max of them.
+
+The ratios the targets are judged on are measured in paired turns: after the items' turns, each
+round gives every compared pair one turn in which the two alternate sample by sample (a few
+milliseconds each, in the order A B B A …), so that both see the same state of the machine; the
+turn's ratio is the median of its sample ratios, and the pair's ratio the median of the rounds'
+with their min–max as its spread. On a shared virtual machine whose speed drifts by a third
+within seconds, ratios of the items' own turns (seconds apart) spread over 0.6–1.5; paired, the
+same ratios spread over a few percent, so that a margin can be read against its spread.
+``tests/test_benchmark_harness.py`` checks that the figures agree with a plain ``timeit`` of each
+function run alone.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
-from nets import CASES, Case, make_data, numpy_gradients
+from nets import CASES, GEMM_BOUND, Case, make_data, numpy_gradients
 from peers import FLOORS, FRAMEWORKS, HAND, MODULE_PEERS, Peer, Unavailable
 
 from generated import GENERATED
@@ -63,6 +70,8 @@ class Result:
     max_rel_error: float = float("nan")
     rounds: list[float] = field(default_factory=list)  # the figure of each round, seconds
     samples: int = 0
+    # (peer, layout) of another item -> this item's time / that one's, per round (paired turns)
+    paired: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     @property
     def median_s(self) -> float:
@@ -144,6 +153,46 @@ def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
     return statistics.median(samples), len(samples)
 
 
+def _paired_turn(a, loops_a: int, b, loops_b: int, budget: Budget) -> float:
+    """One paired turn: pause, warm both up, then samples of a and b in turns (A B B A …);
+    the median of the samples' ratios a / b."""
+    time.sleep(budget.settle_s)
+    end = time.perf_counter() + budget.warm_s
+    calls = 0
+    while calls < 2 or time.perf_counter() < end:
+        a()
+        b()
+        calls += 1
+    ratios = []
+    end = time.perf_counter() + 2 * budget.turn_s
+    while len(ratios) < 2 or time.perf_counter() < end:
+        if len(ratios) % 2:
+            tb = _sample(b, loops_b)
+            ta = _sample(a, loops_a)
+        else:
+            ta = _sample(a, loops_a)
+            tb = _sample(b, loops_b)
+        ratios.append(ta / tb)
+    return statistics.median(ratios)
+
+
+def compared_pairs(case: Case, results) -> list[tuple[int, int]]:
+    """The items whose ratio a target judges (see ``report._targets``), as index pairs
+    (mine, theirs) into ``results``, where both are there."""
+    where = {(r.peer, r.layout): i for i, r in enumerate(results)}
+    if case.name.startswith("2-2-2"):
+        wanted = [(("numpy", "user"), ("sbp", "user")), (("jax.jit", "aligned"), ("sbp", "user"))]
+    else:
+        wanted = [
+            ((mine, layout), (theirs, layout))
+            for layout in LAYOUTS
+            for mine, theirs in (("sbp", "numpy"), ("sbp.out", "numpy.tuned"))
+        ]
+        if case.label in GEMM_BOUND:
+            wanted.append((("sbp.out", "aligned"), ("floor", "aligned")))
+    return [(where[a], where[b]) for a, b in wanted if a in where and b in where]
+
+
 def setup_items(case: Case, dtype_name: str, peers, layouts, log):
     """Check every item; returns (results, {index of a timed result: run})."""
     dtype = np.dtype(dtype_name).type
@@ -179,12 +228,17 @@ def time_case(
     results, runs = setup_items(case, dtype_name, peers or all_peers(), layouts, log)
     loops = {i: _loops(run, budget.sample_s) for i, run in runs.items()}
     order = list(runs)
+    pairs = [(i, j) for i, j in compared_pairs(case, results) if i in runs and j in runs]
     for k in range(budget.rounds):  # interleaved: a slow spell of the machine hits every item
         shift = k % len(order) if order else 0
         for i in order[shift:] + order[:shift]:
             figure, count = _turn(runs[i], loops[i], budget)
             results[i].rounds.append(figure)
             results[i].samples += count
+        for i, j in pairs:
+            ratio = _paired_turn(runs[i], loops[i], runs[j], loops[j], budget)
+            other = (results[j].peer, results[j].layout)
+            results[i].paired.setdefault(other, []).append(ratio)
     return results
 
 

@@ -1,6 +1,6 @@
 """The benchmark harness on one small case: its figures are steady-state (they agree with a plain
-``timeit`` of each function run alone), its ratios are paired round by round, and a module added
-to ``peers.MODULE_PEERS`` is timed and tabled with the rest."""
+``timeit`` of each function run alone), the targets' ratios come from paired turns, one a round,
+and a module added to ``peers.MODULE_PEERS`` is timed and tabled with the rest."""
 
 from __future__ import annotations
 
@@ -82,11 +82,20 @@ def test_harness_figures_agree_with_timeit_alone(bench, monkeypatch):
                 break
         assert 0.6 < ratio < 1.5, f"{key}: harness / timeit alone = {ratio:.2f}"
 
-    # Ratios are per round, and the report carries them with the new module's column.
+    # The targets' pairs had a paired turn each round, and the report's ratios are those; a pair
+    # no target compares is the ratio of the two items' own turns.
+    assert set(by_key["sbp"].paired) == {("numpy", "user")}
+    assert set(by_key["sbp.out"].paired) == {("numpy.tuned", "user")}
+    assert not by_key["numpy"].paired and not by_key["extra"].paired
+    paired = by_key["sbp"].paired[("numpy", "user")]
+    assert len(paired) == 3 and all(0.2 < r < 5 for r in paired)
     med, low, high = report.paired_ratio(by_key["sbp"], by_key["numpy"])
-    assert low <= med <= high
-    want = [a / b for a, b in zip(by_key["sbp"].rounds, by_key["numpy"].rounds)]
-    assert min(want) == low and max(want) == high
+    assert (min(paired), max(paired)) == (low, high) and low <= med <= high
+    back = report.paired_ratio(by_key["numpy"], by_key["sbp"])
+    assert back == pytest.approx((1 / med, 1 / high, 1 / low))
+    med, low, high = report.paired_ratio(by_key["extra"], by_key["numpy"])
+    want = [a / b for a, b in zip(by_key["extra"].rounds, by_key["numpy"].rounds)]
+    assert (min(want), max(want)) == (low, high)
     machine = report.machine(1)
     text = report.markdown(machine, results, None, quick=True, budget=budget)
     assert "an extra module" in text and "symbackprop `out=g`" in text

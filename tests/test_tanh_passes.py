@@ -94,6 +94,13 @@ def test_used_only_for_contiguous_float64(monkeypatch):
     calls = []
     monkeypatch.setattr(rt, "_tanh_passes", lambda x, out, slope: calls.append(x) or out)
     x = np.linspace(-3, 3, 60).reshape(6, 10)
+    np.testing.assert_array_equal(rt._tanh(x), np.tanh(x))  # too small for the passes to pay
+    big = np.linspace(-3, 3, rt._TANH_PASSES_MIN)
+    rt._tanh(big)
+    rt._tanh(big[1:])
+    assert [len(c) for c in calls] == [rt._TANH_PASSES_MIN]
+    calls.clear()
+    monkeypatch.setattr(rt, "_TANH_PASSES_MIN", 0)
     rt._tanh(x)
     assert len(calls) == 1
     for other in (x.astype(np.float32), x.T, x[:, ::2]):
@@ -174,6 +181,7 @@ def test_gradients_with_either_tanh_agree(digits, monkeypatch, dtype):
         p += rng.normal(0, 0.5, p.shape).astype(dtype)
     x = rng.uniform(-1, 1, (9, digits.SIZES[0])).astype(dtype)
     t = np.eye(digits.SIZES[-1], dtype=dtype)[rng.integers(0, digits.SIZES[-1], 9)]
+    monkeypatch.setattr(digits, "_TANH_PASSES_MIN", 0)  # a batch of 9 is below it
     monkeypatch.setattr(digits, "_TANH_BY_PASSES", True)
     fast, fast_a = digits.gradients(params, x, t), digits.forward(params, x)
     monkeypatch.setattr(digits, "_TANH_BY_PASSES", False)
