@@ -13,7 +13,9 @@ outputs: the torch module writes float64 ones column-major), the JAX module agai
 ``jax.jit(jax.grad)`` of the same loss, and the array-API module on NumPy against the NumPy
 module. Peers take turns (interleaved rounds, the
 order rotated each round); each figure is the median per call of its best round, with the spread
-of the round medians, and the ratio to the first peer taken round by round (median, min-max).
+of the round medians. The ratio of each peer to the first is taken in paired turns, one a round
+(the two alternate call by call, as in ``timing.py``), and shown as the median over the rounds
+with its min-max.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import timing  # noqa: E402
 from nets import CASES, Case, make_data  # noqa: E402
 from peers import FLOORS, FRAMEWORKS, HAND, Unavailable, _need  # noqa: E402
 
@@ -207,6 +210,9 @@ def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.pe
         for _ in range(3):
             result = run()
         errors[name] = _agree(reference, result, to_list, dtype) if to_list else float("nan")
+    paired = {name: [] for name in runs}
+    budget = timing.Budget(rounds, settle_s=0.1, warm_s=0.05, turn_s=seconds / 2, sample_s=0.005)
+    loops = {name: timing._loops(run, budget.sample_s) for name, (run, _) in runs.items()}
     for index in range(rounds):
         order = list(runs.items())
         order = order[index % len(order) :] + order[: index % len(order)]  # rotated each round
@@ -218,13 +224,19 @@ def measure(case: Case, dtype, peers, rounds: int, seconds: float, clock=time.pe
                 run()
                 times.append(clock() - start)
             samples[name].append(statistics.median(times))
-    first_meds = samples[first]
+        for name, (run, _) in runs.items():  # each against the first, sample by sample
+            ratio = 1.0
+            if name != first:
+                ratio = timing._paired_turn(
+                    run, loops[name], runs[first][0], loops[first], budget, clock
+                )
+            paired[name].append(ratio)
     return {
         name: (
             min(meds),
             (max(meds) - min(meds)) / min(meds),
             errors[name],
-            sorted(m / f for m, f in zip(meds, first_meds)),  # per round, against the first
+            sorted(paired[name]),  # per round, against the first
         )
         for name, meds in samples.items()
     }
@@ -254,7 +266,6 @@ def main(argv=None) -> int:
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen={multi}"
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    from timing import thread_limit
 
     case = next(c for c in CASES if c.sizes == (784, 128, 64, 10) and c.batch == 1024)
     comparisons = [
@@ -275,7 +286,7 @@ def main(argv=None) -> int:
         f"{case.label}, {args.threads} threads, {args.rounds} rounds of {args.seconds} s, "
         f"{args.clock} clock"
     )
-    with thread_limit(args.threads):
+    with timing.thread_limit(args.threads):
         for dtype in (np.float32, np.float64):
             for label, peers in comparisons:
                 result = measure(case, dtype, peers, args.rounds, args.seconds, clock)

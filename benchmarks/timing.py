@@ -131,7 +131,13 @@ def _loops(run, target_s: float) -> int:
     return max(1, int(target_s / once))
 
 
-def _sample(run, loops: int) -> float:
+def _sample(run, loops: int, clock=None) -> float:
+    """Seconds per call over ``loops`` calls, on ``clock`` (seconds) or ``CLOCK`` (ns)."""
+    if clock is not None:
+        start = clock()
+        for _ in range(loops):
+            run()
+        return (clock() - start) / loops
     start = CLOCK()
     for _ in range(loops):
         run()
@@ -153,9 +159,9 @@ def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
     return statistics.median(samples), len(samples)
 
 
-def _paired_turn(a, loops_a: int, b, loops_b: int, budget: Budget) -> float:
+def _paired_turn(a, loops_a: int, b, loops_b: int, budget: Budget, clock=None) -> float:
     """One paired turn: pause, warm both up, then samples of a and b in turns (A B B A …);
-    the median of the samples' ratios a / b."""
+    the median of the samples' ratios a / b (``clock``: see ``_sample``)."""
     time.sleep(budget.settle_s)
     end = time.perf_counter() + budget.warm_s
     calls = 0
@@ -167,11 +173,11 @@ def _paired_turn(a, loops_a: int, b, loops_b: int, budget: Budget) -> float:
     end = time.perf_counter() + 2 * budget.turn_s
     while len(ratios) < 2 or time.perf_counter() < end:
         if len(ratios) % 2:
-            tb = _sample(b, loops_b)
-            ta = _sample(a, loops_a)
+            tb = _sample(b, loops_b, clock)
+            ta = _sample(a, loops_a, clock)
         else:
-            ta = _sample(a, loops_a)
-            tb = _sample(b, loops_b)
+            ta = _sample(a, loops_a, clock)
+            tb = _sample(b, loops_b, clock)
         ratios.append(ta / tb)
     return statistics.median(ratios)
 
