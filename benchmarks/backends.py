@@ -7,7 +7,8 @@ agreement check; a peer that cannot run here raises :class:`peers.Unavailable`. 
 them to its table as it adds the peers of :data:`peers.MODULE_PEERS`.
 
 Run alone, ``python benchmarks/backends.py`` times the comparisons the backends are held to, at
-784-128-64-10 batch 1024 in float32 and float64: the torch module against torch eager (autograd)
+784-128-64-10 batch 1024 in float32 and float64 (``--cases`` names others, ``--cases all`` takes
+every case with backend modules): the torch module against torch eager (autograd)
 and torch's GEMM floor (the products backprop needs, into row-major and into column-major
 outputs: the torch module writes float64 ones column-major), the JAX module against
 ``jax.jit(jax.grad)`` of the same loss, and the array-API module on NumPy against the NumPy
@@ -260,14 +261,24 @@ def main(argv=None) -> int:
         "share, --threads 1 --clock cpu still compares peers fairly",
     )
     parser.add_argument("--only", choices=("torch", "jax", "array-api"), action="append")
+    parser.add_argument(
+        "--cases",
+        default="784-128-64-10 tanh+softmax-CE b1024",
+        help="comma-separated case labels (as in run.py's table), or 'all': every case that has "
+        "backend modules",
+    )
     args = parser.parse_args(argv)
+    labels = [c.label for c in CASES if backend_peers(c)]
+    wanted = labels if args.cases == "all" else [p.strip() for p in args.cases.split(",")]
+    unknown = [w for w in wanted if w not in labels]
+    if unknown:
+        parser.error(f"unknown case {unknown[0]!r}; the cases: {', '.join(labels)}")
     if "jax" not in sys.modules:  # XLA reads its flags when JAX starts: as run.py pins them
         multi = "true" if args.threads > 1 else "false"
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen={multi}"
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
-    case = next(c for c in CASES if c.sizes == (784, 128, 64, 10) and c.batch == 1024)
     comparisons = [
         (
             "torch",
@@ -282,16 +293,14 @@ def main(argv=None) -> int:
         ("array-api", [("numpy module", numpy_module_peer), PEERS_BY_BACKEND["array-api"]]),
     ]
     comparisons = [c for c in comparisons if not args.only or c[0] in args.only]
-    print(
-        f"{case.label}, {args.threads} threads, {args.rounds} rounds of {args.seconds} s, "
-        f"{args.clock} clock"
-    )
+    print(f"{args.threads} threads, {args.rounds} rounds of {args.seconds} s, {args.clock} clock")
+    runs = [(c, dtype) for c in CASES if c.label in wanted for dtype in (np.float32, np.float64)]
     with timing.thread_limit(args.threads):
-        for dtype in (np.float32, np.float64):
+        for case, dtype in runs:
             for label, peers in comparisons:
                 result = measure(case, dtype, peers, args.rounds, args.seconds, clock)
                 base = next(iter(result.values()))[0]
-                print(f"{np.dtype(dtype).name} {label}:")
+                print(f"{case.label} {np.dtype(dtype).name} {label}:", flush=True)
                 for name, (best, spread, error, ratios) in result.items():
                     print(
                         f"  {name:28s} {best * 1e3:8.3f} ms  x{best / base:5.2f}  "
