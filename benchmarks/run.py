@@ -9,7 +9,7 @@ For every case and dtype: the generated module's two calls (``gradients(p, x, t)
 ``peers.MODULE_PEERS``. Each implementation's gradients are first checked against plain NumPy in
 float64 (a disagreement is an error, and that peer is not timed); then all are timed in
 interleaved rounds of steady-state turns (see ``timing.py``), and the median time with its
-min–max over the rounds is reported, with the targets' ratios taken round by round.
+min–max over the rounds is reported, with the targets' ratios taken in paired turns, one a round.
 Peers come from the optional ``bench`` extra (jax, torch, autograd); a missing one is reported,
 not fatal. Writes ``results.md`` (the table), ``results.json`` and ``results.png`` to ``--out``.
 BLAS and framework thread pools are pinned to the same number of threads for everyone.
