@@ -133,25 +133,27 @@ def _loops(run, target_s: float) -> int:
 
 def _sample(run, loops: int, clock=None) -> float:
     """Seconds per call over ``loops`` calls, on ``clock`` (seconds) or ``CLOCK`` (ns)."""
-    if clock is not None:
-        start = clock()
-        for _ in range(loops):
-            run()
-        return (clock() - start) / loops
-    start = CLOCK()
+    tick, unit = (CLOCK, 1e-9) if clock is None else (clock, 1.0)
+    start = tick()
     for _ in range(loops):
         run()
-    return (CLOCK() - start) / 1e9 / loops
+    return (tick() - start) * unit / loops
 
 
-def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
-    """One item's turn in a round: pause, warm up, sample; (median of the samples, count)."""
+def _settle_and_warm(budget: Budget, *runs) -> None:
+    """A turn's start: pause, then untimed calls of each of ``runs`` (at least two each)."""
     time.sleep(budget.settle_s)
     end = time.perf_counter() + budget.warm_s
     calls = 0
     while calls < 2 or time.perf_counter() < end:
-        run()
+        for run in runs:
+            run()
         calls += 1
+
+
+def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
+    """One item's turn in a round: pause, warm up, sample; (median of the samples, count)."""
+    _settle_and_warm(budget, run)
     samples = []
     end = time.perf_counter() + budget.turn_s
     while not samples or time.perf_counter() < end:
@@ -162,13 +164,7 @@ def _turn(run, loops: int, budget: Budget) -> tuple[float, int]:
 def _paired_turn(a, loops_a: int, b, loops_b: int, budget: Budget, clock=None) -> float:
     """One paired turn: pause, warm both up, then samples of a and b in turns (A B B A …);
     the median of the samples' ratios a / b (``clock``: see ``_sample``)."""
-    time.sleep(budget.settle_s)
-    end = time.perf_counter() + budget.warm_s
-    calls = 0
-    while calls < 2 or time.perf_counter() < end:
-        a()
-        b()
-        calls += 1
+    _settle_and_warm(budget, a, b)
     ratios = []
     end = time.perf_counter() + 2 * budget.turn_s
     while len(ratios) < 2 or time.perf_counter() < end:

@@ -192,23 +192,31 @@ def _mark_boxes(pdf: Path) -> list[tuple[float, float, float, float]]:
     return [tuple(b) for b in out]
 
 
+def _annotated_boxes(text: str, tmp_path, capsys, exit_code: int):
+    """The mark boxes of ``text`` annotated by ``verify mazur`` (which must exit ``exit_code``)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not found")
+    doc, out = tmp_path / "doc.tex", tmp_path / "doc.pdf"
+    doc.write_text(text, encoding="utf-8")
+    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == exit_code
+    capsys.readouterr()
+    return _mark_boxes(out)
+
+
+def _assert_apart(boxes) -> None:
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
 def test_marks_and_their_notes_never_overlap(require_pdflatex, tmp_path, capsys):
     """Two wrong rows in a row, each with a correction note taking several lines, right after
     an inline claim: every mark goes below the one before it when they would meet."""
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext not found")
-    doc, out = tmp_path / "crowded.tex", tmp_path / "crowded.pdf"
-    doc.write_text(CROWDED, encoding="utf-8")
-    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == 3
-    capsys.readouterr()
-    boxes = _mark_boxes(out)
+    boxes = _annotated_boxes(CROWDED, tmp_path, capsys, 3)
     assert len(boxes) == 5  # the inline line, four rows
     notes = [b for b in boxes if b[3] - b[1] > 12]  # the two corrections span lines
     assert len(notes) == 2, boxes
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
-            assert apart, (a, b)
+    _assert_apart(boxes)
 
 
 PLACES = r"""\documentclass{article}
@@ -231,14 +239,6 @@ def test_marks_of_one_line_a_footnote_and_a_heading_are_all_apart(
     """Three marks of one printed line (one in bold, one in a table) with a footnote's mark
     between them in the source, and a heading's (not repeated in the contents): five marks,
     each apart from every other."""
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext not found")
-    doc, out = tmp_path / "places.tex", tmp_path / "places.pdf"
-    doc.write_text(PLACES, encoding="utf-8")
-    assert main(["verify", "mazur", str(doc), "--annotate", str(out)]) == 0
-    capsys.readouterr()
-    boxes = _mark_boxes(out)
+    boxes = _annotated_boxes(PLACES, tmp_path, capsys, 0)
     assert len(boxes) == 5
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    _assert_apart(boxes)
