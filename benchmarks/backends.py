@@ -11,7 +11,8 @@ Run alone, ``python benchmarks/backends.py`` times the comparisons the backends 
 every case with backend modules): the torch module against torch eager (autograd)
 and torch's GEMM floor (the products backprop needs, into row-major and into column-major
 outputs: the torch module writes float64 ones column-major), the JAX module against
-``jax.jit(jax.grad)`` of the same loss, and the array-API module on NumPy against the NumPy
+``jax.jit(jax.grad)`` of the same loss (its parameters a list, and a dict as the module takes
+them), and the array-API module on NumPy against the NumPy
 module. Peers take turns (interleaved rounds, the
 order rotated each round); each figure is the median per call of its best round, with the spread
 of the round medians. The ratio of each peer to the first is taken in paired turns, one a round
@@ -22,11 +23,10 @@ with its min-max.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import timing  # noqa: E402
 from nets import CASES, Case, make_data  # noqa: E402
 from peers import FLOORS, FRAMEWORKS, HAND, Unavailable, _need  # noqa: E402
+from pinning import pin_threads  # noqa: E402
 
 from generated import layer_module, layer_net  # noqa: E402
 
@@ -273,10 +274,9 @@ def main(argv=None) -> int:
     unknown = [w for w in wanted if w not in labels]
     if unknown:
         parser.error(f"unknown case {unknown[0]!r}; the cases: {', '.join(labels)}")
-    if "jax" not in sys.modules:  # XLA reads its flags when JAX starts: as run.py pins them
-        multi = "true" if args.threads > 1 else "false"
-        flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen={multi}"
+    held = None
+    if "jax" not in sys.modules:  # XLA reads its flags and sizes its pool when JAX starts
+        held = pin_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
     comparisons = [
@@ -289,11 +289,20 @@ def main(argv=None) -> int:
                 ("torch GEMM floor, col-major", torch_floor_column_major_peer),
             ],
         ),
-        ("jax", [PEERS_BY_BACKEND["jax"], ("jax.jit(jax.grad)", PEERS["jax.jit"])]),
+        (
+            "jax",
+            [
+                PEERS_BY_BACKEND["jax"],
+                ("jax.jit(jax.grad)", PEERS["jax.jit"]),
+                ("jax.jit(jax.grad), dict params", partial(PEERS["jax.jit"], as_dict=True)),
+            ],
+        ),
         ("array-api", [("numpy module", numpy_module_peer), PEERS_BY_BACKEND["array-api"]]),
     ]
     comparisons = [c for c in comparisons if not args.only or c[0] in args.only]
-    print(f"{args.threads} threads, {args.rounds} rounds of {args.seconds} s, {args.clock} clock")
+    cpus = f" (held to CPU {', '.join(map(str, held))})" if held else ""
+    budget = f"{args.rounds} rounds of {args.seconds} s, {args.clock} clock"
+    print(f"{args.threads} threads{cpus}, {budget}")
     runs = [(c, dtype) for c in CASES if c.label in wanted for dtype in (np.float32, np.float64)]
     with timing.thread_limit(args.threads):
         for case, dtype in runs:
@@ -303,7 +312,7 @@ def main(argv=None) -> int:
                 print(f"{case.label} {np.dtype(dtype).name} {label}:", flush=True)
                 for name, (best, spread, error, ratios) in result.items():
                     print(
-                        f"  {name:28s} {best * 1e3:8.3f} ms  x{best / base:5.2f}  "
+                        f"  {name:31s} {best * 1e3:8.3f} ms  x{best / base:5.2f}  "
                         f"spread {spread:5.1%}  max rel diff {error:.1e}  "
                         f"per-round ratio to the first: median {statistics.median(ratios):.3f} "
                         f"({ratios[0]:.3f}-{ratios[-1]:.3f})"

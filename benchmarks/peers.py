@@ -68,16 +68,20 @@ def torch_floor_peer(case: Case, dtype, layout="aligned"):
     return gemm_floor(case, params, x, t, torch.matmul, torch.from_numpy), None
 
 
-def jax_peer(case: Case, dtype, layout="aligned"):
+def jax_peer(case: Case, dtype, layout="aligned", as_dict=False):
+    """``jax.jit(jax.grad)`` of the loss; ``as_dict``: the parameters a dict W1, b1, … as the
+    generated modules take them (and the gradients a dict), else a list."""
     jax = _need("jax")
     jax.config.update("jax_enable_x64", True)  # float64 must stay float64; float32 stays f32
     jnp = jax.numpy
     params, x, t = make_data(case, dtype)
+    names = [f"{kind}{layer}" for layer in range(1, len(case.sizes)) for kind in "Wb"]
+    keys = names if as_dict else range(len(names))
 
     def loss(ps, x, t):
         a = x
         for layer, name in enumerate(case.activations):
-            z = a @ ps[2 * layer].T + ps[2 * layer + 1]
+            z = a @ ps[keys[2 * layer]].T + ps[keys[2 * layer + 1]]
             if name == "softmax":
                 return -jnp.sum(t * jax.nn.log_softmax(z, axis=1))
             a = jax.nn.sigmoid(z) if name == "sigmoid" else jnp.tanh(z)
@@ -85,15 +89,17 @@ def jax_peer(case: Case, dtype, layout="aligned"):
 
     grad = jax.jit(jax.grad(loss))
     jps = [jax.device_put(p) for p in params]
+    if as_dict:
+        jps = dict(zip(names, jps))
     jx, jt = jax.device_put(x), jax.device_put(t)
 
     def run():
         out = grad(jps, jx, jt)
-        for g in out:
+        for g in out.values() if as_dict else out:
             g.block_until_ready()
         return out
 
-    return run, _arrays
+    return run, (lambda out: _arrays(out[n] for n in names)) if as_dict else _arrays
 
 
 def torch_peer(case: Case, dtype, layout="aligned"):

@@ -73,6 +73,7 @@ def machine(threads: int) -> dict:
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "threads": threads,
+        "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "python": platform.python_version(),
         "numpy": _version("numpy"),
         "blas": blas or "unknown",
@@ -83,10 +84,18 @@ def machine(threads: int) -> dict:
     }
 
 
+def _cpus(m: dict) -> str:
+    """The CPUs the run was held to (``pinning.pin_threads``), when fewer than all."""
+    cpus = m.get("cpus")
+    if not cpus or len(cpus) >= (m["cores"] or 0):
+        return ""
+    return f" (held to CPU {', '.join(map(str, cpus))}: XLA's pool too)"
+
+
 def machine_line(m: dict) -> str:
     return (
         f"{m['cpu']}, {m['cores']} cores, {m['threads']} thread{'s' if m['threads'] != 1 else ''} "
-        "for every peer; Python "
+        f"for every peer{_cpus(m)}; Python "
         f"{m['python']}, NumPy {m['numpy']} ({m['blas']}), jax {m['jax']}, torch {m['torch']}, "
         f"autograd {m['autograd']}; OPENBLAS_CORETYPE {m['OPENBLAS_CORETYPE']}"
     )

@@ -25,16 +25,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _pin_threads(threads: int) -> None:
-    """Before NumPy, torch or jax are imported: every pool gets ``threads`` threads."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    flags = os.environ.get("XLA_FLAGS", "")
-    os.environ["XLA_FLAGS"] = (
-        f"{flags} --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
-    )
-
-
 def _arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short budgets (< 2 minutes)")
@@ -48,8 +38,10 @@ def _arguments(argv):
 
 def main(argv=None) -> int:
     args = _arguments(argv)
-    _pin_threads(args.threads)
     sys.path.insert(0, str(HERE))
+    from pinning import pin_threads  # the standard library only: before NumPy loads
+
+    pin_threads(args.threads)
     import report  # noqa: E402 - after the thread pins
     import timing
 

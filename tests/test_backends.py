@@ -288,6 +288,29 @@ def test_jax_equals_numpy(name, tmp_path):
     assert_close(p, stepped)
 
 
+@pytest.mark.parametrize("name", ["digits", "multinomial"])
+def test_jax_softmax_delta_is_the_gradient_for_targets_of_any_sum(name, tmp_path):
+    """The JAX module writes the fused softmax δ^L as a Σt − t: with targets whose rows do not
+    sum to one it is still the gradient of its own loss, as JAX's autodiff of that loss has it
+    (the oracle); a multinomial log-likelihood (ascent) has the sign flipped."""
+    jax = need("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    module = load(source(name, "jax"), f"jax_sums_{name}", tmp_path)
+    assert "_softmax_delta(z" in source(name, "jax")
+    params, x, _ = data(name)
+    rng = np.random.default_rng(5)
+    t = rng.uniform(0.1, 2.0, (x.shape[0], NETS[name]().sizes[-1]))
+    assert np.all(np.abs(t.sum(axis=1) - 1) > 0.05)
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    want = jax.grad(module.loss)(p, jnp.asarray(x), jnp.asarray(t))
+    got = module.gradients(p, jnp.asarray(x), jnp.asarray(t))
+    assert_close(got, {k: np.asarray(v) for k, v in want.items()})
+    # the NumPy module's a − t assumes the rows sum to one: here it differs, as documented
+    numpy_grads = numpy_module(name).gradients(params, x, t)
+    assert not np.allclose(numpy_grads["b2"], np.asarray(want["b2"]))
+
+
 def _array_api_case(name, tmp_path, to):
     module = load(source(name, "array-api"), f"xp_{name}_{id(to)}", tmp_path)
     params, x, t = data(name)

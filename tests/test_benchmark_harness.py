@@ -4,6 +4,9 @@ and a module added to ``peers.MODULE_PEERS`` is timed and tabled with the rest."
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import time
 import timeit
@@ -101,3 +104,27 @@ def test_harness_figures_agree_with_timeit_alone(bench, monkeypatch):
     assert "an extra module" in text and "symbackprop `out=g`" in text
     assert "`gradients(p, x, t)` / plain hand NumPy" in text
     assert "`out=g` / tuned hand NumPy" in text
+
+
+def test_one_thread_holds_the_process_to_one_cpu():
+    """``pin_threads(1)`` (run.py and backends.py, before JAX starts) sets the pools' variables
+    and, with more than one CPU, holds the process to one: XLA sizes its CPU thread pool from the
+    affinity, not from its Eigen flag. Run in a child process: the affinity is the process's."""
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    code = (
+        "import json, os, sys; sys.path.insert(0, sys.argv[1]); import pinning; "
+        "held = pinning.pin_threads(1); "
+        "print(json.dumps([held, sorted(os.sched_getaffinity(0)), os.environ['XLA_FLAGS'], "
+        "os.environ['OPENBLAS_NUM_THREADS']]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(BENCH)], capture_output=True, text=True, check=True
+    )
+    held, affinity, flags, blas = json.loads(out.stdout)
+    available = sorted(os.sched_getaffinity(0))
+    assert blas == "1" and flags.endswith("--xla_cpu_multi_thread_eigen=false")
+    if len(available) > 1:
+        assert held == affinity == available[:1]
+    else:
+        assert held is None and affinity == available

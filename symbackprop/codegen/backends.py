@@ -93,6 +93,10 @@ class Backend:
             BP4's product of two row-major operands takes less time than the one reading δ^l
             transposed).
         sum_rows: the sum of ``{0}`` over axis 1 (BP3 from ``delta{l}T``).
+        softmax_delta: if set, the fused softmax/cross-entropy δ^L (a − t where each example's
+            targets sum to one) written from the logits ``{z}`` and targets ``{t}`` as
+            a Σ_k t_k − t, which is that gradient for any targets. JAX:
+            :func:`_softmax_delta` (XLA's CPU runtime runs this form faster than a − t).
     """
 
     name: str
@@ -113,6 +117,7 @@ class Backend:
     workspace: bool = False
     delta_rows: str = ""
     sum_rows: str = ""
+    softmax_delta: str = ""
 
 
 _COMMON_FUNCTIONS = ("forward", "loss", "gradients", "optimizer_init", "optimizer_step")
@@ -163,6 +168,7 @@ BACKEND_TABLE: dict[str, Backend] = {
             pure=True,
             delta_rows="_as_rows({0})",
             sum_rows="jnp.sum({0}, axis=1)",
+            softmax_delta="_softmax_delta({z}, {t})",
         ),
         Backend(
             "cupy",
@@ -269,7 +275,12 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
     backend = pr.backend
     blocks = []
     fused = _output_difference(rule.delta, L)
-    if fused is not None:
+    if fused is not None and backend.softmax_delta and _fused_softmax(d):
+        general = backend.softmax_delta.format(z=f"z{L}", t="t")
+        lines = [f"delta{L} = {'-' if rule.maximize else ''}{general}"]
+        what = "fused: " + sp.sstr(rule.delta, order="none")
+        what += ", written a * sum(t) - t: the gradient for targets of any sum"
+    elif fused is not None:
         lines = [f"delta{L} = {fused[0]} - {fused[1]}"]
         what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
     elif rule.delta is not None:
@@ -519,7 +530,8 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str, optimi
         **_decay_text(net.reduction == "mean", rule.maximize),
         mean=net.reduction == "mean",
         maximize=rule.maximize,
-        assumption=rule.assumption and "the targets of each example must sum to one",
+        assumption=rule.assumption and "the targets of each example sum to one",
+        general_delta=bool(backend.softmax_delta) and _fused_softmax(d),
         forward=forward_statements(d, pr.backend.linear, pr.code),
         value=_value(d, pr),
         backward=_backward(d, pr),

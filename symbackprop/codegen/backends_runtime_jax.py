@@ -43,6 +43,19 @@ def _softmax(z):
     return e / jnp.sum(e, axis=1, keepdims=True)
 
 
+def _softmax_delta(z, t):
+    """delta^L of softmax with cross-entropy from the logits: a * sum_k t_k - t, with a the
+    floored softmax of ``_softmax``. It is the fused a - t where each example's targets sum to
+    one, and the exact gradient of -sum t log a for any targets. Written e * (sum t / sum e) - t
+    (e the floored exponentials) because XLA's CPU runtime runs this form faster when it has two
+    threads: at 784-128-64-10, batch 1024, in paired runs against jax.jit(jax.grad), the module
+    with ``a - t`` took 1.01-1.14x its wall time in float32 and this form 0.96-1.00x, on the same
+    CPU time; with XLA held to one thread the two forms measured the same."""
+    s = z - jnp.max(z, axis=1, keepdims=True)
+    e = jnp.exp(jnp.maximum(s, _exp_floor(z)))
+    return e * (jnp.sum(t, axis=1, keepdims=True) / jnp.sum(e, axis=1, keepdims=True)) - t
+
+
 def _log_softmax(z):
     return jax.nn.log_softmax(z, axis=1)
 

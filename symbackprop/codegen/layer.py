@@ -353,7 +353,7 @@ def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
         **_decay_text(net.reduction == "mean", rule.maximize),
         mean=net.reduction == "mean",
         maximize=rule.maximize,
-        assumption=rule.assumption and "the targets of each example must sum to one",
+        assumption=rule.assumption and "the targets of each example sum to one",
         loss_term=_on_layer(rule.stable, L),
         forward=forward_statements(d, code=_activation_code),
         **optimizer_context(
