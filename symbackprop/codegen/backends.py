@@ -279,7 +279,8 @@ def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
         general = backend.softmax_delta.format(z=f"z{L}", t="t")
         lines = [f"delta{L} = {'-' if rule.maximize else ''}{general}"]
         what = "fused: " + sp.sstr(rule.delta, order="none")
-        what += ", written a * sum(t) - t: the gradient for targets of any sum"
+        general_form = "t - a * sum(t)" if rule.maximize else "a * sum(t) - t"
+        what += f", written {general_form}: the gradient for targets of any sum"
     elif fused is not None:
         lines = [f"delta{L} = {fused[0]} - {fused[1]}"]
         what = "fused: " + sp.sstr(rule.delta, order="none") if rule.fused else "dC/da"
