@@ -12,7 +12,9 @@ interleaved rounds of steady-state turns (see ``timing.py``), and the median tim
 min–max over the rounds is reported, with the targets' ratios taken in paired turns, one a round.
 Peers come from the optional ``bench`` extra (jax, torch, autograd); a missing one is reported,
 not fatal. Writes ``results.md`` (the table), ``results.json`` and ``results.png`` to ``--out``.
-BLAS and framework thread pools are pinned to the same number of threads for everyone.
+BLAS and framework thread pools are pinned to the same number of threads for everyone; with
+fewer threads than CPUs the process is held to that many CPUs (``pinning.py``), which is what
+keeps XLA's own pool to them.
 """
 
 from __future__ import annotations
