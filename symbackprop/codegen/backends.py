@@ -40,6 +40,7 @@ from symbackprop.codegen.backends_names import BACKENDS
 from symbackprop.codegen.inplace import TORCH_CALLS, _chain, multiply_in_place
 from symbackprop.codegen.layer import (
     _decay_text,
+    _fused_form,
     _fused_softmax,
     _output_difference,
     _uses_z,
@@ -269,17 +270,25 @@ def _times(target: str, factor: str, in_place: bool) -> str:
     return f"{target} *= {factor}" if in_place else f"{target} = {target} * ({factor})"
 
 
+def _general_form(d: LayerDerivation, backend: Backend) -> str:
+    """How the module writes a fused softmax δ^L from the logits (``Backend.softmax_delta``):
+    a * sum(t) - t (t - a * sum(t) for a likelihood); "" where it keeps the fused form."""
+    if not (backend.softmax_delta and _fused_softmax(d)):
+        return ""
+    return "t - a * sum(t)" if d.output.maximize else "a * sum(t) - t"
+
+
 def _backward(d: LayerDerivation, pr: _Printer) -> list[dict]:
     """BP1 (then the mean's 1/N), and per layer from the top: BP4, BP3, BP2."""
     net, rule, L = d.net, d.output, d.net.depth
     backend = pr.backend
     blocks = []
     fused = _output_difference(rule.delta, L)
-    if fused is not None and backend.softmax_delta and _fused_softmax(d):
+    general_form = _general_form(d, backend)
+    if general_form:
         general = backend.softmax_delta.format(z=f"z{L}", t="t")
         lines = [f"delta{L} = {'-' if rule.maximize else ''}{general}"]
         what = "fused: " + sp.sstr(rule.delta, order="none")
-        general_form = "t - a * sum(t)" if rule.maximize else "a * sum(t) - t"
         what += f", written {general_form}: the gradient for targets of any sum"
     elif fused is not None:
         lines = [f"delta{L} = {fused[0]} - {fused[1]}"]
@@ -532,7 +541,8 @@ def backend_context(d: LayerDerivation, backend: Backend, *, source: str, optimi
         mean=net.reduction == "mean",
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example sum to one",
-        general_delta=bool(backend.softmax_delta) and _fused_softmax(d),
+        fused_form=_fused_form(rule.maximize),
+        general_form=_general_form(d, backend),
         forward=forward_statements(d, pr.backend.linear, pr.code),
         value=_value(d, pr),
         backward=_backward(d, pr),

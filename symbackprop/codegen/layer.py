@@ -141,6 +141,11 @@ def _output_difference(expr: sp.Expr | None, L: int) -> tuple[str, str] | None:
     return tuple(names[s].name for s in pair)
 
 
+def _fused_form(maximize: bool) -> str:
+    """The fused output δ as the module docstrings write it: a − t, or t − a for a likelihood."""
+    return "t - a" if maximize else "a - t"
+
+
 def _fused_softmax(d: LayerDerivation) -> bool:
     """Softmax output whose δ^L is a − t (cross-entropy): a^L needs no log-probabilities."""
     L, rule = d.net.depth, d.output
@@ -354,6 +359,7 @@ def layer_context(d: LayerDerivation, *, source: str, optimizers=None) -> dict:
         mean=net.reduction == "mean",
         maximize=rule.maximize,
         assumption=rule.assumption and "the targets of each example sum to one",
+        fused_form=_fused_form(rule.maximize),
         loss_term=_on_layer(rule.stable, L),
         forward=forward_statements(d, code=_activation_code),
         **optimizer_context(
