@@ -9,7 +9,9 @@ modules; the loss is summed over the batch. Two NumPy codes live here:
 - ``tuned_gradients``: the same by hand into buffers allocated once (the "tuned NumPy" peer);
 - ``gemm_floor``: only the matrix products backprop cannot avoid (forward ``a W^T``, backward
   ``δ^T a`` and ``δ W``), into preallocated outputs — a lower bound for any implementation
-  that runs on the same BLAS. The same products through torch's BLAS give torch's floor.
+  that runs on the same BLAS. The same products through torch's BLAS give torch's floor; with
+  ``activate``, the forward's activations run between the products too (the least NumPy code
+  that computes the net can do).
 """
 
 from __future__ import annotations
@@ -213,11 +215,14 @@ def tuned_gradients(case: Case, params, x, t):
     return run
 
 
-def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):
+def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a, activate=None):
     """A callable that runs only backprop's GEMMs, into buffers allocated once.
 
     ``matmul(a, b, out=c)`` does the products, on arrays made by ``convert`` from NumPy ones
     (the defaults: NumPy's BLAS; ``torch.matmul`` and ``torch.from_numpy`` give torch's).
+    ``activate(layer, z)``, if given, applies layer ``layer``'s activation to the product ``z``
+    in place (0 is the first layer after the inputs), and the next product reads that output,
+    as in the forward pass: the products and the activations, and nothing else.
     """
     depth = len(case.sizes) - 1
     n = case.batch
@@ -228,6 +233,8 @@ def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):
     grads = [aligned(np.zeros_like(params[2 * layer])) for layer in range(depth)]
     zs = [aligned(np.zeros((n, m)), dtype) for m in case.sizes[1:]]
     weights = [params[2 * layer] for layer in range(depth)]
+    if activate is not None:
+        acts = [x] + zs  # each layer's activation, in place, is the next product's operand
     acts, deltas, grads, zs, weights = (
         [convert(a) for a in group] for group in (acts, deltas, grads, zs, weights)
     )
@@ -236,6 +243,8 @@ def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a):
     def run():
         for layer in range(depth):
             matmul(acts[layer], weights_t[layer], out=zs[layer])
+            if activate is not None:
+                activate(layer, zs[layer])
         for layer in range(depth - 1, -1, -1):
             matmul(deltas[layer + 1].T, acts[layer], out=grads[layer])
             if layer:

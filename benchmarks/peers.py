@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from nets import Case, gemm_floor, make_data, numpy_gradients, tuned_gradients
+from nets import GEMM_BOUND, Case, gemm_floor, make_data, numpy_gradients, tuned_gradients
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,25 @@ def tuned_peer(case: Case, dtype, layout="aligned"):
 def floor_peer(case: Case, dtype, layout="aligned"):
     params, x, t = make_data(case, dtype)
     return gemm_floor(case, params, x, t), None  # different data: no agreement check
+
+
+def floor_activations_peer(case: Case, dtype, layout="aligned"):
+    """The GEMM floor with the forward's activations between the products, each computed by the
+    generated NumPy module's own kernel (its ``_tanh``, ``_softmax``, …), and nothing else: no
+    bias, no f'(z), no δ. No NumPy code computing the net does less, so it bounds from below
+    what the module can reach against the floor. Timed on the GEMM-bound cases only."""
+    if case.label not in GEMM_BOUND:
+        raise Unavailable("–")
+    from generated import layer_module  # generated.py imports this module
+
+    module = layer_module(case)
+    kernels = [getattr(module, f"_{name}") for name in case.activations]
+    params, x, t = make_data(case, dtype)
+
+    def activate(layer, z):
+        kernels[layer](z, out=z)
+
+    return gemm_floor(case, params, x, t, activate=activate), None
 
 
 def torch_floor_peer(case: Case, dtype, layout="aligned"):
@@ -158,6 +177,7 @@ FRAMEWORKS = (
 )
 FLOORS = (
     Peer("floor", "GEMM floor", floor_peer),
+    Peer("floor.act", "GEMM floor + activations", floor_activations_peer),
     Peer("floor.torch", "GEMM floor on torch's BLAS", torch_floor_peer),
 )
 

@@ -192,6 +192,7 @@ def compared_pairs(case: Case, results) -> list[tuple[int, int]]:
         ]
         if case.label in GEMM_BOUND:
             wanted.append((("sbp.out", "aligned"), ("floor", "aligned")))
+            wanted.append((("floor.act", "aligned"), ("floor", "aligned")))
     return [(where[a], where[b]) for a, b in wanted if a in where and b in where]
 
 

@@ -128,3 +128,40 @@ def test_one_thread_holds_the_process_to_one_cpu():
         assert held == affinity == available[:1]
     else:
         assert held is None and affinity == available
+
+
+def test_floor_with_activations_runs_the_forward_between_the_products(bench):
+    """The lower bound beside the GEMM floor: each product reads the previous layer's activation
+    (computed in place on the product before it), checked against a forward pass written here;
+    the peer built on it uses the generated module's own kernels, on the GEMM-bound cases only."""
+    import dataclasses
+
+    nets, peers, _, _ = bench
+    big = next(c for c in nets.CASES if c.label in nets.GEMM_BOUND and "softmax" in c.activations)
+    case = dataclasses.replace(big, batch=8)
+    params, x, t = nets.make_data(case, np.float64)
+    products, outputs = [], []
+
+    def activate(layer, z):
+        products.append(z.copy())
+        if case.activations[layer] == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            z[...] = e / e.sum(axis=1, keepdims=True)
+        else:
+            np.tanh(z, out=z)
+        outputs.append(z.copy())
+
+    nets.gemm_floor(case, params, x, t, activate=activate)()
+    a = x
+    for layer in range(len(case.activations)):
+        z = a @ params[2 * layer].T
+        np.testing.assert_allclose(products[layer], z, rtol=1e-12, atol=1e-12)
+        a = outputs[layer]
+    assert np.allclose(outputs[0], np.tanh(products[0]), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(outputs[-1].sum(axis=1), 1.0, rtol=1e-12)
+
+    with pytest.raises(peers.Unavailable):
+        peers.floor_activations_peer(nets.CASES[0], np.float64)
+    run, to_list = peers.floor_activations_peer(big, np.float32)
+    grads = run()
+    assert to_list is None and [g.dtype for g in grads] == [np.float32] * len(big.activations)
