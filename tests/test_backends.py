@@ -288,6 +288,22 @@ def test_jax_equals_numpy(name, tmp_path):
     assert_close(p, stepped)
 
 
+@pytest.mark.parametrize("name", EQUIVALENCE)
+def test_jax_one_example_equals_numpy(name, tmp_path):
+    """A batch of one takes its own form of z = a W^T + b in the JAX module (W's rows against
+    the example); forward, loss and gradients equal the NumPy module's there too."""
+    jax = need("jax")
+    jax.config.update("jax_enable_x64", True)
+    module = load(source(name, "jax"), f"jax_one_{name}", tmp_path)
+    params, x, t = data(name, n=1, seed=3)
+    m = numpy_module(name)
+    p = {k: jax.numpy.asarray(v) for k, v in params.items()}
+    np.testing.assert_allclose(np.asarray(module.forward(p, x)), m.forward(params, x), rtol=TOL)
+    got_value, got = module.value_and_gradients(p, x, t)
+    np.testing.assert_allclose(float(got_value), m.loss(params, x, t), rtol=TOL)
+    assert_close(got, m.gradients(params, x, t))
+
+
 @pytest.mark.parametrize("name", ["digits", "multinomial"])
 def test_jax_softmax_delta_is_the_gradient_for_targets_of_any_sum(name, tmp_path):
     """The JAX module writes the fused softmax δ^L as a Σt − t: with targets whose rows do not

@@ -10,7 +10,8 @@ the pieces the backends share (the backward pass, both kinds of optimizer) live 
 searches. The result is formatted like the NumPy module and audited
 (:mod:`codegen.backends_audit`).
 
-Batch-first, as the NumPy module: ``z{l} = a{l-1} @ W{l}.T + b{l}``, BP2's (W^{l+1})ᵀ δ^{l+1} is
+Batch-first, as the NumPy module: ``z{l} = a{l-1} @ W{l}.T + b{l}`` (JAX: ``_linear``, which
+writes one example as ``(W{l} @ a{l-1}.T).T + b{l}``), BP2's (W^{l+1})ᵀ δ^{l+1} is
 ``delta{l+1} @ W{l+1}``, BP4's Σ_x δ^l (a^{l−1})ᵀ is ``delta{l}.T @ a{l-1}``. Under
 ``reduction = "mean"`` δ^L is divided by N right after BP1 (the smallest array; every gradient is
 linear in it), and the L2 term's gradient is λ W / N.
@@ -152,7 +153,7 @@ BACKEND_TABLE: dict[str, Backend] = {
             "jax",
             "jax",
             "backends_runtime_jax.py",
-            "{a} @ {W}.T + {b}",
+            "_linear({a}, {W}, {b})",
             "jnp.sum({0}, axis=0)",
             "jnp.sum({0}, axis=1, keepdims=True)",
             "jnp.sum({0})",
