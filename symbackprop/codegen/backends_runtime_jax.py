@@ -75,14 +75,20 @@ def _linear(a, W, b):
     return a @ W.T + b
 
 
+# The largest batch for which float32 delta^l is made as rows behind the barrier, as float64 is.
+_ROWS_BATCH_F32 = 16
+
+
 def _as_rows(delta):
     """delta^l (N, n_l) as rows (n_l, N), the operand of BP4 (``rows @ a``) and BP3 (the sum
-    over axis 1). In float64 made once behind an optimization barrier: XLA writes it in the
-    loop that computes delta^l, and BP4 becomes a product of two row-major operands, which its
-    CPU backend runs faster than the one reading delta^l transposed (784-128-64-10, batch 1024:
-    about 0.93x the time of jax.jit(jax.grad)). In other dtypes the transpose is left for XLA
-    to fold into the product (the barrier measured slower in float32)."""
-    if delta.dtype == jnp.float64:
+    over axis 1). Made once behind an optimization barrier in float64, and in float32 up to
+    ``_ROWS_BATCH_F32`` examples: XLA writes it in the loop that computes delta^l, and BP4
+    becomes a product of two row-major operands, which its CPU backend runs faster than the one
+    reading delta^l transposed (784-128-64-10 float64, batch 1024: about 0.93x the time of
+    jax.jit(jax.grad); float32, 784-30-10 at batches 10 to 32 and 784-128-64-10 at 16: 0.92-0.93x,
+    against 0.96-1.03x without). For larger float32 batches the transpose is left for XLA to
+    fold into the product (the barrier measured 1-3 % slower at 64 and more)."""
+    if delta.dtype == jnp.float64 or delta.shape[0] <= _ROWS_BATCH_F32:
         return jax.lax.optimization_barrier(delta.T)
     return delta.T
 
