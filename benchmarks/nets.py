@@ -234,7 +234,9 @@ def gemm_floor(case: Case, params, x, t, matmul=np.matmul, convert=lambda a: a, 
     zs = [aligned(np.zeros((n, m)), dtype) for m in case.sizes[1:]]
     weights = [params[2 * layer] for layer in range(depth)]
     if activate is not None:
-        acts = [x] + zs  # each layer's activation, in place, is the next product's operand
+        # each layer's activation, in place, is the next product's operand; the random ones
+        # above are still drawn, so that δ is the same as in the plain floor
+        acts = [x] + zs
     acts, deltas, grads, zs, weights = (
         [convert(a) for a in group] for group in (acts, deltas, grads, zs, weights)
     )
